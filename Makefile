@@ -1,0 +1,120 @@
+# exfilter - one Makefile: deps, build, test, bench, demo.
+#   make deps        install the Debian packages (needs root; apt-get update first)
+#   make             BPF objects, skeletons, the exfilter binary, under .output/
+#   make test        deps + build + every test (unit, BPF, integration); needs root
+#   make demo        deps + build + the netns demo with a real iodine tunnel
+#   make bench-bpf   BPF_PROG_TEST_RUN ns/packet against an empty program
+#   make check       clang-format check
+# V=1 shows full commands.
+
+OUTPUT := .output
+CLANG ?= clang
+CC ?= gcc
+BPFTOOL ?= bpftool
+ARCH := $(shell uname -m | sed 's/x86_64/x86/;s/aarch64/arm64/')
+MULTIARCH := $(shell $(CC) -print-multiarch 2>/dev/null)
+
+ifeq ($(V),1)
+Q =
+msg =
+else
+Q = @
+msg = @printf '  %-8s %s\n' "$(1)" "$(2)";
+endif
+
+BPF_CFLAGS := -g -O2 -target bpf -D__TARGET_ARCH_$(ARCH) -Wall -Wextra -Werror \
+	-Ibpf -idirafter /usr/include/$(MULTIARCH)
+CFLAGS ?= -g -O2
+XF_CFLAGS := $(CFLAGS) -std=gnu11 -Wall -Wextra -Werror -Ibpf -Isensor -Idetectors -I$(OUTPUT)
+LIBS_SENSOR := -lbpf -lelf -lz
+
+BPF_PROGS := exfilter_tc exfilter_sock
+BPF_OBJS := $(patsubst %,$(OUTPUT)/%.bpf.o,$(BPF_PROGS))
+SKELS := $(patsubst %,$(OUTPUT)/%.skel.h,$(BPF_PROGS))
+BPF_HDRS := $(wildcard bpf/*.h)
+
+SENSOR_SRCS := $(wildcard sensor/*.c)
+SENSOR_HDRS := $(wildcard sensor/*.h)
+SENSOR_OBJS := $(patsubst sensor/%.c,$(OUTPUT)/sensor/%.o,$(SENSOR_SRCS))
+
+UNIT_SRCS := $(wildcard tests/unit/test_*.c)
+UNIT_BINS := $(patsubst tests/unit/%.c,$(OUTPUT)/tests/%,$(UNIT_SRCS))
+BPFTEST_BINS := $(OUTPUT)/tests/bpf_test_run $(OUTPUT)/tests/bench_bpf
+
+DEB_PKGS := clang llvm libbpf-dev bpftool libelf-dev zlib1g-dev libcmocka-dev libpcap-dev \
+	pkg-config iproute2 unbound iodine dns2tcp bind9-dnsutils dnsperf tcpreplay tcpdump \
+	publicsuffix clang-format
+
+.PHONY: all deps build test test-unit test-bpf test-integration demo bench-bpf check clean
+.DEFAULT_GOAL := all
+
+all: build
+build: $(OUTPUT)/exfilter $(UNIT_BINS) $(BPFTEST_BINS)
+
+# Install what is missing; apt-get update first, as a fresh machine needs it.
+deps:
+	@missing=$$(for p in $(DEB_PKGS); do dpkg -s $$p >/dev/null 2>&1 || echo $$p; done); \
+	if [ -n "$$missing" ]; then \
+		echo "installing:" $$missing; \
+		apt-get update -q && DEBIAN_FRONTEND=noninteractive apt-get install -y -q \
+			--no-install-recommends $$missing; \
+	fi
+
+$(OUTPUT) $(OUTPUT)/sensor $(OUTPUT)/tests:
+	$(Q)mkdir -p $@
+
+$(OUTPUT)/%.bpf.o: bpf/%.bpf.c $(BPF_HDRS) | $(OUTPUT)
+	$(call msg,BPF,$@)
+	$(Q)$(CLANG) $(BPF_CFLAGS) -c $< -o $@
+
+$(OUTPUT)/%.skel.h: $(OUTPUT)/%.bpf.o
+	$(call msg,GEN-SKEL,$@)
+	$(Q)$(BPFTOOL) gen skeleton $< > $@
+
+$(OUTPUT)/sensor/%.o: sensor/%.c $(SENSOR_HDRS) $(BPF_HDRS) $(SKELS) | $(OUTPUT)/sensor
+	$(call msg,CC,$@)
+	$(Q)$(CC) $(XF_CFLAGS) -c $< -o $@
+
+$(OUTPUT)/exfilter: $(SENSOR_OBJS)
+	$(call msg,LINK,$@)
+	$(Q)$(CC) $(XF_CFLAGS) $^ $(LIBS_SENSOR) -o $@
+
+# Unit tests: parsers and features in their userspace build; no root.
+$(OUTPUT)/tests/test_%: tests/unit/test_%.c $(BPF_HDRS) $(wildcard tests/unit/*.h) | $(OUTPUT)/tests
+	$(call msg,CC,$@)
+	$(Q)$(CC) $(XF_CFLAGS) -Itests/unit $< -lcmocka -lm -lpcap -o $@
+
+# BPF_PROG_TEST_RUN harness and benchmark: load the real objects.
+$(OUTPUT)/tests/bpf_test_run: tests/bpf/bpf_test_run.c tests/bpf/*.h $(BPF_HDRS) $(SKELS) | $(OUTPUT)/tests
+	$(call msg,CC,$@)
+	$(Q)$(CC) $(XF_CFLAGS) -Itests/bpf -Itests/unit $< -lcmocka -lpcap $(LIBS_SENSOR) -o $@
+
+$(OUTPUT)/tests/bench_bpf: tests/bench/bench_bpf.c tests/bpf/*.h $(BPF_HDRS) $(SKELS) | $(OUTPUT)/tests
+	$(call msg,CC,$@)
+	$(Q)$(CC) $(XF_CFLAGS) -Itests/bpf -Itests/unit $< $(LIBS_SENSOR) -o $@
+
+test: deps
+	$(Q)$(MAKE) --no-print-directory build
+	$(Q)tests/run_all.sh
+
+test-unit: build
+	$(Q)for t in $(UNIT_BINS); do $$t || exit 1; done
+
+test-bpf: build
+	$(Q)$(OUTPUT)/tests/bpf_test_run
+
+test-integration: build
+	$(Q)for t in tests/integration/test_*.sh; do bash $$t || exit 1; done
+
+demo: deps
+	$(Q)$(MAKE) --no-print-directory build
+	$(Q)bash tests/integration/demo.sh
+
+bench-bpf: build
+	$(Q)$(OUTPUT)/tests/bench_bpf
+
+check:
+	$(Q)clang-format --dry-run --Werror bpf/*.c bpf/*.h sensor/*.c sensor/*.h tests/unit/*.c tests/bpf/*.c
+
+clean:
+	$(Q)rm -rf $(OUTPUT)

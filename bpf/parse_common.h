@@ -1,0 +1,150 @@
+/* SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause) */
+/*
+ * parse_common.h - the byte cursor, character classes and hashes that every
+ * parser uses. Plain bounded C: the same code compiles into the BPF objects
+ * (clang -target bpf) and into userspace (gcc), so replay sees the very same
+ * features as the kernel.
+ *
+ * A parser reads a struct xf_buf: in BPF a per-CPU scratch copy of packet
+ * bytes, in userspace the packet itself. Offsets are masked with XF_BUF_MASK
+ * so the verifier can bound every read; callers check offsets against len
+ * first, and len never exceeds XF_BUF_LEN, so the mask never changes a valid
+ * offset.
+ */
+#ifndef XF_PARSE_COMMON_H
+#define XF_PARSE_COMMON_H
+
+#ifdef __bpf__
+#define XF_INLINE static __always_inline
+#else
+#define XF_INLINE static inline __attribute__((unused))
+#endif
+
+#define XF_BUF_LEN 2048 /* payload window: power of two for the mask */
+#define XF_BUF_MASK (XF_BUF_LEN - 1)
+#define XF_HDR_WIN 192 /* L2-L4 headers must end within this many bytes */
+
+/* Parser results: 0 = parsed, XF_SKIP = not ours, negative = -enum xf_perr. */
+#define XF_OK 0
+#define XF_SKIP 1
+
+struct xf_buf {
+	const __u8 *p;
+	__u32 len; /* <= XF_BUF_LEN */
+};
+
+XF_INLINE __u8 xf_b8(const struct xf_buf *b, __u32 off)
+{
+	return b->p[off & XF_BUF_MASK];
+}
+
+XF_INLINE __u16 xf_b16(const struct xf_buf *b, __u32 off)
+{
+	return (__u16)((xf_b8(b, off) << 8) | xf_b8(b, off + 1));
+}
+
+XF_INLINE __u32 xf_b24(const struct xf_buf *b, __u32 off)
+{
+	return ((__u32)xf_b8(b, off) << 16) | xf_b16(b, off + 1);
+}
+
+/* true when n bytes at off lie inside the buffer (no overflow: both < 2^16) */
+XF_INLINE int xf_has(const struct xf_buf *b, __u32 off, __u32 n)
+{
+	return off + n <= b->len;
+}
+
+/* Character classes, one byte of flags per byte value. */
+#define XF_C_LOWER 0x01
+#define XF_C_UPPER 0x02
+#define XF_C_DIGIT 0x04
+#define XF_C_HEX 0x08 /* 0-9 a-f A-F */
+#define XF_C_B32 0x10 /* a-z A-Z 2-7 (RFC 4648 base32, either case) */
+#define XF_C_B64 0x20 /* letters, digits, + / = _ - (base64 and base64url) */
+#define XF_C_SYM 0x40 /* + / = _ */
+#define XF_C_BIN 0x80 /* control, space, DEL, >= 0x80: never in a hostname */
+
+static const __u8 xf_cclass[256] = {
+	[0x00 ... 0x20] = XF_C_BIN,
+	['+'] = XF_C_B64 | XF_C_SYM,
+	['/'] = XF_C_B64 | XF_C_SYM,
+	['='] = XF_C_B64 | XF_C_SYM,
+	['_'] = XF_C_B64 | XF_C_SYM,
+	['-'] = XF_C_B64,
+	['0' ... '1'] = XF_C_DIGIT | XF_C_HEX | XF_C_B64,
+	['2' ... '7'] = XF_C_DIGIT | XF_C_HEX | XF_C_B32 | XF_C_B64,
+	['8' ... '9'] = XF_C_DIGIT | XF_C_HEX | XF_C_B64,
+	['a' ... 'f'] = XF_C_LOWER | XF_C_HEX | XF_C_B32 | XF_C_B64,
+	['g' ... 'z'] = XF_C_LOWER | XF_C_B32 | XF_C_B64,
+	['A' ... 'F'] = XF_C_UPPER | XF_C_HEX | XF_C_B32 | XF_C_B64,
+	['G' ... 'Z'] = XF_C_UPPER | XF_C_B32 | XF_C_B64,
+	[0x7f ... 0xff] = XF_C_BIN,
+};
+
+/*
+ * Name hashing. A label hashes with FNV-1a over its ASCII-lowercased bytes;
+ * a name is the fold of its label hashes in order. Because the registered
+ * domain and the two-label suffix are folds of the last labels, the kernel
+ * gets them from the label hashes of one pass, and userspace computes the
+ * same keys from text with xf_name_hash_text() (sensor side).
+ */
+#define XF_FNV_OFFSET 0xcbf29ce484222325ULL
+#define XF_FNV_PRIME 0x100000001b3ULL
+#define XF_FOLD_SEED 0x6a09e667f3bcc909ULL
+
+XF_INLINE __u64 xf_hash_fold(__u64 h, __u64 label_hash)
+{
+	h = (h ^ label_hash) * 0x9e3779b97f4a7c15ULL;
+	return h ^ (h >> 29);
+}
+
+XF_INLINE __u64 xf_label_hash_step(__u64 h, __u8 c)
+{
+	if (xf_cclass[c] & XF_C_UPPER)
+		c |= 0x20;
+	return (h ^ c) * XF_FNV_PRIME;
+}
+
+/* Count trailing zeros without a ctz instruction (BPF has none). x != 0. */
+XF_INLINE __u32 xf_ctz64(__u64 x)
+{
+	__u32 n = 0;
+
+	if (!(x & 0xffffffffULL)) {
+		n += 32;
+		x >>= 32;
+	}
+	if (!(x & 0xffff)) {
+		n += 16;
+		x >>= 16;
+	}
+	if (!(x & 0xff)) {
+		n += 8;
+		x >>= 8;
+	}
+	if (!(x & 0xf)) {
+		n += 4;
+		x >>= 4;
+	}
+	if (!(x & 0x3)) {
+		n += 2;
+		x >>= 2;
+	}
+	if (!(x & 0x1))
+		n += 1;
+	return n;
+}
+
+/* HyperLogLog: register index from the top bits, rank from the rest. */
+XF_INLINE __u32 xf_hll_index(__u64 h)
+{
+	return (__u32)(h >> (64 - XF_HLL_BITS));
+}
+
+XF_INLINE __u8 xf_hll_rank(__u64 h)
+{
+	/* the sentinel bit caps the rank at 64 - XF_HLL_BITS + 1 */
+	return (__u8)(xf_ctz64(h | (1ULL << (64 - XF_HLL_BITS))) + 1);
+}
+
+#endif /* XF_PARSE_COMMON_H */

@@ -1,0 +1,533 @@
+/* SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause) */
+/*
+ * process.bpf.h - the per-packet pipeline both programs run: copy the
+ * headers, parse, extract a DNS question / TLS server_name / HTTP Host, count
+ * per client x registered domain, decide a verdict, emit an event. The entry
+ * files (exfilter_tc.bpf.c, exfilter_sock.bpf.c) only say what they can do
+ * with the verdict.
+ */
+#ifndef XF_PROCESS_BPF_H
+#define XF_PROCESS_BPF_H
+
+struct xf_scratch;
+int xf_g_label(struct xf_scratch *sc, __u32 off, __u32 len);
+int xf_g_text_label(struct xf_scratch *sc, __u32 pos, __u32 end);
+#define XF_NAME_LABEL(w, off, len) xf_g_label((struct xf_scratch *)(w)->priv, (off), (len))
+#define XF_TEXT_LABEL(w, pos, end) (__u32) xf_g_text_label((struct xf_scratch *)(w)->priv, (pos), (end))
+
+#include "parse_pkt.h"
+#include "parse_dns.h"
+#include "parse_tls.h"
+#include "parse_http.h"
+
+#define XF_DNS_COPY 512 /* header + 255-byte qname + qtype/qclass + TCP prefix */
+#define XF_HTTP_COPY (XF_HTTP_WIN + 272) /* window + a Host value past it */
+
+/* Everything the pipeline learned about one packet. */
+struct xf_ctx {
+	struct xf_pkt pkt;
+	struct xf_name_feat feat;
+	struct xf_dns_msg msg;
+	__u64 now;
+	__u32 kind; /* enum xf_ev_kind, 0 = nothing to report */
+	__u32 name_off; /* in the payload copy */
+	__u32 name_len;
+	__u8 action;
+	__u8 reason;
+	__u8 flags;
+	__u8 notable; /* worth an event even when passed */
+};
+
+#include "maps.bpf.h"
+
+/*
+ * n in [1, max] (max a power of two), rewritten so the verifier can bound it:
+ * clang turns a plain range check into a form the verifier cannot follow.
+ */
+static __always_inline __u32 xf_len_bound(__u32 n, __u32 max)
+{
+	return ((n - 1) & (max - 1)) + 1;
+}
+
+static __always_inline void xf_perr(__u64 *st, int err)
+{
+	/* the mask bounds the index for the verifier; every code is < 32 */
+	st[XF_STAT_PERR((__u32)-err & (XF_PERR_SLOTS - 1))]++;
+	st[XF_S_PARSE_ERRORS]++;
+}
+
+static __always_inline int xf_port_in(const __u16 *ports, __u16 port)
+{
+	return port && (ports[0] == port || ports[1] == port || ports[2] == port ||
+			ports[3] == port);
+}
+
+/* Verdict map lookup that honours expiry; expired entries are left for userspace. */
+static __always_inline int xf_verdict_get(__u64 hash, __u32 kind, __u64 now,
+					  struct xf_ctx *x, __u8 reason)
+{
+	struct xf_vkey k = { .hash = hash, .kind = kind };
+	struct xf_verdict *v = bpf_map_lookup_elem(&xf_verdicts, &k);
+
+	if (!v || v->action == XF_ACT_PASS || (v->expires_ns && v->expires_ns < now))
+		return 0;
+	x->action = v->action;
+	x->reason = v->reason ? v->reason : reason;
+	return 1;
+}
+
+static __always_inline int xf_ipblock_get(const __u8 *addr, struct xf_ctx *x)
+{
+	struct xf_lpm_key k = { .prefixlen = 128 };
+	struct xf_verdict *v;
+
+	__builtin_memcpy(k.addr, addr, 16);
+	v = bpf_map_lookup_elem(&xf_ipblock, &k);
+	if (!v || v->action == XF_ACT_PASS || (v->expires_ns && v->expires_ns < x->now))
+		return 0;
+	x->action = v->action;
+	x->reason = XF_R_IPBLOCK;
+	return 1;
+}
+
+/* Walk a name's features and resolve its registered domain. */
+static __always_inline void xf_name_done(struct xf_name_state *s, struct xf_name_feat *f)
+{
+	int known = 0;
+
+	if (f->labels >= 3) {
+		__u64 sfx = xf_name_suffix2(s);
+
+		known = bpf_map_lookup_elem(&xf_suffixes, &sfx) != NULL;
+	}
+	xf_name_finish(s, f, known);
+}
+
+/* Copy n payload bytes (1..cap) into the scratch buffer. */
+static __always_inline int xf_load_payload(struct __sk_buff *skb, struct xf_scratch *sc,
+					   const struct xf_pkt *p, __u32 cap, struct xf_buf *b)
+{
+	__u32 n = p->payload_len < cap ? p->payload_len : cap;
+
+	if (n == 0 || n > XF_BUF_LEN)
+		return -1;
+	n = xf_len_bound(n, XF_BUF_LEN);
+	if (bpf_skb_load_bytes(skb, p->payload_off, sc->buf, n))
+		return -1;
+	b->p = sc->buf;
+	b->len = n;
+	return 0;
+}
+
+/*
+ * The parsers run inside global (non-static, noinline) functions. The
+ * verifier checks a global function once, on its own, with unknown
+ * arguments, and its caller sees unknown results. Without that boundary every
+ * way a bounded loop can exit (at each of 256 name bytes) would be carried as
+ * a separate state through everything after it, past the verifier's limit.
+ * They take the scratch entry and plain lengths: a pointer stored inside a
+ * struct argument would reach them as a plain number.
+ */
+__noinline int xf_g_label(struct xf_scratch *sc, __u32 off, __u32 len)
+{
+	/* the walkers checked that the label lies inside the copied bytes */
+	struct xf_buf b;
+
+	if (!sc)
+		return -1;
+	b.p = sc->buf;
+	b.len = XF_BUF_LEN;
+	xf_name_label(&b, off, len, &sc->ns, &sc->ctx.feat, sc->hist);
+	return 0;
+}
+
+__noinline int xf_g_text_label(struct xf_scratch *sc, __u32 pos, __u32 end)
+{
+	struct xf_buf b;
+
+	if (!sc)
+		return 1;
+	b.p = sc->buf;
+	b.len = XF_BUF_LEN;
+	return (int)xf_text_label(&b, pos, end, &sc->ns, &sc->ctx.feat, sc->hist);
+}
+
+/* Start a walk over the scratch entry's first len bytes. */
+static __always_inline void xf_walk_init(struct xf_walk *w, struct xf_buf *b,
+					 struct xf_scratch *sc, const struct xf_config *cfg,
+					 __u32 len)
+{
+	b->p = sc->buf;
+	b->len = len;
+	w->b = b;
+	w->s = &sc->ns;
+	w->f = &sc->ctx.feat;
+	w->hist = sc->hist;
+	w->priv = sc;
+	__builtin_memset(sc->hist, 0, sizeof(sc->hist));
+	xf_name_init(&sc->ns, &sc->ctx.feat, cfg->enc_label_min);
+}
+
+__noinline int xf_g_dns(struct xf_scratch *sc, const struct xf_config *cfg, __u32 len)
+{
+	struct xf_walk w;
+	struct xf_buf b;
+	int err;
+
+	if (!sc || !cfg || len > XF_BUF_LEN)
+		return -XF_PE_DNS_TRUNC;
+	xf_walk_init(&w, &b, sc, cfg, len);
+	err = xf_parse_dns(&w, &sc->ctx.msg);
+	if (err)
+		return err;
+	xf_name_done(&sc->ns, &sc->ctx.feat);
+	return XF_OK;
+}
+
+/* Features of the dotted name at off (SNI, Host). */
+__noinline int xf_g_text(struct xf_scratch *sc, const struct xf_config *cfg, __u32 len, __u32 off,
+			 __u32 n)
+{
+	struct xf_walk w;
+	struct xf_buf b;
+
+	if (!sc || !cfg || len > XF_BUF_LEN)
+		return -XF_PE_SNI_BAD;
+	xf_walk_init(&w, &b, sc, cfg, len);
+	xf_name_walk_text(&w, off, n);
+	xf_name_done(&sc->ns, &sc->ctx.feat);
+	return XF_OK;
+}
+
+/* Locate the server_name: (offset << 16 | length), 0 for none, or -error. */
+__noinline int xf_g_tls(struct xf_scratch *sc, __u32 len)
+{
+	struct xf_buf b;
+	__u32 off = 0, n = 0;
+	int err;
+
+	if (!sc || len > XF_BUF_LEN)
+		return -XF_PE_TLS_TRUNC;
+	b.p = sc->buf;
+	b.len = len;
+	err = xf_parse_tls_sni(&b, &off, &n);
+	if (err)
+		return err == XF_SKIP ? 0 : err;
+	return (int)((off << 16) | n);
+}
+
+/* Offset of the Host value, 0 when not a request, or -error. */
+__noinline int xf_g_http_find(struct xf_scratch *sc, __u32 len)
+{
+	struct xf_buf b;
+
+	if (!sc || len > XF_BUF_LEN)
+		return -XF_PE_HTTP_NOHOST;
+	b.p = sc->buf;
+	b.len = len;
+	if (!xf_http_is_request(&b))
+		return 0;
+	return xf_http_find_host(&b);
+}
+
+/* The Host name at off: (offset << 16 | length), or -error. */
+__noinline int xf_g_http_value(struct xf_scratch *sc, __u32 len, __u32 off)
+{
+	struct xf_buf b;
+	__u32 noff = 0, n = 0;
+	int err;
+
+	if (!sc || len > XF_BUF_LEN)
+		return -XF_PE_HTTP_BAD;
+	b.p = sc->buf;
+	b.len = len;
+	err = xf_http_host_value(&b, off, &noff, &n);
+	if (err)
+		return err;
+	return (int)((noff << 16) | n);
+}
+
+/* DNS over UDP or TCP. */
+static __always_inline int xf_do_dns(struct __sk_buff *skb, struct xf_scratch *sc,
+				     const struct xf_config *cfg, struct xf_ctx *x)
+{
+	struct xf_buf b;
+	int err;
+
+	if (xf_load_payload(skb, sc, &x->pkt, XF_DNS_COPY, &b))
+		return XF_SKIP; /* no payload: a bare TCP segment */
+	x->msg.off = 0;
+	if (x->pkt.l4proto == XF_IPPROTO_TCP) {
+		if (!xf_has(&b, 0, 2 + XF_DNS_HDR) || xf_b16(&b, 0) < XF_DNS_HDR)
+			return -XF_PE_DNS_TCPLEN;
+		x->msg.off = 2;
+		x->flags |= XF_EF_TCP;
+	}
+	err = xf_g_dns(sc, cfg, b.len);
+	if (err)
+		return err;
+	x->kind = (x->feat.dns_flags & XF_DNS_QR) ? XF_EV_DNS_RESPONSE : XF_EV_DNS_QUERY;
+	x->name_off = x->msg.qname_off;
+	x->name_len = x->msg.qname_wire;
+	return XF_OK;
+}
+
+/* TLS ClientHello server_name or HTTP Host: a dotted name in the payload. */
+static __always_inline int xf_do_text(struct __sk_buff *skb, struct xf_scratch *sc,
+				      const struct xf_config *cfg, struct xf_ctx *x, int tls)
+{
+	struct xf_buf b;
+	int r;
+
+	if (xf_load_payload(skb, sc, &x->pkt, tls ? XF_BUF_LEN : XF_HTTP_COPY, &b))
+		return XF_SKIP;
+	if (tls) {
+		r = xf_g_tls(sc, b.len);
+	} else {
+		r = xf_g_http_find(sc, b.len);
+		if (r > 0)
+			r = xf_g_http_value(sc, b.len, (__u32)r);
+	}
+	if (r <= 0)
+		return r ? r : XF_SKIP;
+	x->name_off = (__u32)r >> 16;
+	x->name_len = (__u32)r & 0xffff;
+	xf_g_text(sc, cfg, b.len, x->name_off, x->name_len);
+	x->kind = tls ? XF_EV_SNI : XF_EV_HOST;
+	x->notable = 1; /* one per connection: always worth an event */
+	return XF_OK;
+}
+
+/* Update this CPU's counters for the flow; apply the per-CPU thresholds. */
+static __always_inline void xf_flow_count(struct xf_scratch *sc, const struct xf_config *cfg,
+					  struct xf_ctx *x, const __u8 *client, int query)
+{
+	struct xf_flow_key k = { .rd_hash = x->feat.rd_hash };
+	struct xf_flow *fl;
+	int enc = x->feat.enc_longest > 0;
+
+	__builtin_memcpy(k.client, client, 16);
+	fl = bpf_map_lookup_elem(&xf_flows, &k);
+	if (!fl) {
+		struct xf_flow *zero = &sc->flow0; /* 168 bytes: too big for the stack */
+
+		__builtin_memset(zero, 0, sizeof(*zero));
+		zero->first_ns = x->now;
+		zero->win_start_ns = x->now;
+		bpf_map_update_elem(&xf_flows, &k, zero, BPF_NOEXIST);
+		fl = bpf_map_lookup_elem(&xf_flows, &k);
+		if (!fl)
+			return;
+	}
+	fl->last_ns = x->now;
+	if (!query) {
+		fl->responses++;
+		if ((x->feat.dns_flags & XF_DNS_RCODE_MASK) == XF_DNS_RCODE_NXDOMAIN)
+			fl->nxdomain++;
+		return;
+	}
+	fl->queries++;
+	fl->qname_bytes += x->feat.name_len;
+	fl->entropy_sum += x->feat.entropy;
+	fl->enc_queries += enc;
+	fl->long_queries += x->feat.name_len >= cfg->long_qname;
+	fl->qtypes[xf_qtype_bucket(x->feat.qtype) & (XF_QT_BUCKETS - 1)]++;
+	{
+		__u32 i = xf_hll_index(x->feat.name_hash) & (XF_HLL_REGS - 1);
+		__u8 r = xf_hll_rank(x->feat.name_hash);
+
+		if (fl->hll[i] < r)
+			fl->hll[i] = r;
+	}
+	if (x->now - fl->win_start_ns > (__u64)cfg->kwin_ms * 1000000ULL) {
+		fl->win_start_ns = x->now;
+		fl->win_queries = 0;
+		fl->win_enc = 0;
+	}
+	fl->win_queries++;
+	fl->win_enc += enc;
+	if (x->action != XF_ACT_PASS || (x->flags & XF_EF_ALLOWED))
+		return;
+	if (cfg->kq_limit && fl->win_queries > cfg->kq_limit) {
+		x->action = (__u8)cfg->limit_action;
+		x->reason = XF_R_RATE;
+	} else if (cfg->kenc_limit && fl->win_enc > cfg->kenc_limit) {
+		x->action = (__u8)cfg->limit_action;
+		x->reason = XF_R_RATE_ENC;
+	}
+}
+
+/* Decide the verdict for a query, SNI or Host. */
+static __always_inline void xf_decide(const struct xf_config *cfg, struct xf_ctx *x)
+{
+	struct xf_vkey ak = { .hash = x->feat.rd_hash, .kind = XF_VK_DOMAIN };
+	struct xf_name_feat *f = &x->feat;
+
+	if (bpf_map_lookup_elem(&xf_allow, &ak)) {
+		x->flags |= XF_EF_ALLOWED;
+		x->action = XF_ACT_PASS;
+		x->reason = XF_R_NONE;
+		return;
+	}
+	if (x->action != XF_ACT_PASS) /* ipblock, decided from the headers */
+		return;
+	if (xf_verdict_get(f->rd_hash, XF_VK_DOMAIN, x->now, x, XF_R_VERDICT_DOMAIN))
+		return;
+	if (x->kind == XF_EV_SNI &&
+	    xf_verdict_get(f->name_hash, XF_VK_SNI, x->now, x, XF_R_VERDICT_SNI))
+		return;
+	if (x->kind == XF_EV_HOST &&
+	    xf_verdict_get(f->name_hash, XF_VK_HOST, x->now, x, XF_R_VERDICT_HOST))
+		return;
+	if (x->kind != XF_EV_DNS_QUERY)
+		return;
+	if (cfg->enc_label_drop && f->enc_longest >= cfg->enc_label_drop) {
+		x->action = (__u8)cfg->limit_action;
+		x->reason = XF_R_ENC_LABEL;
+	} else if (cfg->drop_bad_bytes && f->binary) {
+		x->action = (__u8)cfg->limit_action;
+		x->reason = XF_R_BAD_BYTES;
+	}
+}
+
+static __always_inline int xf_is_notable(const struct xf_config *cfg, struct xf_ctx *x)
+{
+	struct xf_name_feat *f = &x->feat;
+	__u32 qb;
+
+	if (x->notable || x->action != XF_ACT_PASS || (cfg->flags & XF_CF_EVENTS_ALL))
+		return 1;
+	if (x->kind == XF_EV_DNS_RESPONSE)
+		return (f->dns_flags & XF_DNS_RCODE_MASK) != 0;
+	qb = xf_qtype_bucket(f->qtype);
+	return f->enc_longest || f->binary || f->name_len >= cfg->long_qname ||
+	       qb == XF_QT_NULL || qb == XF_QT_CARRIER;
+}
+
+static __always_inline void xf_emit(struct __sk_buff *skb, struct xf_scratch *sc,
+				    const struct xf_config *cfg, __u64 *st, struct xf_ctx *x)
+{
+	struct xf_event *ev;
+	__u32 n = x->name_len;
+
+	if (!xf_is_notable(cfg, x)) {
+		if (!cfg->sample_every || ++sc->sample_ctr % cfg->sample_every)
+			return;
+		x->flags |= XF_EF_SAMPLED;
+	}
+	ev = bpf_ringbuf_reserve(&xf_events, sizeof(*ev), 0);
+	if (!ev) {
+		st[XF_S_RING_FULL]++; /* never wait: the packet path comes first */
+		return;
+	}
+	ev->version = XF_EVENT_VERSION;
+	ev->kind = (__u8)x->kind;
+	ev->action = x->action;
+	ev->reason = x->reason;
+	ev->flags = x->flags;
+	ev->mode = (__u8)cfg->mode;
+	ev->pad0 = 0;
+	ev->ifindex = skb->ifindex;
+	ev->pkt_len = skb->len;
+	ev->ts_ns = x->now;
+	__builtin_memcpy(ev->saddr, x->pkt.saddr, 16);
+	__builtin_memcpy(ev->daddr, x->pkt.daddr, 16);
+	ev->sport = x->pkt.sport;
+	ev->dport = x->pkt.dport;
+	ev->pad1 = 0;
+	ev->feat = x->feat;
+	ev->name_len = 0;
+	if (n > XF_NAME_MAX)
+		n = XF_NAME_MAX;
+	if (n) {
+		n = xf_len_bound(n, XF_NAME_MAX);
+		if (!bpf_skb_load_bytes(skb, x->pkt.payload_off + x->name_off, ev->name, n))
+			ev->name_len = (__u16)n;
+	}
+	bpf_ringbuf_submit(ev, 0);
+	st[XF_S_EVENTS]++;
+}
+
+/*
+ * Run the pipeline on one frame. Returns the action to take; the caller
+ * applies it if it can and the mode says so. dir_flags is XF_EF_INGRESS or 0.
+ */
+static __always_inline int xf_process(struct __sk_buff *skb, __u32 dir_flags, int can_act,
+				      struct xf_ctx **xp)
+{
+	__u32 zero = 0, hlen = skb->len < XF_HDR_WIN ? skb->len : XF_HDR_WIN;
+	struct xf_config *cfg = bpf_map_lookup_elem(&xf_config, &zero);
+	struct xf_scratch *sc = bpf_map_lookup_elem(&xf_scratch, &zero);
+	__u64 *st = bpf_map_lookup_elem(&xf_stats, &zero);
+	struct xf_ctx *x;
+	struct xf_buf b;
+	int err, query, enforce;
+
+	if (!cfg || !sc || !st)
+		return XF_ACT_PASS;
+	st[XF_S_PACKETS]++;
+	x = &sc->ctx;
+	*xp = x;
+	__builtin_memset(x, 0, sizeof(*x));
+	if (hlen < XF_ETH_HLEN ||
+	    bpf_skb_load_bytes(skb, 0, sc->buf, xf_len_bound(hlen, 256))) {
+		xf_perr(st, -XF_PE_ETH_TRUNC);
+		return XF_ACT_PASS;
+	}
+	b.p = sc->buf;
+	b.len = hlen;
+	err = xf_parse_pkt(&b, skb->len, &x->pkt);
+	if (err) {
+		if (err < 0)
+			xf_perr(st, err);
+		return XF_ACT_PASS;
+	}
+	if (x->pkt.dport == cfg->dns_port || x->pkt.sport == cfg->dns_port)
+		err = xf_do_dns(skb, sc, cfg, x);
+	else if (x->pkt.l4proto == XF_IPPROTO_TCP && xf_port_in(cfg->tls_ports, x->pkt.dport))
+		err = xf_do_text(skb, sc, cfg, x, 1);
+	else if (x->pkt.l4proto == XF_IPPROTO_TCP && xf_port_in(cfg->http_ports, x->pkt.dport))
+		err = xf_do_text(skb, sc, cfg, x, 0);
+	else
+		return XF_ACT_PASS;
+	if (err) {
+		if (err < 0)
+			xf_perr(st, err);
+		return XF_ACT_PASS;
+	}
+
+	x->now = bpf_ktime_get_ns();
+	x->flags |= dir_flags | (x->pkt.ipv6 ? XF_EF_IPV6 : 0);
+	if (x->kind == XF_EV_DNS_RESPONSE) {
+		st[XF_S_DNS_RESPONSES]++;
+		xf_flow_count(sc, cfg, x, x->pkt.daddr, 0);
+		xf_emit(skb, sc, cfg, st, x);
+		return XF_ACT_PASS;
+	}
+	st[x->kind == XF_EV_DNS_QUERY ? XF_S_DNS_QUERIES : x->kind == XF_EV_SNI ? XF_S_SNI : XF_S_HOST]++;
+	if (cfg->flags & XF_CF_IPBLOCK) {
+		if (!xf_ipblock_get(x->pkt.daddr, x))
+			xf_ipblock_get(x->pkt.saddr, x);
+	}
+	xf_decide(cfg, x);
+	query = x->kind == XF_EV_DNS_QUERY;
+	if (query)
+		xf_flow_count(sc, cfg, x, x->pkt.saddr, 1);
+	if (x->flags & XF_EF_ALLOWED)
+		st[XF_S_ALLOW_HITS]++;
+	if (x->action == XF_ACT_REFUSE && !(query && x->pkt.l4proto == XF_IPPROTO_UDP))
+		x->action = XF_ACT_DROP; /* REFUSED needs a UDP query to answer */
+	enforce = can_act && cfg->mode == XF_MODE_ENFORCE;
+	if (x->action != XF_ACT_PASS) {
+		if (enforce) {
+			x->flags |= XF_EF_ENFORCED;
+			st[x->action == XF_ACT_REFUSE ? XF_S_REFUSED : XF_S_DROPS]++;
+		} else {
+			st[XF_S_WOULD_DROPS]++;
+		}
+	}
+	xf_emit(skb, sc, cfg, st, x);
+	return enforce ? x->action : XF_ACT_PASS;
+}
+
+#endif /* XF_PROCESS_BPF_H */
