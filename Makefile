@@ -80,16 +80,16 @@ $(OUTPUT)/exfilter: $(SENSOR_OBJS)
 	$(Q)$(CC) $(XF_CFLAGS) $^ $(LIBS_SENSOR) -o $@
 
 # Unit tests: parsers and features in their userspace build; no root.
-$(OUTPUT)/tests/test_%: tests/unit/test_%.c $(BPF_HDRS) $(wildcard tests/unit/*.h) | $(OUTPUT)/tests
+$(OUTPUT)/tests/test_%: tests/unit/test_%.c sensor/frame.c $(BPF_HDRS) $(SENSOR_HDRS) $(wildcard tests/unit/*.h) | $(OUTPUT)/tests
 	$(call msg,CC,$@)
-	$(Q)$(CC) $(XF_CFLAGS) -Itests/unit $< -lcmocka -lm -lpcap -o $@
+	$(Q)$(CC) $(XF_CFLAGS) -Itests/unit $< sensor/frame.c -lcmocka -lm -lpcap -o $@
 
 # BPF_PROG_TEST_RUN harness and benchmark: load the real objects.
-$(OUTPUT)/tests/bpf_test_run: tests/bpf/bpf_test_run.c tests/bpf/*.h $(BPF_HDRS) $(SKELS) | $(OUTPUT)/tests
+$(OUTPUT)/tests/bpf_test_run: tests/bpf/bpf_test_run.c sensor/frame.c $(wildcard tests/bpf/*.h) $(BPF_HDRS) $(SENSOR_HDRS) $(SKELS) | $(OUTPUT)/tests
 	$(call msg,CC,$@)
-	$(Q)$(CC) $(XF_CFLAGS) -Itests/bpf -Itests/unit $< -lcmocka -lpcap $(LIBS_SENSOR) -o $@
+	$(Q)$(CC) $(XF_CFLAGS) -Itests/bpf -Itests/unit $< sensor/frame.c -lcmocka -lpcap $(LIBS_SENSOR) -o $@
 
-$(OUTPUT)/tests/bench_bpf: tests/bench/bench_bpf.c tests/bpf/*.h $(BPF_HDRS) $(SKELS) | $(OUTPUT)/tests
+$(OUTPUT)/tests/bench_bpf: tests/bench/bench_bpf.c $(wildcard tests/bpf/*.h) $(BPF_HDRS) $(SKELS) | $(OUTPUT)/tests
 	$(call msg,CC,$@)
 	$(Q)$(CC) $(XF_CFLAGS) -Itests/bpf -Itests/unit $< $(LIBS_SENSOR) -o $@
 

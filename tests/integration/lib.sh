@@ -134,11 +134,14 @@ xf_ns_exists() { [[ -n ${1:-} && -e /run/netns/$1 ]]; }
 # Start a long-running command in a namespace, in the background, bounded by
 # XF_LIFETIME. Output goes to $XF_TMP/<name>.log, the pid (of `timeout`, which
 # forwards TERM to its child) to $XF_TMP/<name>.pid.
+# stdin is a FIFO opened read-write: never readable, never EOF. With
+# </dev/null, dns2tcpd -F spins at 100% CPU select()ing on its stdin.
 xf_bg() {
     local ns=$1 name=$2
     shift 2
+    [[ -p $XF_TMP/idle.fifo ]] || mkfifo "$XF_TMP/idle.fifo"
     ip netns exec "$ns" timeout -k 3 "$XF_LIFETIME" "$@" \
-        >"$XF_TMP/$name.log" 2>&1 </dev/null &
+        >"$XF_TMP/$name.log" 2>&1 <>"$XF_TMP/idle.fifo" &
     echo $! >"$XF_TMP/$name.pid"
     ((XF_VERBOSE)) && xf_log "started $name (pid $!) in $ns: $*"
     return 0

@@ -1,0 +1,371 @@
+// SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause)
+/*
+ * control.c - list edits, the status report and event rendering for the
+ * control commands. Everything goes through the maps a running sensor pinned.
+ */
+#include <arpa/inet.h>
+#include <ctype.h>
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <bpf/bpf.h>
+#include <bpf/libbpf.h>
+
+#include "control.h"
+#include "frame.h"
+#include "loader.h"
+
+static const char *const reason_names[XF_R_MAX] = {
+	[XF_R_NONE] = "none",
+	[XF_R_VERDICT_DOMAIN] = "verdict_domain",
+	[XF_R_VERDICT_SNI] = "verdict_sni",
+	[XF_R_VERDICT_HOST] = "verdict_host",
+	[XF_R_IPBLOCK] = "ipblock",
+	[XF_R_ENC_LABEL] = "encoded_label",
+	[XF_R_BAD_BYTES] = "bad_bytes",
+	[XF_R_RATE] = "kernel_rate",
+	[XF_R_RATE_ENC] = "kernel_encoded_rate",
+};
+
+static const char *const stat_names[XF_S_MAX] = {
+	[XF_S_PACKETS] = "packets",
+	[XF_S_DNS_QUERIES] = "dns_queries",
+	[XF_S_DNS_RESPONSES] = "dns_responses",
+	[XF_S_SNI] = "sni",
+	[XF_S_HOST] = "http_host",
+	[XF_S_EVENTS] = "events",
+	[XF_S_RING_FULL] = "ring_full",
+	[XF_S_DROPS] = "drops",
+	[XF_S_WOULD_DROPS] = "would_drops",
+	[XF_S_REFUSED] = "refused",
+	[XF_S_ALLOW_HITS] = "allow_hits",
+	[XF_S_PARSE_ERRORS] = "parse_errors",
+};
+
+static const char *const perr_names[XF_PE_MAX] = {
+	[XF_PE_NONE] = "none",
+	[XF_PE_ETH_TRUNC] = "eth_trunc",
+	[XF_PE_VLAN_TRUNC] = "vlan_trunc",
+	[XF_PE_VLAN_DEPTH] = "vlan_depth",
+	[XF_PE_IP4_TRUNC] = "ip4_trunc",
+	[XF_PE_IP4_HDR] = "ip4_hdr",
+	[XF_PE_IP_FRAG] = "ip_frag",
+	[XF_PE_IP6_TRUNC] = "ip6_trunc",
+	[XF_PE_IP6_EXT] = "ip6_ext",
+	[XF_PE_L4_TRUNC] = "l4_trunc",
+	[XF_PE_HDR_WINDOW] = "hdr_window",
+	[XF_PE_DNS_TRUNC] = "dns_trunc",
+	[XF_PE_DNS_QDCOUNT] = "dns_qdcount",
+	[XF_PE_DNS_LABEL] = "dns_label",
+	[XF_PE_DNS_PTR] = "dns_ptr",
+	[XF_PE_DNS_LONG] = "dns_long",
+	[XF_PE_DNS_TCPLEN] = "dns_tcplen",
+	[XF_PE_TLS_TRUNC] = "tls_trunc",
+	[XF_PE_TLS_BAD] = "tls_bad",
+	[XF_PE_SNI_BAD] = "sni_bad",
+	[XF_PE_HTTP_NOHOST] = "http_nohost",
+	[XF_PE_HTTP_BAD] = "http_bad",
+};
+
+const char *xf_reason_name(unsigned int r)
+{
+	return r < XF_R_MAX && reason_names[r] ? reason_names[r] : "unknown";
+}
+
+const char *xf_stat_name(unsigned int s)
+{
+	return s < XF_S_MAX && stat_names[s] ? stat_names[s] : "unknown";
+}
+
+const char *xf_perr_name(unsigned int e)
+{
+	return e < XF_PE_MAX && perr_names[e] ? perr_names[e] : "unknown";
+}
+
+const char *xf_action_name(unsigned int a)
+{
+	return a == XF_ACT_DROP ? "drop" : a == XF_ACT_REFUSE ? "refuse" : "pass";
+}
+
+int xf_target_parse(const char *s, struct xf_target *t)
+{
+	char buf[INET6_ADDRSTRLEN + 8], *slash;
+	unsigned long plen;
+	size_t i, n;
+
+	memset(t, 0, sizeof(*t));
+	if (!strncmp(s, "sni:", 4)) {
+		t->kind = XF_T_SNI;
+		s += 4;
+	} else if (!strncmp(s, "host:", 5)) {
+		t->kind = XF_T_HOST;
+		s += 5;
+	} else if (strlen(s) < sizeof(buf) && (strchr(s, ':') || strchr(s, '/') ||
+					       strspn(s, "0123456789.") == strlen(s))) {
+		int v6 = strchr(s, ':') != NULL;
+
+		snprintf(buf, sizeof(buf), "%s", s);
+		slash = strchr(buf, '/');
+		plen = v6 ? 128 : 32;
+		if (slash) {
+			char *end;
+
+			*slash = 0;
+			plen = strtoul(slash + 1, &end, 10);
+			if (*end || !slash[1] || plen > (v6 ? 128u : 32u))
+				return -EINVAL;
+		}
+		t->kind = XF_T_CIDR;
+		if (v6) {
+			if (inet_pton(AF_INET6, buf, t->lpm.addr) != 1)
+				return -EINVAL;
+			t->lpm.prefixlen = (__u32)plen;
+		} else {
+			t->lpm.addr[10] = t->lpm.addr[11] = 0xff;
+			if (inet_pton(AF_INET, buf, t->lpm.addr + 12) != 1)
+				return -EINVAL;
+			t->lpm.prefixlen = (__u32)plen + 96;
+		}
+		return 0;
+	}
+	n = strlen(s);
+	if (n && s[n - 1] == '.')
+		n--;
+	if (!n || n > 253)
+		return -EINVAL;
+	for (i = 0; i < n; i++) {
+		if (s[i] == ' ' || !isprint((unsigned char)s[i]))
+			return -EINVAL;
+		t->name[i] = (char)tolower((unsigned char)s[i]);
+	}
+	t->name[n] = 0;
+	return 0;
+}
+
+/*
+ * The kernel keys domain verdicts by registered domain; cut a longer name to
+ * it with the same rule the kernel uses, and the pinned suffixes map.
+ */
+static const char *registered_domain(const char *pin_dir, const char *name)
+{
+	const char *p = name + strlen(name), *labels[3] = { 0 };
+	int n = 0, fd;
+	__u64 h;
+	__u8 v;
+
+	while (p > name && n < 3) {
+		const char *dot = p - 1;
+
+		while (dot > name && *dot != '.')
+			dot--;
+		labels[n++] = dot == name ? dot : dot + 1;
+		p = dot;
+	}
+	if (n < 3)
+		return name;
+	fd = xf_pinned_map(pin_dir, "xf_suffixes");
+	if (fd < 0)
+		return labels[1];
+	h = xf_name_hash_text(labels[1]);
+	return bpf_map_lookup_elem(fd, &h, &v) ? labels[1] : labels[2];
+}
+
+static __u64 now_mono_ns(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (__u64)ts.tv_sec * 1000000000ULL + (__u64)ts.tv_nsec;
+}
+
+static int map_op(const char *pin_dir, const char *map, int del, const void *key, const void *val)
+{
+	int fd = xf_pinned_map(pin_dir, map), err;
+
+	if (fd < 0)
+		return fd;
+	err = del ? bpf_map_delete_elem(fd, key) : bpf_map_update_elem(fd, key, val, BPF_ANY);
+	if (err && !(del && errno == ENOENT)) {
+		fprintf(stderr, "failed to update %s: %s\n", map, strerror(errno));
+		return -errno;
+	}
+	return 0;
+}
+
+/* The kernel skips ipblock lookups until this flag says the trie has entries. */
+static int ipblock_flag_set(const char *pin_dir)
+{
+	struct xf_config cfg;
+	__u32 zero = 0;
+	int fd = xf_pinned_map(pin_dir, "xf_config");
+
+	if (fd < 0)
+		return fd;
+	if (bpf_map_lookup_elem(fd, &zero, &cfg))
+		return -errno;
+	cfg.flags |= XF_CF_IPBLOCK;
+	return bpf_map_update_elem(fd, &zero, &cfg, BPF_ANY) ? -errno : 0;
+}
+
+int xf_target_apply(const char *pin_dir, const struct xf_target *t, const char *verb, int action,
+		    __u32 ttl_s)
+{
+	struct xf_verdict v = { .action = (__u8)action };
+	struct xf_vkey k = { 0 };
+	int del = !strcmp(verb, "unblock"), err;
+	__u8 one = 1;
+
+	if (ttl_s)
+		v.expires_ns = now_mono_ns() + (__u64)ttl_s * 1000000000ULL;
+	if (t->kind == XF_T_CIDR) {
+		if (!strcmp(verb, "allow")) {
+			fprintf(stderr, "allow takes a domain, not an address\n");
+			return -EINVAL;
+		}
+		v.reason = XF_R_IPBLOCK;
+		err = map_op(pin_dir, "xf_ipblock", del, &t->lpm, &v);
+		return err || del ? err : ipblock_flag_set(pin_dir);
+	}
+	if (t->kind == XF_T_DOMAIN) {
+		const char *rd = registered_domain(pin_dir, t->name);
+
+		if (rd != t->name)
+			fprintf(stderr, "note: %s applies to its registered domain %s\n", t->name, rd);
+		k.kind = XF_VK_DOMAIN;
+		k.hash = xf_name_hash_text(rd);
+		v.reason = XF_R_VERDICT_DOMAIN;
+	} else {
+		k.kind = t->kind == XF_T_SNI ? XF_VK_SNI : XF_VK_HOST;
+		k.hash = xf_name_hash_text(t->name);
+		v.reason = t->kind == XF_T_SNI ? XF_R_VERDICT_SNI : XF_R_VERDICT_HOST;
+	}
+	if (del) {
+		err = map_op(pin_dir, "xf_verdicts", 1, &k, NULL);
+		return err ? err : map_op(pin_dir, "xf_allow", 1, &k, NULL);
+	}
+	if (!strcmp(verb, "allow"))
+		return map_op(pin_dir, "xf_allow", 0, &k, &one);
+	return map_op(pin_dir, "xf_verdicts", 0, &k, &v);
+}
+
+int xf_status_print(const char *pin_dir, int stats_fd, int json)
+{
+	int ncpu = libbpf_num_possible_cpus(), cfd, i, c;
+	__u64 sum[XF_STATS_LEN] = { 0 }, *vals;
+	struct xf_config cfg = { 0 };
+	__u32 zero = 0;
+
+	if (ncpu <= 0)
+		return -EINVAL;
+	vals = calloc((size_t)ncpu, sizeof(sum));
+	if (!vals)
+		return -ENOMEM;
+	if (bpf_map_lookup_elem(stats_fd, &zero, vals)) {
+		fprintf(stderr, "failed to read stats: %s\n", strerror(errno));
+		free(vals);
+		return -errno;
+	}
+	for (c = 0; c < ncpu; c++)
+		for (i = 0; i < XF_STATS_LEN; i++)
+			sum[i] += vals[(size_t)c * XF_STATS_LEN + i];
+	free(vals);
+	cfd = xf_pinned_map(pin_dir, "xf_config");
+	if (cfd >= 0)
+		bpf_map_lookup_elem(cfd, &zero, &cfg);
+	printf(json ? "{\"mode\":\"%s\"" : "mode: %s\n",
+	       cfg.mode == XF_MODE_ENFORCE ? "enforce" : "monitor");
+	for (i = 0; i < XF_S_MAX; i++)
+		printf(json ? ",\"%s\":%llu" : "%-16s %llu\n", xf_stat_name(i),
+		       (unsigned long long)sum[i]);
+	printf(json ? ",\"parse_error\":{" : "parse errors by reason:\n");
+	for (i = 1, c = 0; i < XF_PE_MAX; i++) {
+		if (json)
+			printf("%s\"%s\":%llu", c++ ? "," : "", xf_perr_name(i),
+			       (unsigned long long)sum[XF_STAT_PERR(i)]);
+		else if (sum[XF_STAT_PERR(i)])
+			printf("  %-14s %llu\n", xf_perr_name(i),
+			       (unsigned long long)sum[XF_STAT_PERR(i)]);
+	}
+	printf(json ? "}}\n" : "");
+	return 0;
+}
+
+/* Append a byte of a name, escaped for both a terminal and JSON. */
+static size_t put_escaped(char *out, size_t pos, size_t size, __u8 c, int in_label)
+{
+	char tmp[8];
+	int n;
+
+	if ((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
+	    c == '-' || c == '_' || (!in_label && c == '.'))
+		n = snprintf(tmp, sizeof(tmp), "%c", c);
+	else /* \DDD as dig prints it; the backslash doubled for JSON */
+		n = snprintf(tmp, sizeof(tmp), "\\\\%03u", c);
+	if (pos + (size_t)n < size)
+		memcpy(out + pos, tmp, (size_t)n);
+	return pos + (size_t)n;
+}
+
+/* Presentation form of an event's name, escaped; wire format for DNS. */
+static void event_name(const struct xf_event *ev, char *out, size_t size)
+{
+	size_t pos = 0, i = 0, n = ev->name_len < XF_NAME_MAX ? ev->name_len : XF_NAME_MAX;
+
+	if (ev->kind == XF_EV_SNI || ev->kind == XF_EV_HOST) {
+		for (i = 0; i < n; i++)
+			pos = put_escaped(out, pos, size, ev->name[i], 0);
+	} else {
+		while (i < n && ev->name[i]) {
+			size_t len = ev->name[i++], j;
+
+			if (pos && pos < size)
+				out[pos++] = '.';
+			for (j = 0; j < len && i < n; j++)
+				pos = put_escaped(out, pos, size, ev->name[i++], 1);
+		}
+		if (!pos && pos < size)
+			out[pos++] = '.';
+	}
+	out[pos < size ? pos : size - 1] = 0;
+}
+
+static void addr_str(const __u8 *a, char *out, size_t size)
+{
+	static const __u8 v4mapped[12] = { 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0xff, 0xff };
+
+	if (!memcmp(a, v4mapped, 12))
+		inet_ntop(AF_INET, a + 12, out, (socklen_t)size);
+	else
+		inet_ntop(AF_INET6, a, out, (socklen_t)size);
+}
+
+int xf_event_json(const struct xf_event *ev, char *out, size_t size)
+{
+	static const char *const kinds[] = { "", "dns_query", "dns_response", "tls_sni",
+					     "http_host" };
+	char name[XF_NAME_MAX * 5 + 8], src[INET6_ADDRSTRLEN], dst[INET6_ADDRSTRLEN];
+	const struct xf_name_feat *f = &ev->feat;
+
+	event_name(ev, name, sizeof(name));
+	addr_str(ev->saddr, src, sizeof(src));
+	addr_str(ev->daddr, dst, sizeof(dst));
+	return snprintf(out, size,
+			"{\"kind\":\"%s\",\"ts_ns\":%llu,\"src\":\"%s\",\"sport\":%u,\"dst\":\"%s\","
+			"\"dport\":%u,\"name\":\"%s\",\"qtype\":%u,\"rcode\":%u,\"action\":\"%s\","
+			"\"reason\":\"%s\",\"enforced\":%s,\"allowed\":%s,\"mode\":\"%s\","
+			"\"features\":{\"len\":%u,\"labels\":%u,\"longest\":%u,\"entropy_milli\":%u,"
+			"\"hex_labels\":%u,\"b32_labels\":%u,\"b64_labels\":%u,\"enc_longest\":%u,"
+			"\"upper\":%u,\"lower\":%u,\"digit\":%u,\"b64sym\":%u,\"binary\":%u,"
+			"\"rd_off\":%u,\"rd_hash\":\"%016llx\"}}",
+			ev->kind < 5 ? kinds[ev->kind] : "unknown", (unsigned long long)ev->ts_ns,
+			src, ev->sport, dst, ev->dport, name, f->qtype, f->dns_flags & 0xf,
+			xf_action_name(ev->action), xf_reason_name(ev->reason),
+			ev->flags & XF_EF_ENFORCED ? "true" : "false",
+			ev->flags & XF_EF_ALLOWED ? "true" : "false",
+			ev->mode == XF_MODE_ENFORCE ? "enforce" : "monitor", f->name_len, f->labels,
+			f->longest, f->entropy, f->hex_labels, f->b32_labels, f->b64_labels,
+			f->enc_longest, f->upper, f->lower, f->digit, f->b64sym, f->binary, f->rd_off,
+			(unsigned long long)f->rd_hash);
+}

@@ -1,0 +1,41 @@
+/* SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause) */
+/*
+ * control.h - what the control commands share: list targets (domain, sni:,
+ * host:, IP/CIDR), the status report, event rendering, and the names of the
+ * ABI's codes.
+ */
+#ifndef XF_CONTROL_H
+#define XF_CONTROL_H
+
+#include <stddef.h>
+#include <linux/types.h>
+#include "exfilter.h"
+
+enum xf_target_kind { XF_T_DOMAIN, XF_T_SNI, XF_T_HOST, XF_T_CIDR };
+
+struct xf_target {
+	enum xf_target_kind kind;
+	char name[256]; /* lower-case, no trailing dot */
+	struct xf_lpm_key lpm; /* XF_T_CIDR */
+};
+
+/* Parse "example.com", "sni:NAME", "host:NAME", "10.0.0.0/8", "2001:db8::/32". */
+int xf_target_parse(const char *s, struct xf_target *t);
+
+/* block/allow/unblock a target in the pinned maps under pin_dir. */
+int xf_target_apply(const char *pin_dir, const struct xf_target *t, const char *verb, int action,
+		    __u32 ttl_s);
+
+/* Print mode and counters summed over CPUs, as text or one JSON object. */
+int xf_status_print(const char *pin_dir, int stats_fd, int json);
+
+/* Render an event as one JSON line (no newline); returns its length. */
+int xf_event_json(const struct xf_event *ev, char *out, size_t size);
+
+/* Names of codes, stable: they appear in JSON and in schemas/reasons.md. */
+const char *xf_reason_name(unsigned int r);
+const char *xf_stat_name(unsigned int s);
+const char *xf_perr_name(unsigned int e);
+const char *xf_action_name(unsigned int a);
+
+#endif /* XF_CONTROL_H */

@@ -1,0 +1,196 @@
+// SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause)
+/*
+ * loader.c - the kernel side's lifecycle: open the skeleton, write the
+ * config, load, pin every map where the control commands find it, attach TC
+ * clsact ingress and egress, and tear down only what this process created.
+ */
+#include <errno.h>
+#include <net/if.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/mount.h>
+#include <sys/stat.h>
+#include <sys/vfs.h>
+#include <unistd.h>
+#include <linux/magic.h>
+#include <bpf/bpf.h>
+#include <bpf/libbpf.h>
+
+#include "loader.h"
+#include "frame.h"
+#include "exfilter_tc.skel.h"
+
+int xf_bpffs_ensure(void)
+{
+	struct statfs st;
+
+	if (!statfs("/sys/fs/bpf", &st) && st.f_type == BPF_FS_MAGIC)
+		return 0;
+	if (mount("bpf", "/sys/fs/bpf", "bpf", 0, "mode=0700")) {
+		fprintf(stderr, "failed to mount bpffs on /sys/fs/bpf: %s\n", strerror(errno));
+		return -errno;
+	}
+	return 0;
+}
+
+int xf_pinned_map(const char *pin_dir, const char *name)
+{
+	char path[512];
+	int fd;
+
+	snprintf(path, sizeof(path), "%s/%s", pin_dir, name);
+	fd = bpf_obj_get(path);
+	if (fd < 0) {
+		fprintf(stderr, "failed to open pinned map %s: %s (is 'exfilter run' running with --pin-dir %s?)\n",
+			path, strerror(errno), pin_dir);
+		return -errno;
+	}
+	return fd;
+}
+
+/*
+ * Two-label rules of the public suffix list (co.uk, com.au, ...). Their
+ * registered domains have three labels; libpsl gives userspace the exact
+ * answer for the rarer deeper and wildcard rules.
+ */
+int xf_suffixes_load(int map_fd, const char *psl_path)
+{
+	char line[512];
+	FILE *f = fopen(psl_path, "r");
+	int n = 0;
+	__u8 one = 1;
+
+	if (!f) {
+		fprintf(stderr, "failed to open public suffix list %s: %s (apt-get install publicsuffix)\n",
+			psl_path, strerror(errno));
+		return -errno;
+	}
+	while (fgets(line, sizeof(line), f)) {
+		char *p = line, *dot;
+		__u64 h;
+
+		line[strcspn(line, " \t\r\n")] = 0;
+		if (!*p || p[0] == '/' || p[0] == '!' || p[0] == '*')
+			continue;
+		dot = strchr(p, '.');
+		if (!dot || strchr(dot + 1, '.'))
+			continue;
+		h = xf_name_hash_text(p);
+		if (!bpf_map_update_elem(map_fd, &h, &one, BPF_ANY))
+			n++;
+	}
+	fclose(f);
+	return n;
+}
+
+int xf_loader__open_load(struct xf_loader *l, const char *pin_dir, const struct xf_config *cfg)
+{
+	__u32 zero = 0;
+	int err;
+
+	memset(l, 0, sizeof(*l));
+	snprintf(l->pin_dir, sizeof(l->pin_dir), "%s", pin_dir);
+	err = xf_bpffs_ensure();
+	if (err)
+		return err;
+	l->skel = exfilter_tc_bpf__open();
+	if (!l->skel) {
+		fprintf(stderr, "failed to open BPF object: %s\n", strerror(errno));
+		return -errno;
+	}
+	err = exfilter_tc_bpf__load(l->skel);
+	if (err) {
+		fprintf(stderr, "failed to load BPF object: %s (run as root on a kernel with BTF)\n",
+			strerror(-err));
+		return err;
+	}
+	err = bpf_map_update_elem(bpf_map__fd(l->skel->maps.xf_config), &zero, cfg, BPF_ANY);
+	if (err)
+		return -errno;
+	err = xf_suffixes_load(bpf_map__fd(l->skel->maps.xf_suffixes),
+			       "/usr/share/publicsuffix/public_suffix_list.dat");
+	if (err < 0)
+		return err;
+	mkdir(pin_dir, 0700);
+	err = bpf_object__pin_maps(l->skel->obj, pin_dir);
+	if (err) {
+		fprintf(stderr, "failed to pin maps under %s: %s (another sensor there? use --pin-dir)\n",
+			pin_dir, strerror(-err));
+		return err;
+	}
+	return 0;
+}
+
+int xf_loader__attach(struct xf_loader *l, const char *ifname)
+{
+	LIBBPF_OPTS(bpf_tc_hook, hook, .attach_point = BPF_TC_INGRESS | BPF_TC_EGRESS);
+	LIBBPF_OPTS(bpf_tc_opts, in, .handle = 1, .priority = 1);
+	LIBBPF_OPTS(bpf_tc_opts, eg, .handle = 1, .priority = 1);
+	struct xf_attach *a;
+	int err;
+
+	if (l->n_ifs >= XF_IFACES_MAX)
+		return -E2BIG;
+	a = &l->ifs[l->n_ifs];
+	a->ifindex = (int)if_nametoindex(ifname);
+	if (!a->ifindex) {
+		fprintf(stderr, "failed to find interface %s: %s\n", ifname, strerror(errno));
+		return -ENODEV;
+	}
+	snprintf(a->name, sizeof(a->name), "%s", ifname);
+	hook.ifindex = a->ifindex;
+	err = bpf_tc_hook_create(&hook);
+	if (err && err != -EEXIST) {
+		fprintf(stderr, "failed to create clsact on %s: %s\n", ifname, strerror(-err));
+		return err;
+	}
+	a->created = err != -EEXIST;
+	hook.attach_point = BPF_TC_INGRESS;
+	in.prog_fd = bpf_program__fd(l->skel->progs.xf_tc_ingress);
+	err = bpf_tc_attach(&hook, &in);
+	if (!err) {
+		hook.attach_point = BPF_TC_EGRESS;
+		eg.prog_fd = bpf_program__fd(l->skel->progs.xf_tc_egress);
+		err = bpf_tc_attach(&hook, &eg);
+	}
+	if (err) {
+		fprintf(stderr, "failed to attach TC programs to %s: %s\n", ifname, strerror(-err));
+		l->n_ifs++;
+		return err;
+	}
+	l->n_ifs++;
+	return 0;
+}
+
+static void detach_one(struct xf_attach *a)
+{
+	LIBBPF_OPTS(bpf_tc_hook, hook, .ifindex = a->ifindex);
+	LIBBPF_OPTS(bpf_tc_opts, opts, .handle = 1, .priority = 1);
+
+	if (a->created) {
+		/* we made the qdisc: removing it removes our filters too */
+		hook.attach_point = BPF_TC_INGRESS | BPF_TC_EGRESS;
+		bpf_tc_hook_destroy(&hook);
+		return;
+	}
+	hook.attach_point = BPF_TC_INGRESS;
+	bpf_tc_detach(&hook, &opts);
+	hook.attach_point = BPF_TC_EGRESS;
+	bpf_tc_detach(&hook, &opts);
+}
+
+void xf_loader__destroy(struct xf_loader *l, int keep)
+{
+	int i;
+
+	if (!keep) {
+		for (i = 0; i < l->n_ifs; i++)
+			detach_one(&l->ifs[i]);
+		if (l->skel) {
+			bpf_object__unpin_maps(l->skel->obj, l->pin_dir);
+			rmdir(l->pin_dir);
+		}
+	}
+	exfilter_tc_bpf__destroy(l->skel);
+	l->skel = NULL;
+}

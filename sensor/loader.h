@@ -1,0 +1,49 @@
+/* SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause) */
+/*
+ * loader.h - load the BPF objects, pin their maps, attach TC clsact, and
+ * reach the pinned maps of a running sensor from the control commands.
+ */
+#ifndef XF_LOADER_H
+#define XF_LOADER_H
+
+#include <linux/types.h>
+#include "exfilter.h"
+
+#define XF_PIN_DIR_DEFAULT "/sys/fs/bpf/exfilter"
+#define XF_IFACES_MAX 8
+
+struct exfilter_tc_bpf;
+
+/* One attached interface; created says whether we made its clsact qdisc. */
+struct xf_attach {
+	int ifindex;
+	int created;
+	char name[32];
+};
+
+struct xf_loader {
+	struct exfilter_tc_bpf *skel;
+	char pin_dir[256];
+	struct xf_attach ifs[XF_IFACES_MAX];
+	int n_ifs;
+};
+
+/* Mount bpffs on /sys/fs/bpf if it is not mounted. */
+int xf_bpffs_ensure(void);
+
+/* Open, configure, load, and pin the TC object's maps under pin_dir. */
+int xf_loader__open_load(struct xf_loader *l, const char *pin_dir, const struct xf_config *cfg);
+
+/* Attach ingress and egress on ifname. */
+int xf_loader__attach(struct xf_loader *l, const char *ifname);
+
+/* Detach what we attached (and remove qdiscs we created); unpin unless keep. */
+void xf_loader__destroy(struct xf_loader *l, int keep);
+
+/* Open a pinned map of a running sensor: name like "xf_config". */
+int xf_pinned_map(const char *pin_dir, const char *name);
+
+/* Fill the suffixes map from a public suffix list file; returns entries added. */
+int xf_suffixes_load(int map_fd, const char *psl_path);
+
+#endif /* XF_LOADER_H */
