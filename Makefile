@@ -84,6 +84,11 @@ $(OUTPUT)/tests/test_%: tests/unit/test_%.c sensor/frame.c $(BPF_HDRS) $(SENSOR_
 	$(call msg,CC,$@)
 	$(Q)$(CC) $(XF_CFLAGS) -Itests/unit $< sensor/frame.c -lcmocka -lm -lpcap -o $@
 
+# The code table in schemas/ is checked against control.c's names.
+$(OUTPUT)/tests/test_schema_codes: tests/unit/test_schema_codes.c sensor/control.c sensor/loader.c sensor/frame.c $(BPF_HDRS) $(SENSOR_HDRS) $(SKELS) | $(OUTPUT)/tests
+	$(call msg,CC,$@)
+	$(Q)$(CC) $(XF_CFLAGS) $(filter %.c,$^) -lcmocka $(LIBS_SENSOR) -o $@
+
 # BPF_PROG_TEST_RUN harness and benchmark: load the real objects.
 $(OUTPUT)/tests/bpf_test_run: tests/bpf/bpf_test_run.c sensor/frame.c $(wildcard tests/bpf/*.h) $(BPF_HDRS) $(SENSOR_HDRS) $(SKELS) | $(OUTPUT)/tests
 	$(call msg,CC,$@)
