@@ -90,13 +90,13 @@ $(OUTPUT)/tests/test_schema_codes: tests/unit/test_schema_codes.c sensor/control
 	$(Q)$(CC) $(XF_CFLAGS) $(filter %.c,$^) -lcmocka $(LIBS_SENSOR) -o $@
 
 # BPF_PROG_TEST_RUN harness and benchmark: load the real objects.
-$(OUTPUT)/tests/bpf_test_run: tests/bpf/bpf_test_run.c sensor/frame.c $(wildcard tests/bpf/*.h) $(BPF_HDRS) $(SENSOR_HDRS) $(SKELS) | $(OUTPUT)/tests
+$(OUTPUT)/tests/bpf_test_run: tests/bpf/bpf_test_run.c sensor/frame.c sensor/loader.c $(wildcard tests/bpf/*.h) $(BPF_HDRS) $(SENSOR_HDRS) $(SKELS) | $(OUTPUT)/tests
 	$(call msg,CC,$@)
-	$(Q)$(CC) $(XF_CFLAGS) -Itests/bpf -Itests/unit $< sensor/frame.c -lcmocka -lpcap $(LIBS_SENSOR) -o $@
+	$(Q)$(CC) $(XF_CFLAGS) -Itests/bpf -Itests/unit $< sensor/frame.c sensor/loader.c -lcmocka -lpcap $(LIBS_SENSOR) -o $@
 
-$(OUTPUT)/tests/bench_bpf: tests/bench/bench_bpf.c $(wildcard tests/bpf/*.h) $(BPF_HDRS) $(SKELS) | $(OUTPUT)/tests
+$(OUTPUT)/tests/bench_bpf: tests/bench/bench_bpf.c sensor/frame.c sensor/loader.c $(wildcard tests/bpf/*.h) $(BPF_HDRS) $(SENSOR_HDRS) $(SKELS) | $(OUTPUT)/tests
 	$(call msg,CC,$@)
-	$(Q)$(CC) $(XF_CFLAGS) -Itests/bpf -Itests/unit $< $(LIBS_SENSOR) -o $@
+	$(Q)$(CC) $(XF_CFLAGS) -Itests/bpf -Itests/unit $< sensor/frame.c sensor/loader.c $(LIBS_SENSOR) -o $@
 
 test: deps
 	$(Q)$(MAKE) --no-print-directory build

@@ -102,7 +102,7 @@ enum xf_perr {
 	XF_PE_TLS_TRUNC = 17, /* ClientHello ends before server_name */
 	XF_PE_TLS_BAD = 18, /* inconsistent lengths */
 	XF_PE_SNI_BAD = 19, /* empty or over-long server_name */
-	XF_PE_HTTP_NOHOST = 20, /* request line seen, no Host in the window */
+	XF_PE_HTTP_NOHOST = 20, /* request seen, no complete Host line in the window */
 	XF_PE_HTTP_BAD = 21, /* empty or over-long Host */
 	XF_PE_MAX,
 };

@@ -41,7 +41,11 @@ XF_INLINE int xf_http_host_at(const struct xf_buf *b, __u32 off)
 	       xf_b8(b, off + 4) == ':';
 }
 
-/* Measure the host name at off: up to a port, a blank or the end of line. */
+/*
+ * Measure the host name at off: up to a port, a blank or the end of line. A
+ * value that runs into the end of the buffer (segment or window) may be cut:
+ * it is no Host, never a partial name.
+ */
 XF_INLINE int xf_http_host_value(const struct xf_buf *b, __u32 off, __u32 *name_off,
 				 __u32 *name_len)
 {
@@ -72,6 +76,8 @@ XF_INLINE int xf_http_host_value(const struct xf_buf *b, __u32 off, __u32 *name_
 	}
 	if (n == 0 || n > 253)
 		return -XF_PE_HTTP_BAD;
+	if (!xf_has(b, off + n, 1))
+		return -XF_PE_HTTP_NOHOST; /* no terminator: the name may go on */
 	*name_off = off;
 	*name_len = n;
 	return XF_OK;

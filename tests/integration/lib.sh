@@ -218,6 +218,10 @@ xf_topo_up() {
     for ns in "$XF_NS_C" "$XF_NS_R" "$XF_NS_A"; do
         ip netns add "$ns"
         ip -n "$ns" link set lo up
+        # No IPv6 DAD on the lab links: tentative addresses cannot be bound
+        # and delay the first IPv6 packets by ~1 s.
+        xf_in "$ns" sysctl -qw net.ipv6.conf.all.accept_dad=0 \
+            net.ipv6.conf.default.accept_dad=0
     done
 
     # Create each veth end directly in its namespace: the root namespace never
@@ -225,8 +229,7 @@ xf_topo_up() {
     ip -n "$XF_NS_R" link add "$XF_IF_RC" type veth peer name "$XF_IF_CR" netns "$XF_NS_C"
     ip -n "$XF_NS_R" link add "$XF_IF_RA" type veth peer name "$XF_IF_AR" netns "$XF_NS_A"
 
-    # nodad: skip IPv6 duplicate address detection, otherwise the addresses
-    # stay "tentative" for ~2 s and unbound cannot bind them.
+    # nodad as well (belt and braces): unbound must bind these immediately.
     ip -n "$XF_NS_C" addr add "$XF_IP_C/24" dev "$XF_IF_CR"
     ip -n "$XF_NS_C" addr add "$XF_IP6_C/64" dev "$XF_IF_CR" nodad
     ip -n "$XF_NS_R" addr add "$XF_IP_R/24" dev "$XF_IF_RC"
@@ -244,6 +247,16 @@ xf_topo_up() {
     # towards 10.201.2.0/24) tunnels can only work through unbound, which is
     # exactly what exfilter on XF_IF_RC must see.
     xf_in "$XF_NS_R" sysctl -qw net.ipv4.ip_forward=0 net.ipv6.conf.all.forwarding=0
+
+    # Links are only usable once the kernel's link watcher has processed the
+    # carrier change (up to ~1 s); until then R ignores IPv6 neighbour
+    # solicitations and the first v6 query stalls for a retransmit. Wait for
+    # every lab link to pass a packet so tests start from a ready network.
+    xf_wait_for 5 xf_in "$XF_NS_C" ping -n -c1 -W1 "$XF_IP_R" &&
+        xf_wait_for 5 xf_in "$XF_NS_C" ping -6 -n -c1 -W1 "$XF_IP6_R" &&
+        xf_wait_for 5 xf_in "$XF_NS_R" ping -n -c1 -W1 "$XF_IP_A" &&
+        xf_wait_for 5 xf_in "$XF_NS_R" ping -n -c1 -W1 "$XF_IP_A_D2T" ||
+        xf_die "lab links did not come up"
 
     xf_log "topology up in $(xf_since "$t0")s: C=$XF_NS_C R=$XF_NS_R A=$XF_NS_A tmp=$XF_TMP"
 }

@@ -55,7 +55,6 @@ struct fx_frame {
 	__u32 len;
 	int l3; /* IPv4 or IPv6 header offset */
 	int l4; /* UDP or TCP header offset */
-	int ip6_ext_nh; /* offset of the last next-header byte of the IPv6 chain, or -1 */
 	__u8 ipv6;
 	__u8 l4proto;
 };
@@ -64,7 +63,7 @@ struct fx_frame {
 static inline void fx_init(struct fx_frame *f)
 {
 	memset(f, 0, sizeof(*f));
-	f->l3 = f->l4 = f->ip6_ext_nh = -1;
+	f->l3 = f->l4 = -1;
 }
 
 /* Append n raw bytes (p may be NULL: append zeros). */
@@ -170,7 +169,6 @@ static inline void fx_ip6(struct fx_frame *f, __u8 nh, const __u8 *saddr, const 
 	f->ipv6 = 1;
 	fx_u32(f, 0x60000000u);
 	fx_u16(f, 0); /* payload length: fx_finish */
-	f->ip6_ext_nh = (int)f->len;
 	fx_u8(f, nh);
 	fx_u8(f, 64); /* hop limit */
 	fx_bytes(f, saddr, 16);
