@@ -60,7 +60,7 @@ enum xf_ev_kind {
 #define XF_EF_ALLOWED (1u << 1) /* allowlist hit: enforcement skipped */
 #define XF_EF_INGRESS (1u << 2) /* seen on TC ingress (else egress or tap) */
 #define XF_EF_IPV6 (1u << 3)
-#define XF_EF_TCP (1u << 4)
+#define XF_EF_TCP (1u << 4) /* DNS over TCP (SNI and Host are always TCP) */
 #define XF_EF_SAMPLED (1u << 5) /* emitted by sampling, nothing notable */
 
 /* Counters in the per-CPU stats array. Append-only. */
@@ -177,7 +177,7 @@ struct xf_event {
 	__u8 pad0;
 	__u32 ifindex;
 	__u32 pkt_len;
-	__u64 ts_ns; /* bpf_ktime_get_ns(), CLOCK_MONOTONIC */
+	__u64 ts_ns; /* bpf_ktime_get_coarse_ns(): CLOCK_MONOTONIC, one tick */
 	__u8 saddr[16]; /* IPv4 as ::ffff:a.b.c.d */
 	__u8 daddr[16];
 	__u16 sport; /* host byte order */

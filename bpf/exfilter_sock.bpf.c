@@ -19,8 +19,11 @@ char LICENSE[] SEC("license") = "Dual BSD/GPL";
 SEC("socket")
 int xf_sock(struct __sk_buff *skb)
 {
+	struct xf_config *cfg;
 	struct xf_ctx *x = NULL;
+	__u64 *st;
 
-	xf_process(skb, 0, 0, &x);
+	if (!xf_lookup_common(&cfg, &st))
+		xf_process(skb, cfg, st, 0, 0, &x);
 	return 0;
 }

@@ -7,6 +7,10 @@
 #include <linux/types.h>
 #include <linux/bpf.h>
 #include <linux/pkt_cls.h>
+#include <linux/if_ether.h>
+#include <linux/ip.h>
+#include <linux/ipv6.h>
+#include <linux/in.h>
 #include <bpf/bpf_helpers.h>
 #include <bpf/bpf_endian.h>
 
@@ -60,12 +64,60 @@ static __always_inline int xf_refuse(struct __sk_buff *skb, const struct xf_ctx 
 	return bpf_redirect(skb->ifindex, ingress ? 0 : BPF_F_INGRESS);
 }
 
+/*
+ * Fast exit for the common case: an untagged IPv4 (no options) or IPv6 (no
+ * extension headers) UDP/TCP packet on none of the configured ports. Read in
+ * place, without copying; anything unusual goes down the full path, which
+ * reaches the same answer for these and counts what it cannot parse.
+ */
+static __always_inline int xf_tc_not_ours(struct __sk_buff *skb, const struct xf_config *cfg)
+{
+	void *data = (void *)(long)skb->data, *end = (void *)(long)skb->data_end;
+	struct ethhdr *eth = data;
+	__u8 proto, *l4;
+	__u16 sport, dport;
+
+	if ((void *)(eth + 1) > end)
+		return 0;
+	if (eth->h_proto == bpf_htons(ETH_P_IP)) {
+		struct iphdr *ip = (void *)(eth + 1);
+
+		if ((void *)(ip + 1) > end || ip->ihl != 5 || (ip->frag_off & bpf_htons(0x1fff)))
+			return 0;
+		proto = ip->protocol;
+		l4 = (void *)(ip + 1);
+	} else if (eth->h_proto == bpf_htons(ETH_P_IPV6)) {
+		struct ipv6hdr *ip6 = (void *)(eth + 1);
+
+		if ((void *)(ip6 + 1) > end)
+			return 0;
+		proto = ip6->nexthdr;
+		l4 = (void *)(ip6 + 1);
+	} else {
+		return 0;
+	}
+	if (proto != IPPROTO_UDP && proto != IPPROTO_TCP)
+		return proto != 0 && proto != 43 && proto != 44 && proto != 51 && proto != 60;
+	if ((void *)(l4 + 4) > end)
+		return 0;
+	sport = (__u16)(l4[0] << 8 | l4[1]);
+	dport = (__u16)(l4[2] << 8 | l4[3]);
+	if (sport == cfg->dns_port || dport == cfg->dns_port)
+		return 0;
+	return proto == IPPROTO_UDP ||
+	       (!xf_port_in(cfg->tls_ports, dport) && !xf_port_in(cfg->http_ports, dport));
+}
+
 static __always_inline int xf_tc(struct __sk_buff *skb, int ingress)
 {
+	struct xf_config *cfg;
 	struct xf_ctx *x = NULL;
+	__u64 *st;
 	int act;
 
-	act = xf_process(skb, ingress ? XF_EF_INGRESS : 0, 1, &x);
+	if (xf_lookup_common(&cfg, &st) || xf_tc_not_ours(skb, cfg))
+		return TC_ACT_OK;
+	act = xf_process(skb, cfg, st, ingress ? XF_EF_INGRESS : 0, 1, &x);
 	if (act == XF_ACT_DROP)
 		return TC_ACT_SHOT;
 	if (act == XF_ACT_REFUSE && x)

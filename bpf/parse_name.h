@@ -22,17 +22,12 @@
  */
 struct xf_name_state {
 	__u64 name_hash;
-	__u64 lab_hash;
 	__u64 lh[3]; /* hashes of the last three labels, lh[2] newest */
 	__u32 lab_off[3]; /* their presentation offsets */
 	__u32 clog_sum; /* running sum of c*log2(c), Q16 */
 	__u32 nbytes; /* label bytes seen */
 	__u32 pres_len; /* presentation length so far */
-	__u32 lab_len;
 	__u32 enc_min; /* config: enc_label_min */
-	__u8 lab_and; /* AND of the current label's class bits */
-	__u8 lab_or; /* OR of them */
-	__u8 pad[2];
 };
 
 XF_INLINE void xf_name_init(struct xf_name_state *s, struct xf_name_feat *f, __u32 enc_min)
@@ -43,12 +38,51 @@ XF_INLINE void xf_name_init(struct xf_name_state *s, struct xf_name_feat *f, __u
 	s->enc_min = enc_min;
 }
 
-XF_INLINE void xf_name_label_start(struct xf_name_state *s)
+/*
+ * Per-label accumulator, kept in locals while a label's bytes are walked and
+ * folded into the state at its end: per byte that is one class load, one
+ * packed-counter add, the hash step and the histogram update, with nothing
+ * written through to the state (the kernel's state lives in a map value,
+ * where every write would be a store).
+ */
+struct xf_lab {
+	__u64 hash;
+	__u64 counts; /* one byte per class, see xf_cpack */
+	__u32 clog; /* sum of c*log2(c) increments, Q16 */
+	__u32 len;
+	__u8 and_; /* AND of class bits */
+	__u8 or_; /* OR of class bits */
+};
+
+/* Packed per-class counters: a label has at most 63 bytes, so bytes never carry. */
+#define XF_CP_LOWER 0
+#define XF_CP_UPPER 8
+#define XF_CP_DIGIT 16
+#define XF_CP_HYPHEN 24
+#define XF_CP_SYM 32
+#define XF_CP_BIN 40
+
+static const __u64 xf_cpack[256] = {
+	[0x00 ... 0x20] = 1ULL << XF_CP_BIN,
+	['+'] = 1ULL << XF_CP_SYM,
+	['/'] = 1ULL << XF_CP_SYM,
+	['='] = 1ULL << XF_CP_SYM,
+	['_'] = 1ULL << XF_CP_SYM,
+	['-'] = 1ULL << XF_CP_HYPHEN,
+	['0' ... '9'] = 1ULL << XF_CP_DIGIT,
+	['a' ... 'z'] = 1ULL << XF_CP_LOWER,
+	['A' ... 'Z'] = 1ULL << XF_CP_UPPER,
+	[0x7f ... 0xff] = 1ULL << XF_CP_BIN,
+};
+
+XF_INLINE void xf_name_label_start(struct xf_name_state *s, struct xf_lab *l)
 {
-	s->lab_hash = XF_FNV_OFFSET;
-	s->lab_len = 0;
-	s->lab_and = 0xff;
-	s->lab_or = 0;
+	l->hash = XF_FNV_OFFSET;
+	l->counts = 0;
+	l->clog = 0;
+	l->len = 0;
+	l->and_ = 0xff;
+	l->or_ = 0;
 	if (s->pres_len)
 		s->pres_len++; /* the dot before this label */
 	s->lab_off[0] = s->lab_off[1];
@@ -56,38 +90,29 @@ XF_INLINE void xf_name_label_start(struct xf_name_state *s)
 	s->lab_off[2] = s->pres_len;
 }
 
-XF_INLINE void xf_name_char(struct xf_name_state *s, struct xf_name_feat *f, __u8 *hist, __u8 c)
+XF_INLINE void xf_name_char(struct xf_lab *l, __u8 *hist, __u8 c)
 {
 	__u8 cl = xf_cclass[c];
 	__u8 cnt = hist[c];
 
-	s->lab_hash = xf_label_hash_step(s->lab_hash, c);
-	s->lab_and &= cl;
-	s->lab_or |= cl;
-	s->lab_len++;
-	s->pres_len++;
-	s->nbytes++;
-
-	f->lower += cl & XF_C_LOWER;
-	f->upper += (cl >> 1) & 1;
-	f->digit += (cl >> 2) & 1;
-	f->b64sym += (cl >> 6) & 1;
-	f->binary += cl >> 7;
-	f->hyphen += c == '-';
-	f->other += cl == 0;
-
+	l->hash = xf_label_hash_step(l->hash, c);
+	l->and_ &= cl;
+	l->or_ |= cl;
+	l->len++;
+	l->counts += xf_cpack[c];
 	/* incremental entropy: sum c*log2(c) moves by T[c+1] - T[c] */
-	s->clog_sum += xf_clog2c[cnt + 1] - xf_clog2c[cnt];
+	l->clog += xf_clog2c[cnt + 1] - xf_clog2c[cnt];
 	hist[c] = cnt + 1;
 }
 
 /* true for a label that carries encoded data rather than a word */
-XF_INLINE int xf_label_encoded(struct xf_name_state *s, struct xf_name_feat *f)
+XF_INLINE int xf_label_encoded(const struct xf_name_state *s, const struct xf_lab *l,
+			       struct xf_name_feat *f)
 {
-	__u8 a = s->lab_and, o = s->lab_or;
+	__u8 a = l->and_, o = l->or_;
 	int mixed = (o & XF_C_UPPER) && (o & XF_C_LOWER);
 
-	if (s->lab_len < s->enc_min)
+	if (l->len < s->enc_min)
 		return 0;
 	if (a & XF_C_HEX) {
 		f->hex_labels++;
@@ -104,16 +129,33 @@ XF_INLINE int xf_label_encoded(struct xf_name_state *s, struct xf_name_feat *f)
 	return (o & XF_C_BIN) != 0; /* raw bytes, e.g. base128 */
 }
 
-XF_INLINE void xf_name_label_end(struct xf_name_state *s, struct xf_name_feat *f)
+/* Fold a finished label into the name's state and features. */
+XF_INLINE void xf_name_label_end(struct xf_name_state *s, struct xf_name_feat *f,
+				 const struct xf_lab *l)
 {
-	if (s->lab_len > f->longest)
-		f->longest = (__u8)s->lab_len;
-	if (xf_label_encoded(s, f) && s->lab_len > f->enc_longest)
-		f->enc_longest = (__u8)s->lab_len;
+	__u64 c = l->counts;
+	__u8 known;
+
+	f->lower += (__u8)(c >> XF_CP_LOWER);
+	f->upper += (__u8)(c >> XF_CP_UPPER);
+	f->digit += (__u8)(c >> XF_CP_DIGIT);
+	f->hyphen += (__u8)(c >> XF_CP_HYPHEN);
+	f->b64sym += (__u8)(c >> XF_CP_SYM);
+	f->binary += (__u8)(c >> XF_CP_BIN);
+	known = (__u8)(c >> XF_CP_LOWER) + (__u8)(c >> XF_CP_UPPER) + (__u8)(c >> XF_CP_DIGIT) +
+		(__u8)(c >> XF_CP_HYPHEN) + (__u8)(c >> XF_CP_SYM) + (__u8)(c >> XF_CP_BIN);
+	f->other += (__u8)(l->len - known);
+	s->clog_sum += l->clog;
+	s->nbytes += l->len;
+	s->pres_len += l->len;
+	if (l->len > f->longest)
+		f->longest = (__u8)l->len;
+	if (xf_label_encoded(s, l, f) && l->len > f->enc_longest)
+		f->enc_longest = (__u8)l->len;
 	s->lh[0] = s->lh[1];
 	s->lh[1] = s->lh[2];
-	s->lh[2] = s->lab_hash;
-	s->name_hash = xf_hash_fold(s->name_hash, s->lab_hash);
+	s->lh[2] = l->hash;
+	s->name_hash = xf_hash_fold(s->name_hash, l->hash);
 	f->labels++;
 }
 
@@ -163,15 +205,16 @@ XF_INLINE void xf_name_finish(struct xf_name_state *s, struct xf_name_feat *f, i
 XF_INLINE void xf_name_label(const struct xf_buf *b, __u32 off, __u32 len,
 			     struct xf_name_state *s, struct xf_name_feat *f, __u8 *hist)
 {
+	struct xf_lab l;
 	__u32 j;
 
-	xf_name_label_start(s);
+	xf_name_label_start(s, &l);
 	for (j = 0; j < XF_LABEL_MAX; j++) {
 		if (j >= len)
 			break;
-		xf_name_char(s, f, hist, xf_b8(b, off + j));
+		xf_name_char(&l, hist, xf_b8(b, off + j));
 	}
-	xf_name_label_end(s, f);
+	xf_name_label_end(s, f, &l);
 }
 
 /* What the DNS and text walkers carry from label to label. */
@@ -200,9 +243,10 @@ struct xf_walk {
 XF_INLINE __u32 xf_text_label(const struct xf_buf *b, __u32 pos, __u32 end,
 			      struct xf_name_state *s, struct xf_name_feat *f, __u8 *hist)
 {
+	struct xf_lab l;
 	__u32 j;
 
-	xf_name_label_start(s);
+	xf_name_label_start(s, &l);
 	for (j = 0; j < XF_LABEL_MAX; j++) {
 		__u8 c;
 
@@ -211,9 +255,9 @@ XF_INLINE __u32 xf_text_label(const struct xf_buf *b, __u32 pos, __u32 end,
 		c = xf_b8(b, pos + j);
 		if (c == '.')
 			break;
-		xf_name_char(s, f, hist, c);
+		xf_name_char(&l, hist, c);
 	}
-	xf_name_label_end(s, f);
+	xf_name_label_end(s, f, &l);
 	return j;
 }
 

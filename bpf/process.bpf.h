@@ -346,7 +346,7 @@ static __always_inline void xf_flow_count(struct xf_scratch *sc, const struct xf
 	}
 	fl->win_queries++;
 	fl->win_enc += enc;
-	if (x->action != XF_ACT_PASS || (x->flags & XF_EF_ALLOWED))
+	if (x->action != XF_ACT_PASS)
 		return;
 	if (cfg->kq_limit && fl->win_queries > cfg->kq_limit) {
 		x->action = (__u8)cfg->limit_action;
@@ -357,18 +357,11 @@ static __always_inline void xf_flow_count(struct xf_scratch *sc, const struct xf
 	}
 }
 
-/* Decide the verdict for a query, SNI or Host. */
+/* Decide the verdict for a query, SNI or Host (the allowlist comes after). */
 static __always_inline void xf_decide(const struct xf_config *cfg, struct xf_ctx *x)
 {
-	struct xf_vkey ak = { .hash = x->feat.rd_hash, .kind = XF_VK_DOMAIN };
 	struct xf_name_feat *f = &x->feat;
 
-	if (bpf_map_lookup_elem(&xf_allow, &ak)) {
-		x->flags |= XF_EF_ALLOWED;
-		x->action = XF_ACT_PASS;
-		x->reason = XF_R_NONE;
-		return;
-	}
 	if (x->action != XF_ACT_PASS) /* ipblock, decided from the headers */
 		return;
 	if (xf_verdict_get(f->rd_hash, XF_VK_DOMAIN, x->now, x, XF_R_VERDICT_DOMAIN))
@@ -388,6 +381,22 @@ static __always_inline void xf_decide(const struct xf_config *cfg, struct xf_ctx
 		x->action = (__u8)cfg->limit_action;
 		x->reason = XF_R_BAD_BYTES;
 	}
+}
+
+/*
+ * An allowlisted registered domain is never dropped. Looked up only when
+ * something would act: most queries pass, and skip this lookup.
+ */
+static __always_inline void xf_allow_check(__u64 *st, struct xf_ctx *x)
+{
+	struct xf_vkey k = { .hash = x->feat.rd_hash, .kind = XF_VK_DOMAIN };
+
+	if (x->action == XF_ACT_PASS || !bpf_map_lookup_elem(&xf_allow, &k))
+		return;
+	x->flags |= XF_EF_ALLOWED;
+	x->action = XF_ACT_PASS;
+	x->reason = XF_R_NONE;
+	st[XF_S_ALLOW_HITS]++;
 }
 
 static __always_inline int xf_is_notable(const struct xf_config *cfg, struct xf_ctx *x)
@@ -448,24 +457,34 @@ static __always_inline void xf_emit(struct __sk_buff *skb, struct xf_scratch *sc
 	st[XF_S_EVENTS]++;
 }
 
+/* The config and the stats entry, looked up once per packet by the entry points. */
+static __always_inline int xf_lookup_common(struct xf_config **cfg, __u64 **st)
+{
+	__u32 zero = 0;
+
+	*cfg = bpf_map_lookup_elem(&xf_config, &zero);
+	*st = bpf_map_lookup_elem(&xf_stats, &zero);
+	if (!*cfg || !*st)
+		return -1;
+	(*st)[XF_S_PACKETS]++;
+	return 0;
+}
+
 /*
  * Run the pipeline on one frame. Returns the action to take; the caller
  * applies it if it can and the mode says so. dir_flags is XF_EF_INGRESS or 0.
  */
-static __always_inline int xf_process(struct __sk_buff *skb, __u32 dir_flags, int can_act,
-				      struct xf_ctx **xp)
+static __always_inline int xf_process(struct __sk_buff *skb, const struct xf_config *cfg, __u64 *st,
+				      __u32 dir_flags, int can_act, struct xf_ctx **xp)
 {
 	__u32 zero = 0, hlen = skb->len < XF_HDR_WIN ? skb->len : XF_HDR_WIN;
-	struct xf_config *cfg = bpf_map_lookup_elem(&xf_config, &zero);
 	struct xf_scratch *sc = bpf_map_lookup_elem(&xf_scratch, &zero);
-	__u64 *st = bpf_map_lookup_elem(&xf_stats, &zero);
 	struct xf_ctx *x;
 	struct xf_buf b;
 	int err, query, enforce;
 
-	if (!cfg || !sc || !st)
+	if (!sc)
 		return XF_ACT_PASS;
-	st[XF_S_PACKETS]++;
 	x = &sc->ctx;
 	*xp = x;
 	__builtin_memset(x, 0, sizeof(*x));
@@ -496,7 +515,7 @@ static __always_inline int xf_process(struct __sk_buff *skb, __u32 dir_flags, in
 		return XF_ACT_PASS;
 	}
 
-	x->now = bpf_ktime_get_ns();
+	x->now = bpf_ktime_get_coarse_ns(); /* a tick is plenty for windows and expiry */
 	x->flags |= dir_flags | (x->pkt.ipv6 ? XF_EF_IPV6 : 0);
 	if (x->kind == XF_EV_DNS_RESPONSE) {
 		st[XF_S_DNS_RESPONSES]++;
@@ -513,8 +532,7 @@ static __always_inline int xf_process(struct __sk_buff *skb, __u32 dir_flags, in
 	query = x->kind == XF_EV_DNS_QUERY;
 	if (query)
 		xf_flow_count(sc, cfg, x, x->pkt.saddr, 1);
-	if (x->flags & XF_EF_ALLOWED)
-		st[XF_S_ALLOW_HITS]++;
+	xf_allow_check(st, x);
 	if (x->action == XF_ACT_REFUSE && !(query && x->pkt.l4proto == XF_IPPROTO_UDP))
 		x->action = XF_ACT_DROP; /* REFUSED needs a UDP query to answer */
 	enforce = can_act && cfg->mode == XF_MODE_ENFORCE;

@@ -117,6 +117,49 @@ static int parse_text(struct xf_buf *b, const struct xf_config *cfg, xf_suffix_f
 	return XF_OK;
 }
 
+/*
+ * Twin of xf_tc_not_ours() in bpf/exfilter_tc.bpf.c, the TC fast exit: an
+ * untagged IPv4 (no options, not a later fragment) or IPv6 (no extension
+ * header) UDP/TCP packet on none of the configured ports, or another IP
+ * protocol, is passed without further parsing, so nothing is counted for it.
+ * The BPF tests' differential fuzz checks that both agree.
+ */
+static int not_ours(const __u8 *d, __u32 len, const struct xf_config *cfg)
+{
+	__u32 l4;
+	__u16 proto, sport, dport;
+
+	if (len < XF_ETH_HLEN)
+		return 0;
+	proto = (__u16)(d[12] << 8 | d[13]);
+	if (proto == XF_ETH_P_IP) {
+		if (len < XF_ETH_HLEN + 20 || (d[14] & 0xf) != 5 ||
+		    ((d[20] << 8 | d[21]) & 0x1fff))
+			return 0;
+		proto = d[23];
+		l4 = XF_ETH_HLEN + 20;
+	} else if (proto == XF_ETH_P_IPV6) {
+		if (len < XF_ETH_HLEN + 40)
+			return 0;
+		proto = d[20];
+		l4 = XF_ETH_HLEN + 40;
+	} else {
+		return 0;
+	}
+	if (proto != XF_IPPROTO_UDP && proto != XF_IPPROTO_TCP)
+		return proto != XF_IPPROTO_HOPOPTS && proto != XF_IPPROTO_ROUTING &&
+		       proto != XF_IPPROTO_FRAGMENT && proto != XF_IPPROTO_AH &&
+		       proto != XF_IPPROTO_DSTOPTS;
+	if (len < l4 + 4)
+		return 0;
+	sport = (__u16)(d[l4] << 8 | d[l4 + 1]);
+	dport = (__u16)(d[l4 + 2] << 8 | d[l4 + 3]);
+	if (sport == cfg->dns_port || dport == cfg->dns_port)
+		return 0;
+	return proto == XF_IPPROTO_UDP ||
+	       (!port_in(cfg->tls_ports, dport) && !port_in(cfg->http_ports, dport));
+}
+
 int xf_frame_parse(const __u8 *data, __u32 len, const struct xf_config *cfg, xf_suffix_fn sfx,
 		   const void *sfx_set, struct xf_frame *f)
 {
@@ -125,6 +168,8 @@ int xf_frame_parse(const __u8 *data, __u32 len, const struct xf_config *cfg, xf_
 	int err, kind;
 
 	memset(f, 0, sizeof(*f));
+	if (not_ours(data, len, cfg))
+		return XF_SKIP;
 	if (b.len < XF_ETH_HLEN)
 		return f->err = -XF_PE_ETH_TRUNC;
 	err = xf_parse_pkt(&b, len, &f->pkt);
