@@ -50,17 +50,25 @@ struct xf_lab {
 	__u64 counts; /* one byte per class, see xf_cpack */
 	__u32 clog; /* sum of c*log2(c) increments, Q16 */
 	__u32 len;
-	__u8 and_; /* AND of class bits */
-	__u8 or_; /* OR of class bits */
 };
 
-/* Packed per-class counters: a label has at most 63 bytes, so bytes never carry. */
+/*
+ * Packed per-class counters: one table load and one add per byte count all
+ * eight classes, and a label's shape (all hex? all base32?) follows from the
+ * totals at its end. A label has at most 63 bytes, so a byte never carries.
+ */
 #define XF_CP_LOWER 0
 #define XF_CP_UPPER 8
 #define XF_CP_DIGIT 16
 #define XF_CP_HYPHEN 24
-#define XF_CP_SYM 32
+#define XF_CP_SYM 32 /* + / = _ */
 #define XF_CP_BIN 40
+#define XF_CP_HEX 48 /* 0-9 a-f A-F */
+#define XF_CP_B32 56 /* a-z A-Z 2-7 */
+#define XF_CP(c, f) ((__u8)((c) >> (f)))
+
+#define XF_CPL (1ULL << XF_CP_LOWER | 1ULL << XF_CP_B32)
+#define XF_CPU (1ULL << XF_CP_UPPER | 1ULL << XF_CP_B32)
 
 static const __u64 xf_cpack[256] = {
 	[0x00 ... 0x20] = 1ULL << XF_CP_BIN,
@@ -69,9 +77,13 @@ static const __u64 xf_cpack[256] = {
 	['='] = 1ULL << XF_CP_SYM,
 	['_'] = 1ULL << XF_CP_SYM,
 	['-'] = 1ULL << XF_CP_HYPHEN,
-	['0' ... '9'] = 1ULL << XF_CP_DIGIT,
-	['a' ... 'z'] = 1ULL << XF_CP_LOWER,
-	['A' ... 'Z'] = 1ULL << XF_CP_UPPER,
+	['0' ... '1'] = 1ULL << XF_CP_DIGIT | 1ULL << XF_CP_HEX,
+	['2' ... '7'] = 1ULL << XF_CP_DIGIT | 1ULL << XF_CP_HEX | 1ULL << XF_CP_B32,
+	['8' ... '9'] = 1ULL << XF_CP_DIGIT | 1ULL << XF_CP_HEX,
+	['a' ... 'f'] = XF_CPL | 1ULL << XF_CP_HEX,
+	['g' ... 'z'] = XF_CPL,
+	['A' ... 'F'] = XF_CPU | 1ULL << XF_CP_HEX,
+	['G' ... 'Z'] = XF_CPU,
 	[0x7f ... 0xff] = 1ULL << XF_CP_BIN,
 };
 
@@ -81,8 +93,6 @@ XF_INLINE void xf_name_label_start(struct xf_name_state *s, struct xf_lab *l)
 	l->counts = 0;
 	l->clog = 0;
 	l->len = 0;
-	l->and_ = 0xff;
-	l->or_ = 0;
 	if (s->pres_len)
 		s->pres_len++; /* the dot before this label */
 	s->lab_off[0] = s->lab_off[1];
@@ -92,13 +102,9 @@ XF_INLINE void xf_name_label_start(struct xf_name_state *s, struct xf_lab *l)
 
 XF_INLINE void xf_name_char(struct xf_lab *l, __u8 *hist, __u8 c)
 {
-	__u8 cl = xf_cclass[c];
 	__u8 cnt = hist[c];
 
 	l->hash = xf_label_hash_step(l->hash, c);
-	l->and_ &= cl;
-	l->or_ |= cl;
-	l->len++;
 	l->counts += xf_cpack[c];
 	/* incremental entropy: sum c*log2(c) moves by T[c+1] - T[c] */
 	l->clog += xf_clog2c[cnt + 1] - xf_clog2c[cnt];
@@ -109,24 +115,26 @@ XF_INLINE void xf_name_char(struct xf_lab *l, __u8 *hist, __u8 c)
 XF_INLINE int xf_label_encoded(const struct xf_name_state *s, const struct xf_lab *l,
 			       struct xf_name_feat *f)
 {
-	__u8 a = l->and_, o = l->or_;
-	int mixed = (o & XF_C_UPPER) && (o & XF_C_LOWER);
+	__u64 c = l->counts;
+	__u8 n = (__u8)l->len, up = XF_CP(c, XF_CP_UPPER), lo = XF_CP(c, XF_CP_LOWER);
+	__u8 dig = XF_CP(c, XF_CP_DIGIT), sym = XF_CP(c, XF_CP_SYM);
+	int mixed = up && lo;
 
 	if (l->len < s->enc_min)
 		return 0;
-	if (a & XF_C_HEX) {
+	if (XF_CP(c, XF_CP_HEX) == n) {
 		f->hex_labels++;
 		return 1;
 	}
-	if ((a & XF_C_B32) && !mixed && (o & XF_C_DIGIT)) {
+	if (XF_CP(c, XF_CP_B32) == n && !mixed && dig) {
 		f->b32_labels++;
 		return 1;
 	}
-	if ((a & XF_C_B64) && ((o & XF_C_SYM) || (mixed && (o & XF_C_DIGIT)))) {
+	if ((__u8)(up + lo + dig + sym + XF_CP(c, XF_CP_HYPHEN)) == n && (sym || (mixed && dig))) {
 		f->b64_labels++;
 		return 1;
 	}
-	return (o & XF_C_BIN) != 0; /* raw bytes, e.g. base128 */
+	return XF_CP(c, XF_CP_BIN) != 0; /* raw bytes, e.g. base128 */
 }
 
 /* Fold a finished label into the name's state and features. */
@@ -136,14 +144,14 @@ XF_INLINE void xf_name_label_end(struct xf_name_state *s, struct xf_name_feat *f
 	__u64 c = l->counts;
 	__u8 known;
 
-	f->lower += (__u8)(c >> XF_CP_LOWER);
-	f->upper += (__u8)(c >> XF_CP_UPPER);
-	f->digit += (__u8)(c >> XF_CP_DIGIT);
-	f->hyphen += (__u8)(c >> XF_CP_HYPHEN);
-	f->b64sym += (__u8)(c >> XF_CP_SYM);
-	f->binary += (__u8)(c >> XF_CP_BIN);
-	known = (__u8)(c >> XF_CP_LOWER) + (__u8)(c >> XF_CP_UPPER) + (__u8)(c >> XF_CP_DIGIT) +
-		(__u8)(c >> XF_CP_HYPHEN) + (__u8)(c >> XF_CP_SYM) + (__u8)(c >> XF_CP_BIN);
+	f->lower += XF_CP(c, XF_CP_LOWER);
+	f->upper += XF_CP(c, XF_CP_UPPER);
+	f->digit += XF_CP(c, XF_CP_DIGIT);
+	f->hyphen += XF_CP(c, XF_CP_HYPHEN);
+	f->b64sym += XF_CP(c, XF_CP_SYM);
+	f->binary += XF_CP(c, XF_CP_BIN);
+	known = XF_CP(c, XF_CP_LOWER) + XF_CP(c, XF_CP_UPPER) + XF_CP(c, XF_CP_DIGIT) +
+		XF_CP(c, XF_CP_HYPHEN) + XF_CP(c, XF_CP_SYM) + XF_CP(c, XF_CP_BIN);
 	f->other += (__u8)(l->len - known);
 	s->clog_sum += l->clog;
 	s->nbytes += l->len;
@@ -214,6 +222,7 @@ XF_INLINE void xf_name_label(const struct xf_buf *b, __u32 off, __u32 len,
 			break;
 		xf_name_char(&l, hist, xf_b8(b, off + j));
 	}
+	l.len = j;
 	xf_name_label_end(s, f, &l);
 }
 
@@ -257,6 +266,7 @@ XF_INLINE __u32 xf_text_label(const struct xf_buf *b, __u32 pos, __u32 end,
 			break;
 		xf_name_char(&l, hist, c);
 	}
+	l.len = j;
 	xf_name_label_end(s, f, &l);
 	return j;
 }
