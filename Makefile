@@ -42,7 +42,8 @@ UNIT_BINS := $(patsubst tests/unit/%.c,$(OUTPUT)/tests/%,$(UNIT_SRCS))
 BPFTEST_BINS := $(OUTPUT)/tests/bpf_test_run $(OUTPUT)/tests/bench_bpf
 
 DEB_PKGS := clang llvm libbpf-dev bpftool libelf-dev zlib1g-dev libcmocka-dev libpcap-dev \
-	pkg-config iproute2 unbound iodine dns2tcp bind9-dnsutils dnsperf tcpreplay tcpdump \
+	pkg-config iproute2 iputils-ping util-linux perl-base coreutils unbound iodine dns2tcp \
+	bind9-dnsutils dnsperf tcpreplay tcpdump \
 	publicsuffix clang-format
 
 .PHONY: all deps build test test-unit test-bpf test-integration demo bench-bpf check clean

@@ -44,7 +44,15 @@ XF_LIB_LOADED=1
 : "${XF_IODINE_PASS:=xf-test-pass}"
 : "${XF_D2T_KEY:=xf-test-key}"
 : "${XF_TUN_TIMEOUT:=40}"        # s to wait for the iodine tunnel to come up
-: "${XF_VERBOSE:=0}"
+: "${XF_VERBOSE:=0}"             # 1: log every daemon start
+: "${XF_UNBOUND_VERBOSITY:=1}"   # 2+ logs every resolution step to unbound.log
+# iodine client options, pinned so runs are deterministic: -r never bypass the
+# resolver (no raw UDP probe), NULL queries (raw downstream, no codec probe),
+# lazy mode with a steady 1 s idle poll (the default 4 s also works through
+# this unbound, but 1 s detects a cut path faster), fixed downstream fragment
+# size instead of the fragment-size autoprobe. The upstream codec is still
+# negotiated (always Base128 through unbound).
+: "${XF_IODINE_OPTS:=-r -T NULL -L 1 -I 1 -m 1000}"
 
 # Fixed lab addressing. Identical in every run: isolation comes from the
 # namespaces, not from the addresses.
@@ -113,12 +121,13 @@ xf_require_root() {
 # Fail loudly (never skip) when a required tool is missing.
 xf_require_tools() {
     local missing=() t
-    for t in ip timeout dig unbound unbound-checkconf iodine iodined ping perl "$@"; do
+    for t in ip ss timeout shuf mkfifo od dig unbound unbound-checkconf iodine iodined \
+        ping perl "$@"; do
         command -v "$t" >/dev/null 2>&1 || missing+=("$t")
     done
     if ((${#missing[@]})); then
         printf '[xf] FATAL: missing tools: %s\n' "${missing[*]}" >&2
-        printf '[xf]        install them with: tests/integration/install-deps.sh\n' >&2
+        printf '[xf]        install them with: make deps\n' >&2
         exit 1
     fi
     [[ -c /dev/net/tun ]] || xf_die "/dev/net/tun is missing (iodine needs TUN)"
@@ -187,10 +196,12 @@ xf_wait_for() {
 # Topology
 # ---------------------------------------------------------------------------
 
-# Remove namespaces left by earlier runs that were SIGKILLed (the EXIT trap
-# could not run). Only touches names of our exact form whose owner pid is dead.
+# Remove namespaces (and their processes, and temp dirs) left by earlier runs
+# that were SIGKILLed, so their EXIT trap could not run. Only touches names of
+# our exact form whose owner pid (the test script's $$) is gone; live parallel
+# runs are left alone.
 xf_gc_stale() {
-    local ns owner pid
+    local ns owner pid d
     while read -r ns _; do
         [[ $ns =~ ^xf[cra]-([0-9]+)-[0-9a-f]+$ ]] || continue
         owner=${BASH_REMATCH[1]}
@@ -201,6 +212,13 @@ xf_gc_stale() {
         done
         ip netns del "$ns" 2>/dev/null || true
     done < <(ip netns list 2>/dev/null)
+    for d in "${TMPDIR:-/tmp}"/xf-*-*.*; do
+        [[ -d $d && ${d##*/} =~ ^xf-([0-9]+)-[0-9a-f]+\.[A-Za-z0-9]+$ ]] || continue
+        owner=${BASH_REMATCH[1]}
+        kill -0 "$owner" 2>/dev/null && continue
+        xf_log "removing stale temp dir $d"
+        rm -rf -- "$d"
+    done
 }
 
 xf_topo_up() {
@@ -252,11 +270,12 @@ xf_topo_up() {
     # carrier change (up to ~1 s); until then R ignores IPv6 neighbour
     # solicitations and the first v6 query stalls for a retransmit. Wait for
     # every lab link to pass a packet so tests start from a ready network.
-    xf_wait_for 5 xf_in "$XF_NS_C" ping -n -c1 -W1 "$XF_IP_R" &&
-        xf_wait_for 5 xf_in "$XF_NS_C" ping -6 -n -c1 -W1 "$XF_IP6_R" &&
-        xf_wait_for 5 xf_in "$XF_NS_R" ping -n -c1 -W1 "$XF_IP_A" &&
-        xf_wait_for 5 xf_in "$XF_NS_R" ping -n -c1 -W1 "$XF_IP_A_D2T" ||
-        xf_die "lab links did not come up"
+    local probe
+    for probe in "$XF_NS_C $XF_IP_R" "$XF_NS_C $XF_IP6_R" \
+        "$XF_NS_R $XF_IP_A" "$XF_NS_R $XF_IP_A_D2T"; do
+        xf_wait_for 5 xf_in "${probe% *}" ping -n -c1 -W1 "${probe#* }" ||
+            xf_die "lab link not ready: ping ${probe#* } from ${probe% *}"
+    done
 
     xf_log "topology up in $(xf_since "$t0")s: C=$XF_NS_C R=$XF_NS_R A=$XF_NS_A tmp=$XF_TMP"
 }
@@ -393,7 +412,7 @@ xf_gen_benign() {
 xf_unbound_conf() {
     cat <<EOF
 server:
-    verbosity: 1
+    verbosity: $XF_UNBOUND_VERBOSITY
     use-syslog: no
     logfile: "$XF_TMP/unbound.log"
     log-time-ascii: yes
@@ -528,6 +547,35 @@ xf_dig_benign() {
     [[ ${ok:-0} -eq $n ]]
 }
 
+# xf_dig [dig args...] -- one bounded dig from C to the resolver, e.g.
+# `xf_dig +short example.com A`. Use this (not a bare dig) so a query can
+# never leave from the root namespace.
+xf_dig() {
+    xf_in "$XF_NS_C" timeout 15 dig @"${XF_DIG_SERVER:-$XF_IP_R}" +time=2 +tries=2 "$@"
+}
+
+# xf_dnsperf SECONDS [MAX_QPS=2000] [dnsperf opts...]
+# Bounded benign load from C to the resolver using the served names. Full
+# report in $XF_TMP/dnsperf.log; prints "<completed> <sent> <qps>".
+# Returns 0 iff no query was lost.
+xf_dnsperf() {
+    local secs=${1:?usage: xf_dnsperf SECONDS [MAX_QPS] [opts]} qps=${2:-2000}
+    shift
+    (($#)) && shift
+    xf_in "$XF_NS_C" timeout $((secs + 15)) dnsperf -s "${XF_DIG_SERVER:-$XF_IP_R}" \
+        -d "$XF_BENIGN_QUERIES" -l "$secs" -Q "$qps" -t 2 "$@" \
+        >"$XF_TMP/dnsperf.log" 2>&1 || true
+    awk '
+        /Queries sent:/      { sent = $3 }
+        /Queries completed:/ { done = $3 }
+        /Queries lost:/      { lost = $3 }
+        /Queries per second:/ { qps = $4 }
+        END {
+            print done + 0, sent + 0, qps + 0
+            exit !(sent > 0 && lost == 0)
+        }' "$XF_TMP/dnsperf.log"
+}
+
 # ---------------------------------------------------------------------------
 # iodine: iodined in A, client in C via the resolver
 # ---------------------------------------------------------------------------
@@ -551,10 +599,6 @@ xf_listening() {
 xf_in_has_addr() {
     ip -n "$1" -4 addr show dev "$2" 2>/dev/null | grep -q "inet ${3:-}"
 }
-
-# Options pinned so that runs are deterministic (no autoprobing differences
-# between runs); override with XF_IODINE_OPTS.
-: "${XF_IODINE_OPTS:=-r -T NULL -L 1 -I 1 -m 1000}"
 
 # Start the iodine client in C. Resolver: XF_IODINE_RESOLVER (default XF_IP_R;
 # give XF_IP6_R to tunnel over IPv6 transport). Returns 1 (does not exit) if
@@ -717,6 +761,8 @@ xf_summary() {
 # xf_stop pcap-<iface>. FILE should normally live under XF_TMP.
 xf_pcap_start() {
     local ns=$1 ifc=$2 file=$3 max=${4:-100000}
-    xf_bg "$ns" "pcap-$ifc" tcpdump -n -U -i "$ifc" -c "$max" -w "$file" port 53
+    # -Z root: Debian's tcpdump otherwise drops to user tcpdump, which cannot
+    # write into the root-only XF_TMP.
+    xf_bg "$ns" "pcap-$ifc" tcpdump -Z root -n -U -i "$ifc" -c "$max" -w "$file" port 53
     xf_wait_for 5 grep -q 'listening on' "$XF_TMP/pcap-$ifc.log" || true
 }
