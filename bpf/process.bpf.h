@@ -62,14 +62,20 @@ static __always_inline int xf_port_in(const __u16 *ports, __u16 port)
 			ports[3] == port);
 }
 
-/* Verdict map lookup that honours expiry; expired entries are left for userspace. */
+/* A verdict that acts now: not pass, not expired (expired entries are left for userspace). */
+static __always_inline int xf_verdict_live(const struct xf_verdict *v, __u64 now)
+{
+	return v && v->action != XF_ACT_PASS && !(v->expires_ns && v->expires_ns < now);
+}
+
+/* Verdict map lookup that honours expiry. */
 static __always_inline int xf_verdict_get(__u64 hash, __u32 kind, __u64 now,
 					  struct xf_ctx *x, __u8 reason)
 {
 	struct xf_vkey k = { .hash = hash, .kind = kind };
 	struct xf_verdict *v = bpf_map_lookup_elem(&xf_verdicts, &k);
 
-	if (!v || v->action == XF_ACT_PASS || (v->expires_ns && v->expires_ns < now))
+	if (!xf_verdict_live(v, now))
 		return 0;
 	x->action = v->action;
 	x->reason = v->reason ? v->reason : reason;
@@ -83,7 +89,7 @@ static __always_inline int xf_ipblock_get(const __u8 *addr, struct xf_ctx *x)
 
 	__builtin_memcpy(k.addr, addr, 16);
 	v = bpf_map_lookup_elem(&xf_ipblock, &k);
-	if (!v || v->action == XF_ACT_PASS || (v->expires_ns && v->expires_ns < x->now))
+	if (!xf_verdict_live(v, x->now))
 		return 0;
 	x->action = v->action;
 	x->reason = XF_R_IPBLOCK;
