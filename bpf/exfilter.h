@@ -62,6 +62,7 @@ enum xf_ev_kind {
 #define XF_EF_IPV6 (1u << 3)
 #define XF_EF_TCP (1u << 4) /* DNS over TCP (SNI and Host are always TCP) */
 #define XF_EF_SAMPLED (1u << 5) /* emitted by sampling, nothing notable */
+#define XF_EF_NEWFLOW (1u << 6) /* first query of this client x domain on this CPU */
 
 /* Counters in the per-CPU stats array. Append-only. */
 enum xf_stat {

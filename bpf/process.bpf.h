@@ -324,6 +324,9 @@ static __always_inline void xf_flow_count(struct xf_scratch *sc, const struct xf
 		fl = bpf_map_lookup_elem(&xf_flows, &k);
 		if (!fl)
 			return;
+		/* an event names the domain behind rd_hash for the sensor */
+		x->notable = 1;
+		x->flags |= XF_EF_NEWFLOW;
 	}
 	fl->last_ns = x->now;
 	if (!query) {

@@ -776,10 +776,15 @@ static const struct tc_case cases[] = {
 	{ .desc = "non-DNS TCP packet: pass, counted, no event",
 	  .build = b_tcp_other,
 	  .retval = TC_ACT_OK },
-	{ .desc = "DNS A www.example.com: pass, flow queries 1, no event by default",
+	{ .desc = "DNS A www.example.com: pass, flow queries 1, only a new-flow event",
 	  .build = b_plain,
 	  .retval = TC_ACT_OK,
 	  .st = { ST(DNS_QUERIES, 1) },
+	  .ev_kind = XF_EV_DNS_QUERY,
+	  .ev_action = XF_ACT_PASS,
+	  .ev_reason = XF_R_NONE,
+	  .ev_flags_set = EF_IN | XF_EF_NEWFLOW,
+	  .ev_flags_clear = XF_EF_SAMPLED | XF_EF_ENFORCED,
 	  .check = ck_flow_example },
 	{ .desc = "DNS A www.example.com, events-all: event equals userspace parse",
 	  .build = b_plain,
@@ -823,7 +828,11 @@ static const struct tc_case cases[] = {
 	  .build = b_xf,
 	  .tweak = tw_verdict_expired,
 	  .retval = TC_ACT_OK,
-	  .st = { ST(DNS_QUERIES, 1) } },
+	  .st = { ST(DNS_QUERIES, 1) },
+	  .ev_kind = XF_EV_DNS_QUERY, /* the new-flow event */
+	  .ev_action = XF_ACT_PASS,
+	  .ev_flags_set = EF_IN | XF_EF_NEWFLOW,
+	  .ev_flags_clear = XF_EF_ENFORCED },
 	{ .desc = "domain verdict refuse, IPv4: TC_ACT_REDIRECT with a REFUSED answer",
 	  .build = b_xf,
 	  .tweak = tw_verdict_refuse,
@@ -867,7 +876,11 @@ static const struct tc_case cases[] = {
 	  .build = b_blocked_ip,
 	  .tweak = tw_ipblock_off,
 	  .retval = TC_ACT_OK,
-	  .st = { ST(DNS_QUERIES, 1) } },
+	  .st = { ST(DNS_QUERIES, 1) },
+	  .ev_kind = XF_EV_DNS_QUERY, /* the new-flow event */
+	  .ev_action = XF_ACT_PASS,
+	  .ev_flags_set = EF_IN | XF_EF_NEWFLOW,
+	  .ev_flags_clear = XF_EF_ENFORCED },
 	{ .desc = "TLS ClientHello SNI evil.example.com, SNI verdict: TC_ACT_SHOT",
 	  .build = b_tls,
 	  .tweak = tw_sni,
@@ -1129,6 +1142,12 @@ static void test_sampling(void **state)
 				 0);
 		free(zeros);
 	}
+	/* the flow's first query is always an event (it names the domain) */
+	events_drain(&TC);
+	r->in_len = b_plain(r->in);
+	run_frame(&TC, r);
+	assert_int_equal(Q.n, 1);
+	assert_int_equal(Q.ev[0].flags & (XF_EF_NEWFLOW | XF_EF_SAMPLED), XF_EF_NEWFLOW);
 	for (i = 1; i <= 6; i++) {
 		events_drain(&TC);
 		r->in_len = b_plain(r->in);
