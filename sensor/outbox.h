@@ -1,0 +1,92 @@
+/* SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause) */
+/*
+ * outbox.h - the alert outbox: every alert is committed to SQLite first
+ * (WAL, batched transactions, schemas/sqlite.sql, PRAGMA user_version with
+ * migrations), then handed to each sink; a sink's delivery report marks the
+ * row exported for that sink. What was never acknowledged is sent again
+ * after a restart, so a broker outage delays alerts and loses none.
+ */
+#ifndef XF_OUTBOX_H
+#define XF_OUTBOX_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#define XF_OUTBOX_SINKS_MAX 4
+#define XF_ALERT_ID_LEN 32 /* hex characters */
+
+/* One alert as stored. json is the whole ECS document. */
+struct xf_alert_rec {
+	char id[XF_ALERT_ID_LEN + 1]; /* stable across updates of the same alert */
+	uint32_t rev; /* 1 when raised, +1 per update worth re-exporting */
+	int64_t ts_ms; /* @timestamp, ms since the epoch */
+	char client[48]; /* source.ip */
+	char domain[256]; /* dns.question.registered_domain (or SNI / Host) */
+	double score; /* 0-100 */
+	char severity[16]; /* low, medium, high, critical */
+	char action[16]; /* alerted, would-block, blocked */
+	const char *json;
+	size_t json_len;
+};
+
+/* A committed row handed to a sink. */
+struct xf_out_row {
+	int64_t seq; /* outbox position: grows with every insert or update */
+	const struct xf_alert_rec *rec;
+};
+
+typedef int (*xf_outbox_row_fn)(void *ctx, const struct xf_out_row *row);
+
+struct xf_outbox_stats {
+	uint64_t stored; /* rows committed */
+	uint64_t commits; /* transactions */
+	uint64_t commit_errors; /* failed commits (disk full, read-only, I/O) */
+	uint64_t held; /* rows waiting in memory for a commit that failed */
+	uint64_t lost; /* rows dropped because the memory bound was reached */
+};
+
+struct xf_outbox;
+
+/*
+ * Open or create the store at path, create or migrate the schema, and
+ * register the sinks by name (their export state is kept per name).
+ * A corrupt or foreign file, or a newer schema, is an error naming the
+ * path and the cause, written to err. memory_max bounds rows held in memory
+ * while commits fail. Returns NULL on error.
+ */
+struct xf_outbox *xf_outbox_open(const char *path, const char *const *sinks, int nsinks,
+				 size_t memory_max, char *err, size_t errlen);
+void xf_outbox_close(struct xf_outbox *ob);
+
+/*
+ * Insert an alert, or replace the row with the same id (the replacement gets
+ * a new seq and is pending again for every sink). Buffered in the open batch;
+ * xf_outbox_commit() makes it durable. Returns the new seq, or < 0.
+ */
+int64_t xf_outbox_put(struct xf_outbox *ob, const struct xf_alert_rec *rec);
+
+/* Commit the open batch (puts and acks). On a failed commit the rows stay in
+ * memory (up to memory_max, then counted as lost) and are retried on the next
+ * commit; returns < 0 but the outbox stays usable. */
+int xf_outbox_commit(struct xf_outbox *ob);
+
+/* Call fn for up to max committed rows pending for sink with seq > after,
+ * oldest first. fn returning non-zero stops early. Returns rows visited. */
+int xf_outbox_pending(struct xf_outbox *ob, int sink, int64_t after, int max, xf_outbox_row_fn fn,
+		      void *ctx);
+
+/* Mark row seq exported to sink (batched with the next commit). A seq that
+ * was replaced meanwhile stays pending under its new seq. */
+int xf_outbox_acked(struct xf_outbox *ob, int sink, int64_t seq);
+
+/* Committed rows not yet exported to sink. */
+int64_t xf_outbox_backlog(struct xf_outbox *ob, int sink);
+
+void xf_outbox_stats(const struct xf_outbox *ob, struct xf_outbox_stats *st);
+
+/* Query for `exfilter alerts`: since_ms 0, domain NULL, client NULL = any.
+ * domain matches the registered domain or any name under it. Oldest first. */
+int xf_outbox_query(struct xf_outbox *ob, int64_t since_ms, const char *domain, const char *client,
+		    int limit, xf_outbox_row_fn fn, void *ctx);
+
+#endif /* XF_OUTBOX_H */
