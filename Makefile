@@ -26,7 +26,7 @@ BPF_CFLAGS := -g -O2 -target bpf -D__TARGET_ARCH_$(ARCH) -Wall -Wextra -Werror \
 	-Ibpf -idirafter /usr/include/$(MULTIARCH)
 CFLAGS ?= -g -O2
 XF_CFLAGS := $(CFLAGS) -std=gnu11 -Wall -Wextra -Werror -Ibpf -Isensor -Idetectors -I$(OUTPUT)
-LIBS_SENSOR := -lbpf -lelf -lz
+LIBS_SENSOR := -lbpf -lelf -lz -lsqlite3 -lrdkafka -lyaml -lmaxminddb -lldns -lpsl -lpcap -lm -lpthread
 
 BPF_PROGS := exfilter_tc exfilter_sock
 BPF_OBJS := $(patsubst %,$(OUTPUT)/%.bpf.o,$(BPF_PROGS))
@@ -34,14 +34,19 @@ SKELS := $(patsubst %,$(OUTPUT)/%.skel.h,$(BPF_PROGS))
 BPF_HDRS := $(wildcard bpf/*.h)
 
 SENSOR_SRCS := $(wildcard sensor/*.c)
-SENSOR_HDRS := $(wildcard sensor/*.h)
-SENSOR_OBJS := $(patsubst sensor/%.c,$(OUTPUT)/sensor/%.o,$(SENSOR_SRCS))
+SENSOR_HDRS := $(wildcard sensor/*.h) $(wildcard detectors/*.h)
+# Everything but main(): linked into exfilter and into every test.
+LIB_SRCS := $(filter-out sensor/main.c,$(SENSOR_SRCS)) $(wildcard detectors/*.c)
+LIB_OBJS := $(patsubst %.c,$(OUTPUT)/%.o,$(LIB_SRCS))
+LIBXF := $(OUTPUT)/libxf.a
 
 UNIT_SRCS := $(wildcard tests/unit/test_*.c)
 UNIT_BINS := $(patsubst tests/unit/%.c,$(OUTPUT)/tests/%,$(UNIT_SRCS))
 BPFTEST_BINS := $(OUTPUT)/tests/bpf_test_run $(OUTPUT)/tests/bench_bpf
 
 DEB_PKGS := clang llvm libbpf-dev bpftool libelf-dev zlib1g-dev libcmocka-dev libpcap-dev \
+	libsqlite3-dev sqlite3 librdkafka-dev kcat libyaml-dev libmaxminddb-dev \
+	libmaxmind-db-writer-perl libldns-dev libpsl-dev python3 \
 	pkg-config iproute2 iputils-ping util-linux perl-base coreutils unbound iodine dns2tcp \
 	bind9-dnsutils dnsperf tcpreplay tcpdump \
 	publicsuffix clang-format
@@ -61,7 +66,7 @@ deps:
 			--no-install-recommends $$missing; \
 	fi
 
-$(OUTPUT) $(OUTPUT)/sensor $(OUTPUT)/tests:
+$(OUTPUT) $(OUTPUT)/sensor $(OUTPUT)/detectors $(OUTPUT)/tests:
 	$(Q)mkdir -p $@
 
 $(OUTPUT)/%.bpf.o: bpf/%.bpf.c $(BPF_HDRS) | $(OUTPUT)
@@ -76,28 +81,31 @@ $(OUTPUT)/sensor/%.o: sensor/%.c $(SENSOR_HDRS) $(BPF_HDRS) $(SKELS) | $(OUTPUT)
 	$(call msg,CC,$@)
 	$(Q)$(CC) $(XF_CFLAGS) -c $< -o $@
 
-$(OUTPUT)/exfilter: $(SENSOR_OBJS)
+$(OUTPUT)/detectors/%.o: detectors/%.c $(SENSOR_HDRS) $(BPF_HDRS) | $(OUTPUT)/detectors
+	$(call msg,CC,$@)
+	$(Q)$(CC) $(XF_CFLAGS) -c $< -o $@
+
+$(LIBXF): $(LIB_OBJS)
+	$(call msg,AR,$@)
+	$(Q)rm -f $@ && ar rcs $@ $^
+
+$(OUTPUT)/exfilter: $(OUTPUT)/sensor/main.o $(LIBXF)
 	$(call msg,LINK,$@)
 	$(Q)$(CC) $(XF_CFLAGS) $^ $(LIBS_SENSOR) -o $@
 
-# Unit tests: parsers and features in their userspace build; no root.
-$(OUTPUT)/tests/test_%: tests/unit/test_%.c sensor/frame.c $(BPF_HDRS) $(SENSOR_HDRS) $(wildcard tests/unit/*.h) | $(OUTPUT)/tests
+# Unit tests (cmocka, no root): each links the sensor library.
+$(OUTPUT)/tests/test_%: tests/unit/test_%.c $(LIBXF) $(BPF_HDRS) $(SENSOR_HDRS) $(wildcard tests/unit/*.h) | $(OUTPUT)/tests
 	$(call msg,CC,$@)
-	$(Q)$(CC) $(XF_CFLAGS) -Itests/unit $< sensor/frame.c -lcmocka -lm -lpcap -o $@
-
-# The code table in schemas/ is checked against control.c's names.
-$(OUTPUT)/tests/test_schema_codes: tests/unit/test_schema_codes.c sensor/control.c sensor/loader.c sensor/frame.c $(BPF_HDRS) $(SENSOR_HDRS) $(SKELS) | $(OUTPUT)/tests
-	$(call msg,CC,$@)
-	$(Q)$(CC) $(XF_CFLAGS) $(filter %.c,$^) -lcmocka $(LIBS_SENSOR) -o $@
+	$(Q)$(CC) $(XF_CFLAGS) -Itests/unit $< $(LIBXF) -lcmocka $(LIBS_SENSOR) -o $@
 
 # BPF_PROG_TEST_RUN harness and benchmark: load the real objects.
-$(OUTPUT)/tests/bpf_test_run: tests/bpf/bpf_test_run.c sensor/frame.c sensor/loader.c $(wildcard tests/bpf/*.h) $(BPF_HDRS) $(SENSOR_HDRS) $(SKELS) | $(OUTPUT)/tests
+$(OUTPUT)/tests/bpf_test_run: tests/bpf/bpf_test_run.c $(LIBXF) $(wildcard tests/bpf/*.h) $(BPF_HDRS) $(SENSOR_HDRS) | $(OUTPUT)/tests
 	$(call msg,CC,$@)
-	$(Q)$(CC) $(XF_CFLAGS) -Itests/bpf -Itests/unit $< sensor/frame.c sensor/loader.c -lcmocka -lpcap $(LIBS_SENSOR) -o $@
+	$(Q)$(CC) $(XF_CFLAGS) -Itests/bpf -Itests/unit $< $(LIBXF) -lcmocka $(LIBS_SENSOR) -o $@
 
-$(OUTPUT)/tests/bench_bpf: tests/bench/bench_bpf.c sensor/frame.c sensor/loader.c $(wildcard tests/bpf/*.h) $(BPF_HDRS) $(SENSOR_HDRS) $(SKELS) | $(OUTPUT)/tests
+$(OUTPUT)/tests/bench_bpf: tests/bench/bench_bpf.c $(LIBXF) $(wildcard tests/bpf/*.h) $(BPF_HDRS) $(SENSOR_HDRS) | $(OUTPUT)/tests
 	$(call msg,CC,$@)
-	$(Q)$(CC) $(XF_CFLAGS) -Itests/bpf -Itests/unit $< sensor/frame.c sensor/loader.c $(LIBS_SENSOR) -o $@
+	$(Q)$(CC) $(XF_CFLAGS) -Itests/bpf -Itests/unit $< $(LIBXF) $(LIBS_SENSOR) -o $@
 
 test: deps
 	$(Q)$(MAKE) --no-print-directory build
