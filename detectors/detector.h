@@ -1,0 +1,98 @@
+/* SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause) */
+/*
+ * detector.h - the one interface every detector implements, the registry
+ * that lists them, and the scorer that combines their scores.
+ *
+ * A detector is a pure function of a flow view (one client x registered
+ * domain over one window): no I/O, no libbpf, no clock. It returns a score
+ * 0-100 and the evidence behind it, so every alert can say why. The same
+ * code scores live flows (ticked by the timer) and replayed ones (ticked by
+ * packet time).
+ */
+#ifndef XF_DETECTOR_H
+#define XF_DETECTOR_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#define XF_EVIDENCE_MAX 6
+#define XF_QTYPE_SLOTS 8 /* enum xf_qt_bucket */
+
+/* What detectors see of one flow. Counts cover the current window. */
+struct xf_flow_view {
+	const char *domain; /* registered domain, lower-case */
+	uint64_t queries;
+	uint64_t qname_bytes; /* presentation bytes, summed */
+	uint64_t entropy_sum; /* milli-bits per byte, summed over queries */
+	uint64_t enc_queries; /* queries with a label in an encoded alphabet */
+	uint64_t long_queries; /* queries with a long qname */
+	uint64_t responses;
+	uint64_t nxdomain;
+	uint32_t qtypes[XF_QTYPE_SLOTS];
+	uint32_t max_name_len;
+	uint32_t max_label; /* longest label seen */
+	uint32_t max_enc_label; /* longest encoded label seen */
+	double distinct; /* distinct names (HyperLogLog estimate) */
+	double span_s; /* first to last query in the window, seconds */
+	int resolver; /* the client is a configured resolver */
+};
+
+struct xf_evidence {
+	const char *key; /* feature name, stable: it appears in alerts */
+	double value;
+};
+
+struct xf_det_result {
+	double score; /* 0-100 */
+	int n;
+	struct xf_evidence ev[XF_EVIDENCE_MAX];
+};
+
+/* Tuning shared by every detector. */
+struct xf_det_params {
+	double resolver_scale; /* volume thresholds x this for resolver clients */
+};
+
+struct xf_detector {
+	const char *name; /* "length": config key and alert field */
+	const char *rule; /* human rule name, used as rule.name */
+	double weight; /* default weight in the scorer */
+	void (*score)(const struct xf_flow_view *f, const struct xf_det_params *p,
+		      struct xf_det_result *r);
+};
+
+/* Helpers for detectors. */
+static inline void xf_ev_add(struct xf_det_result *r, const char *key, double value)
+{
+	if (r->n < XF_EVIDENCE_MAX)
+		r->ev[r->n++] = (struct xf_evidence){ key, value };
+}
+
+/* 0 at lo, 1 at hi, linear in between. */
+static inline double xf_ramp(double x, double lo, double hi)
+{
+	return x <= lo ? 0.0 : x >= hi ? 1.0 : (x - lo) / (hi - lo);
+}
+
+/* The registry: every detector, in a stable order. */
+extern const struct xf_detector *const xf_detectors[];
+extern const int xf_n_detectors;
+const struct xf_detector *xf_detector_find(const char *name);
+
+/* The scorer. */
+enum xf_severity { XF_SEV_NONE, XF_SEV_LOW, XF_SEV_MEDIUM, XF_SEV_HIGH, XF_SEV_CRITICAL };
+
+struct xf_score {
+	double score; /* 0-100 */
+	enum xf_severity severity;
+	int top; /* index of the detector contributing most */
+	struct xf_det_result det[16];
+	double weight[16];
+};
+
+/* Weights: NULL = every detector's default; else one per registry entry. */
+void xf_score_flow(const struct xf_flow_view *f, const struct xf_det_params *p,
+		   const double *weights, struct xf_score *out);
+const char *xf_severity_name(enum xf_severity s);
+
+#endif /* XF_DETECTOR_H */

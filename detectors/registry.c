@@ -1,0 +1,28 @@
+// SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause)
+/*
+ * registry.c - the list of detectors. Adding one: write detectors/NAME.c
+ * exporting `const struct xf_detector xf_det_NAME`, and list it here.
+ */
+#include <string.h>
+#include "detector.h"
+
+extern const struct xf_detector xf_det_length;
+extern const struct xf_detector xf_det_entropy;
+extern const struct xf_detector xf_det_distinct;
+
+const struct xf_detector *const xf_detectors[] = {
+	&xf_det_length,
+	&xf_det_entropy,
+	&xf_det_distinct,
+};
+
+const int xf_n_detectors = sizeof(xf_detectors) / sizeof(xf_detectors[0]);
+_Static_assert(sizeof(xf_detectors) / sizeof(xf_detectors[0]) <= 16, "xf_score has 16 slots");
+
+const struct xf_detector *xf_detector_find(const char *name)
+{
+	for (int i = 0; i < xf_n_detectors; i++)
+		if (!strcmp(xf_detectors[i]->name, name))
+			return xf_detectors[i];
+	return NULL;
+}

@@ -1,0 +1,710 @@
+// SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause)
+/*
+ * flowtab.c - the flow table: client x registered domain, LRU-bounded.
+ *
+ * Everything lives in arrays allocated once at the bound and addressed by
+ * 32-bit indexes (0 = none): no allocation per packet, and calloc'd arrays
+ * are mapped lazily, so memory follows the flows actually held. Chained
+ * hashing over power-of-two bucket arrays. The LRU is an intrusive doubly
+ * linked list; eviction takes the tail. Written by hand because none of the
+ * Debian libraries offers an index-based LRU with a hard memory bound.
+ */
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+#include <math.h>
+#include "flowtab.h"
+#include "parse_common.h"
+#include "parse_dns.h"
+
+#define F_RESOLVER 0x01
+#define F_ROLLED 0x02
+
+struct ft_flow { /* 64 bytes: the memory bound is per flow */
+	uint32_t hnext, prev, next;
+	uint32_t client, dom;
+	uint32_t win_start_s, last_s;
+	uint32_t queries, qname_bytes;
+	uint32_t entropy_cb; /* centi-bits summed: fits 5M queries of 8 bits */
+	uint32_t enc, longq;
+	uint32_t detail;
+	uint32_t dirty_gen;
+	uint8_t max_name, max_label, max_enc, flags;
+	struct xf_ft_alert alert;
+};
+_Static_assert(sizeof(struct ft_flow) == 64, "flow entry size");
+
+struct ft_detail {
+	uint32_t owner, prev, next;
+	uint32_t responses, nxdomain;
+	uint32_t qtypes[XF_QT_BUCKETS];
+	uint16_t last_qtype;
+	uint8_t n_samples, has_server;
+	uint8_t kind, kaction, kreason, kenforced;
+	uint8_t server[16];
+	uint8_t hll[XF_HLL_REGS];
+	char samples[XF_SAMPLES][XF_SAMPLE_LEN];
+};
+
+struct ft_client {
+	uint8_t addr[16];
+	uint32_t refs, hnext;
+};
+
+struct ft_dom {
+	char *name;
+	uint64_t h, khash;
+	uint32_t refs, hnext, knext;
+};
+
+struct xf_ft {
+	struct xf_ft_cfg cfg;
+	struct ft_flow *flows;
+	uint32_t *fbuckets, fmask, ffree, lru_head, lru_tail;
+	struct ft_detail *details;
+	uint32_t dfree, dlru_head, dlru_tail;
+	struct ft_client *clients;
+	uint32_t *cbuckets, cmask, cfree;
+	struct ft_dom *doms;
+	uint32_t *dbuckets, *kbuckets, dmask, domfree;
+	uint32_t *dirty, n_dirty, gen;
+	struct xf_ft_stats st;
+};
+
+static uint64_t mix64(uint64_t x)
+{
+	x ^= x >> 33;
+	x *= 0xff51afd7ed558ccdULL;
+	x ^= x >> 33;
+	x *= 0xc4ceb9fe1a85ec53ULL;
+	return x ^ (x >> 33);
+}
+
+static uint64_t hash_bytes(const void *p, size_t n)
+{
+	const uint8_t *b = p;
+	uint64_t h = 0xcbf29ce484222325ULL;
+
+	for (size_t i = 0; i < n; i++)
+		h = (h ^ b[i]) * 0x100000001b3ULL;
+	return mix64(h);
+}
+
+static uint32_t pow2_at_least(uint32_t n)
+{
+	uint32_t p = 16;
+
+	while (p < n && p < (1u << 31))
+		p <<= 1;
+	return p;
+}
+
+struct xf_ft *xf_ft_new(const struct xf_ft_cfg *cfg)
+{
+	struct xf_ft *ft = calloc(1, sizeof(*ft));
+	uint32_t n, i;
+
+	if (!ft || !cfg->max_flows)
+		goto fail;
+	ft->cfg = *cfg;
+	if (!ft->cfg.max_details)
+		ft->cfg.max_details = 1;
+	n = cfg->max_flows;
+	ft->fmask = pow2_at_least(n) - 1;
+	ft->cmask = ft->fmask;
+	ft->dmask = ft->fmask;
+	ft->flows = calloc((size_t)n + 1, sizeof(*ft->flows));
+	ft->fbuckets = calloc((size_t)ft->fmask + 1, sizeof(uint32_t));
+	ft->details = calloc((size_t)ft->cfg.max_details + 1, sizeof(*ft->details));
+	ft->clients = calloc((size_t)n + 1, sizeof(*ft->clients));
+	ft->cbuckets = calloc((size_t)ft->cmask + 1, sizeof(uint32_t));
+	ft->doms = calloc((size_t)n + 1, sizeof(*ft->doms));
+	ft->dbuckets = calloc((size_t)ft->dmask + 1, sizeof(uint32_t));
+	ft->kbuckets = calloc((size_t)ft->dmask + 1, sizeof(uint32_t));
+	ft->dirty = calloc((size_t)n, sizeof(uint32_t));
+	if (!ft->flows || !ft->fbuckets || !ft->details || !ft->clients || !ft->cbuckets ||
+	    !ft->doms || !ft->dbuckets || !ft->kbuckets || !ft->dirty)
+		goto fail;
+	/* free lists, threaded through the unused entries, lowest index first */
+	for (i = n; i >= 1; i--) {
+		ft->flows[i].next = ft->ffree;
+		ft->ffree = i;
+		ft->clients[i].hnext = ft->cfree;
+		ft->cfree = i;
+		ft->doms[i].hnext = ft->domfree;
+		ft->domfree = i;
+	}
+	for (i = ft->cfg.max_details; i >= 1; i--) {
+		ft->details[i].next = ft->dfree;
+		ft->dfree = i;
+	}
+	ft->gen = 1;
+	return ft;
+fail:
+	xf_ft_free(ft);
+	return NULL;
+}
+
+void xf_ft_free(struct xf_ft *ft)
+{
+	if (!ft)
+		return;
+	if (ft->doms)
+		for (uint32_t i = 1; i <= ft->cfg.max_flows; i++)
+			free(ft->doms[i].name);
+	free(ft->flows);
+	free(ft->fbuckets);
+	free(ft->details);
+	free(ft->clients);
+	free(ft->cbuckets);
+	free(ft->doms);
+	free(ft->dbuckets);
+	free(ft->kbuckets);
+	free(ft->dirty);
+	free(ft);
+}
+
+/* --- interned clients and domains --- */
+
+static uint32_t client_find(struct xf_ft *ft, const uint8_t *addr, uint64_t h)
+{
+	for (uint32_t i = ft->cbuckets[h & ft->cmask]; i; i = ft->clients[i].hnext)
+		if (!memcmp(ft->clients[i].addr, addr, 16))
+			return i;
+	return 0;
+}
+
+static uint32_t client_get(struct xf_ft *ft, const uint8_t *addr)
+{
+	uint64_t h = hash_bytes(addr, 16);
+	uint32_t i = client_find(ft, addr, h);
+	struct ft_client *c;
+
+	if (i || !ft->cfree)
+		return i;
+	i = ft->cfree;
+	c = &ft->clients[i];
+	ft->cfree = c->hnext;
+	memcpy(c->addr, addr, 16);
+	c->refs = 0;
+	c->hnext = ft->cbuckets[h & ft->cmask];
+	ft->cbuckets[h & ft->cmask] = i;
+	ft->st.clients++;
+	return i;
+}
+
+static void client_put(struct xf_ft *ft, uint32_t i)
+{
+	struct ft_client *c = &ft->clients[i];
+	uint32_t *pp;
+
+	if (--c->refs)
+		return;
+	for (pp = &ft->cbuckets[hash_bytes(c->addr, 16) & ft->cmask]; *pp != i;
+	     pp = &ft->clients[*pp].hnext)
+		;
+	*pp = c->hnext;
+	c->hnext = ft->cfree;
+	ft->cfree = i;
+	ft->st.clients--;
+}
+
+static uint32_t dom_get(struct xf_ft *ft, const char *name, uint64_t khash)
+{
+	size_t len = strlen(name);
+	uint64_t h = hash_bytes(name, len);
+	struct ft_dom *d;
+	uint32_t i;
+
+	for (i = ft->dbuckets[h & ft->dmask]; i; i = ft->doms[i].hnext)
+		if (ft->doms[i].h == h && !strcmp(ft->doms[i].name, name))
+			return i;
+	if (!ft->domfree)
+		return 0;
+	i = ft->domfree;
+	d = &ft->doms[i];
+	/* the one allocation per new domain: names are short and shared by
+	 * every client that queries them */
+	d->name = strdup(name);
+	if (!d->name)
+		return 0;
+	ft->domfree = d->hnext;
+	d->h = h;
+	d->khash = khash;
+	d->refs = 0;
+	d->hnext = ft->dbuckets[h & ft->dmask];
+	ft->dbuckets[h & ft->dmask] = i;
+	d->knext = ft->kbuckets[mix64(khash) & ft->dmask];
+	ft->kbuckets[mix64(khash) & ft->dmask] = i;
+	ft->st.domains++;
+	ft->st.bytes += len + 1;
+	return i;
+}
+
+static void dom_put(struct xf_ft *ft, uint32_t i)
+{
+	struct ft_dom *d = &ft->doms[i];
+	uint32_t *pp;
+
+	if (--d->refs)
+		return;
+	for (pp = &ft->dbuckets[d->h & ft->dmask]; *pp != i; pp = &ft->doms[*pp].hnext)
+		;
+	*pp = d->hnext;
+	for (pp = &ft->kbuckets[mix64(d->khash) & ft->dmask]; *pp != i; pp = &ft->doms[*pp].knext)
+		;
+	*pp = d->knext;
+	ft->st.bytes -= strlen(d->name) + 1;
+	free(d->name);
+	d->name = NULL;
+	d->hnext = ft->domfree;
+	ft->domfree = i;
+	ft->st.domains--;
+}
+
+/* --- details: their own LRU, so busy flows keep theirs --- */
+
+static void dlru_unlink(struct xf_ft *ft, uint32_t i)
+{
+	struct ft_detail *d = &ft->details[i];
+
+	if (d->prev)
+		ft->details[d->prev].next = d->next;
+	else
+		ft->dlru_head = d->next;
+	if (d->next)
+		ft->details[d->next].prev = d->prev;
+	else
+		ft->dlru_tail = d->prev;
+}
+
+static void dlru_push(struct xf_ft *ft, uint32_t i)
+{
+	struct ft_detail *d = &ft->details[i];
+
+	d->prev = 0;
+	d->next = ft->dlru_head;
+	if (ft->dlru_head)
+		ft->details[ft->dlru_head].prev = i;
+	ft->dlru_head = i;
+	if (!ft->dlru_tail)
+		ft->dlru_tail = i;
+}
+
+static void detail_release(struct xf_ft *ft, uint32_t fi)
+{
+	uint32_t di = ft->flows[fi].detail;
+
+	if (!di)
+		return;
+	dlru_unlink(ft, di);
+	ft->details[di].next = ft->dfree;
+	ft->dfree = di;
+	ft->flows[fi].detail = 0;
+	ft->st.details--;
+}
+
+static struct ft_detail *detail_get(struct xf_ft *ft, uint32_t fi)
+{
+	struct ft_flow *f = &ft->flows[fi];
+	struct ft_detail *d;
+	uint32_t di = f->detail;
+
+	if (di) {
+		dlru_unlink(ft, di);
+		dlru_push(ft, di);
+		return &ft->details[di];
+	}
+	if (!ft->dfree) {
+		detail_release(ft, ft->details[ft->dlru_tail].owner);
+		ft->st.details_evicted++;
+	}
+	di = ft->dfree;
+	d = &ft->details[di];
+	ft->dfree = d->next;
+	memset(d, 0, offsetof(struct ft_detail, samples));
+	d->owner = fi;
+	f->detail = di;
+	dlru_push(ft, di);
+	ft->st.details++;
+	return d;
+}
+
+/* --- flows --- */
+
+static uint64_t flow_hash(uint32_t c, uint32_t d)
+{
+	return mix64(((uint64_t)c << 32) | d);
+}
+
+static uint32_t flow_find(struct xf_ft *ft, uint32_t c, uint32_t d)
+{
+	for (uint32_t i = ft->fbuckets[flow_hash(c, d) & ft->fmask]; i; i = ft->flows[i].hnext)
+		if (ft->flows[i].client == c && ft->flows[i].dom == d)
+			return i;
+	return 0;
+}
+
+static void lru_unlink(struct xf_ft *ft, uint32_t i)
+{
+	struct ft_flow *f = &ft->flows[i];
+
+	if (f->prev)
+		ft->flows[f->prev].next = f->next;
+	else
+		ft->lru_head = f->next;
+	if (f->next)
+		ft->flows[f->next].prev = f->prev;
+	else
+		ft->lru_tail = f->prev;
+}
+
+static void lru_push(struct xf_ft *ft, uint32_t i)
+{
+	struct ft_flow *f = &ft->flows[i];
+
+	f->prev = 0;
+	f->next = ft->lru_head;
+	if (ft->lru_head)
+		ft->flows[ft->lru_head].prev = i;
+	ft->lru_head = i;
+	if (!ft->lru_tail)
+		ft->lru_tail = i;
+}
+
+static void flow_evict(struct xf_ft *ft, uint32_t i)
+{
+	struct ft_flow *f = &ft->flows[i];
+	uint32_t *pp;
+
+	for (pp = &ft->fbuckets[flow_hash(f->client, f->dom) & ft->fmask]; *pp != i;
+	     pp = &ft->flows[*pp].hnext)
+		;
+	*pp = f->hnext;
+	lru_unlink(ft, i);
+	detail_release(ft, i);
+	client_put(ft, f->client);
+	dom_put(ft, f->dom);
+	memset(f, 0, sizeof(*f));
+	f->next = ft->ffree;
+	ft->ffree = i;
+	ft->st.flows--;
+}
+
+static void window_reset(struct xf_ft *ft, uint32_t i, uint32_t now)
+{
+	struct ft_flow *f = &ft->flows[i];
+
+	f->win_start_s = now;
+	f->queries = f->qname_bytes = f->entropy_cb = f->enc = f->longq = 0;
+	f->max_name = f->max_label = f->max_enc = 0;
+	memset(&f->alert, 0, sizeof(f->alert));
+	detail_release(ft, i);
+}
+
+static void mark_dirty(struct xf_ft *ft, uint32_t i)
+{
+	if (ft->flows[i].dirty_gen == ft->gen)
+		return;
+	ft->flows[i].dirty_gen = ft->gen;
+	if (ft->n_dirty < ft->cfg.max_flows)
+		ft->dirty[ft->n_dirty++] = i;
+}
+
+static uint32_t flow_get(struct xf_ft *ft, const struct xf_obs *o)
+{
+	uint32_t c, d, i;
+	struct ft_flow *f;
+
+	/* evict first, so the client and domain found below stay interned */
+	c = client_get(ft, o->client);
+	d = c ? dom_get(ft, o->domain, o->kernel_rd) : 0;
+	if (!c || !d)
+		return 0;
+	i = flow_find(ft, c, d);
+	if (i) {
+		lru_unlink(ft, i);
+		lru_push(ft, i);
+		return i;
+	}
+	if (!ft->ffree) {
+		/* pin the interned pair: evicting the tail may drop their last ref */
+		ft->clients[c].refs++;
+		ft->doms[d].refs++;
+		flow_evict(ft, ft->lru_tail);
+		ft->st.evicted++;
+		ft->clients[c].refs--;
+		ft->doms[d].refs--;
+	}
+	i = ft->ffree;
+	f = &ft->flows[i];
+	ft->ffree = f->next;
+	memset(f, 0, sizeof(*f));
+	f->client = c;
+	f->dom = d;
+	ft->clients[c].refs++;
+	ft->doms[d].refs++;
+	f->win_start_s = o->now_s;
+	f->hnext = ft->fbuckets[flow_hash(c, d) & ft->fmask];
+	ft->fbuckets[flow_hash(c, d) & ft->fmask] = i;
+	lru_push(ft, i);
+	ft->st.flows++;
+	return i;
+}
+
+static void sample_add(struct ft_detail *d, const char *name)
+{
+	size_t len = strlen(name), shortest = 0;
+	int k, slot = -1;
+
+	if (len >= XF_SAMPLE_LEN)
+		len = XF_SAMPLE_LEN - 1;
+	for (k = 0; k < d->n_samples; k++) {
+		if (!strncmp(d->samples[k], name, len) && !d->samples[k][len])
+			return;
+		if (slot < 0 || strlen(d->samples[k]) < shortest) {
+			slot = k;
+			shortest = strlen(d->samples[k]);
+		}
+	}
+	/* keep the longest names: they carry the payload an analyst wants */
+	if (d->n_samples < XF_SAMPLES)
+		slot = d->n_samples++;
+	else if (len <= shortest)
+		return;
+	memcpy(d->samples[slot], name, len);
+	d->samples[slot][len] = 0;
+}
+
+static uint32_t bucket_of(uint16_t qtype)
+{
+	/* the kernel's buckets, from the shared parser */
+	return xf_qtype_bucket(qtype) & (XF_QT_BUCKETS - 1);
+}
+
+int xf_ft_observe(struct xf_ft *ft, const struct xf_obs *o)
+{
+	const struct xf_name_feat *x = o->feat;
+	struct ft_detail *d;
+	struct ft_flow *f;
+	uint32_t i = flow_get(ft, o);
+
+	if (!i)
+		return -1;
+	f = &ft->flows[i];
+	ft->st.observed++;
+	if (o->now_s - f->win_start_s >= ft->cfg.window_s && o->now_s > f->win_start_s) {
+		window_reset(ft, i, o->now_s);
+		f->flags |= F_ROLLED;
+	}
+	if (o->now_s > f->last_s)
+		f->last_s = o->now_s;
+	f->flags = (f->flags & ~F_RESOLVER) | (o->resolver ? F_RESOLVER : 0);
+	mark_dirty(ft, i);
+	if (o->kaction || o->kind == XF_EV_SNI || o->kind == XF_EV_HOST) {
+		d = detail_get(ft, i);
+		if (o->kind)
+			d->kind = o->kind;
+		/* keep the strongest: enforced over would-be, a verdict over a limit */
+		if (o->kaction && (!d->kaction || (o->kenforced && !d->kenforced))) {
+			d->kaction = o->kaction;
+			d->kreason = o->kreason;
+			d->kenforced = o->kenforced;
+		}
+		if (o->name && *o->name)
+			sample_add(d, o->name);
+		if (o->server) {
+			memcpy(d->server, o->server, 16);
+			d->has_server = 1;
+		}
+		if (o->kind == XF_EV_SNI || o->kind == XF_EV_HOST)
+			return (int)i;
+	}
+	if (o->response) {
+		d = detail_get(ft, i);
+		d->responses++;
+		d->nxdomain += (x->dns_flags & 0xf) == 3;
+		return (int)i;
+	}
+	f->queries++;
+	f->qname_bytes += x->name_len;
+	f->entropy_cb += x->entropy / 10;
+	f->enc += x->enc_longest > 0;
+	f->longq += o->long_qname && x->name_len >= o->long_qname;
+	if (x->name_len > f->max_name)
+		f->max_name = x->name_len > 255 ? 255 : (uint8_t)x->name_len;
+	if (x->longest > f->max_label)
+		f->max_label = x->longest;
+	if (x->enc_longest > f->max_enc)
+		f->max_enc = x->enc_longest;
+	/* a single query needs no sketch: details start with the second, or
+	 * with the first that looks encoded */
+	if (f->queries < 2 && !x->enc_longest && !x->binary)
+		return (int)i;
+	d = detail_get(ft, i);
+	{
+		uint32_t r = xf_hll_index(x->name_hash) & (XF_HLL_REGS - 1);
+		uint8_t rank = xf_hll_rank(x->name_hash);
+
+		if (d->hll[r] < rank)
+			d->hll[r] = rank;
+	}
+	d->qtypes[bucket_of(x->qtype)]++;
+	d->last_qtype = x->qtype;
+	if (o->server) {
+		memcpy(d->server, o->server, 16);
+		d->has_server = 1;
+	}
+	if (o->name && *o->name)
+		sample_add(d, o->name);
+	return (int)i;
+}
+
+int xf_ft_merge_kernel(struct xf_ft *ft, const __u8 *client, __u64 kernel_rd,
+		       const struct xf_flow *k)
+{
+	uint64_t ch = hash_bytes(client, 16);
+	uint32_t c = client_find(ft, client, ch), d, i = 0;
+	struct ft_detail *det;
+	struct ft_flow *f;
+
+	if (!c)
+		return 0;
+	for (d = ft->kbuckets[mix64(kernel_rd) & ft->dmask]; d && !i; d = ft->doms[d].knext)
+		if (ft->doms[d].khash == kernel_rd)
+			i = flow_find(ft, c, d);
+	if (!i)
+		return 0;
+	f = &ft->flows[i];
+	/* after a roll the kernel entry still holds the old window until the
+	 * tick deletes it: merging it now would bring the old counts back */
+	if (f->flags & F_ROLLED)
+		return 0;
+	if (k->queries > f->queries) {
+		f->queries = (uint32_t)k->queries;
+		f->qname_bytes = (uint32_t)k->qname_bytes;
+		f->entropy_cb = (uint32_t)(k->entropy_sum / 10);
+	}
+	if (k->enc_queries > f->enc)
+		f->enc = k->enc_queries;
+	if (k->long_queries > f->longq)
+		f->longq = k->long_queries;
+	if (f->queries >= 2 || k->responses) {
+		det = detail_get(ft, i);
+		if (k->responses > det->responses)
+			det->responses = k->responses;
+		if (k->nxdomain > det->nxdomain)
+			det->nxdomain = k->nxdomain;
+		for (int q = 0; q < XF_QT_BUCKETS; q++)
+			if (k->qtypes[q] > det->qtypes[q])
+				det->qtypes[q] = k->qtypes[q];
+		for (int r = 0; r < XF_HLL_REGS; r++)
+			if (k->hll[r] > det->hll[r])
+				det->hll[r] = k->hll[r];
+	}
+	ft->st.merged++;
+	mark_dirty(ft, i);
+	return 1;
+}
+
+double xf_hll_estimate(const __u8 *regs)
+{
+	const double m = XF_HLL_REGS, alpha = 0.709; /* alpha_64 */
+	double sum = 0;
+	int zeros = 0;
+
+	for (int i = 0; i < XF_HLL_REGS; i++) {
+		sum += ldexp(1.0, -(int)regs[i]);
+		zeros += !regs[i];
+	}
+	sum = alpha * m * m / sum;
+	/* small range: linear counting is exact enough and unbiased */
+	if (sum <= 2.5 * m && zeros)
+		return m * log(m / zeros);
+	return sum;
+}
+
+static void flow_view(struct xf_ft *ft, uint32_t i, struct xf_ft_flow *out)
+{
+	struct ft_flow *f = &ft->flows[i];
+	struct ft_detail *d = f->detail ? &ft->details[f->detail] : NULL;
+	struct xf_flow_view *v = &out->view;
+
+	memset(out, 0, sizeof(*out));
+	out->idx = i;
+	out->client = ft->clients[f->client].addr;
+	out->domain = ft->doms[f->dom].name;
+	out->kernel_rd = ft->doms[f->dom].khash;
+	out->win_start_s = f->win_start_s;
+	out->last_s = f->last_s;
+	out->alert = &f->alert;
+	out->rolled = !!(f->flags & F_ROLLED);
+	v->domain = out->domain;
+	v->queries = f->queries;
+	v->qname_bytes = f->qname_bytes;
+	v->entropy_sum = (uint64_t)f->entropy_cb * 10;
+	v->enc_queries = f->enc;
+	v->long_queries = f->longq;
+	v->max_name_len = f->max_name;
+	v->max_label = f->max_label;
+	v->max_enc_label = f->max_enc;
+	v->span_s = f->last_s - f->win_start_s;
+	v->resolver = !!(f->flags & F_RESOLVER);
+	v->distinct = f->queries ? 1 : 0;
+	if (d) {
+		v->responses = d->responses;
+		v->nxdomain = d->nxdomain;
+		memcpy(v->qtypes, d->qtypes, sizeof(v->qtypes));
+		v->distinct = xf_hll_estimate(d->hll);
+		for (int k = 0; k < d->n_samples; k++)
+			out->samples[k] = d->samples[k];
+		out->last_qtype = d->last_qtype;
+		out->server = d->has_server ? d->server : NULL;
+		out->kind = d->kind;
+		out->kaction = d->kaction;
+		out->kreason = d->kreason;
+		out->kenforced = d->kenforced;
+	}
+}
+
+void xf_ft_tick(struct xf_ft *ft, xf_ft_fn fn, void *ctx)
+{
+	struct xf_ft_flow v;
+	uint32_t n = ft->n_dirty;
+
+	ft->n_dirty = 0;
+	ft->gen++; /* flows touched from here on go on the next tick's list */
+	if (!ft->gen)
+		ft->gen = 1;
+	for (uint32_t k = 0; k < n; k++) {
+		uint32_t i = ft->dirty[k];
+
+		/* evicted (or evicted and reused) since it was listed */
+		if (!ft->flows[i].client || ft->flows[i].dirty_gen != ft->gen - 1)
+			continue;
+		ft->flows[i].dirty_gen = 0; /* once per tick, even if listed twice */
+		flow_view(ft, i, &v);
+		fn(ctx, &v);
+		ft->flows[i].flags &= ~F_ROLLED;
+	}
+}
+
+void xf_ft_each(struct xf_ft *ft, xf_ft_fn fn, void *ctx)
+{
+	struct xf_ft_flow v;
+
+	for (uint32_t i = ft->lru_head; i; i = ft->flows[i].next) {
+		flow_view(ft, i, &v);
+		fn(ctx, &v);
+	}
+}
+
+void xf_ft_stats(const struct xf_ft *ft, struct xf_ft_stats *st)
+{
+	*st = ft->st;
+	st->bytes += ft->st.flows * sizeof(struct ft_flow) +
+		     ft->st.details * sizeof(struct ft_detail) +
+		     ft->st.clients * sizeof(struct ft_client) +
+		     ft->st.domains * sizeof(struct ft_dom) +
+		     ((uint64_t)ft->fmask + 1) * 4 * 4;
+}

@@ -1,0 +1,43 @@
+/* SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause) */
+/*
+ * names.h - names from the wire to text: presentation form with \DDD
+ * escapes (as dig prints them), registered domains through libpsl, and JSON
+ * string escaping. Names are attacker-controlled: whatever reaches a
+ * terminal, a log or a SIEM goes through here.
+ */
+#ifndef XF_NAMES_H
+#define XF_NAMES_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+/* DNS wire name (labels, root byte) to presentation, no trailing dot.
+ * Bytes outside [A-Za-z0-9-_] become \DDD ('.' inside a label too).
+ * lower: fold ASCII upper case. Returns the length, or -1 if malformed. */
+int xf_wire_to_text(const uint8_t *wire, size_t len, int lower, char *out, size_t size);
+
+/* A name sent as text (SNI, Host) to the same escaped form. */
+int xf_text_name(const uint8_t *name, size_t len, int lower, char *out, size_t size);
+
+/* The registered domain (eTLD+1) of a lower-case presentation name, via
+ * libpsl; the name itself when it has no registrable part. Points into name
+ * or out. */
+const char *xf_registered_domain(const char *name, char *out, size_t size);
+
+/* A growing string buffer for JSON documents. */
+struct xf_sb {
+	char *buf;
+	size_t len, cap;
+	int oom;
+};
+
+void xf_sb_printf(struct xf_sb *sb, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+/* A JSON string, quoted and escaped (control bytes, quote, backslash, and
+ * anything >= 0x7f as \u00XX, so the output is plain ASCII). */
+void xf_sb_json_str(struct xf_sb *sb, const char *s);
+void xf_sb_free(struct xf_sb *sb);
+
+/* Text form of a 16-byte address (IPv4 as ::ffff:a.b.c.d prints a.b.c.d). */
+void xf_addr_text(const uint8_t *a, char *out, size_t size);
+
+#endif /* XF_NAMES_H */
