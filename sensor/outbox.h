@@ -14,6 +14,7 @@
 
 #define XF_OUTBOX_SINKS_MAX 4
 #define XF_ALERT_ID_LEN 32 /* hex characters */
+#define XF_OUTBOX_MEMORY_DEFAULT 100000 /* rows held when memory_max is 0 */
 
 /* One alert as stored. json is the whole ECS document. */
 struct xf_alert_rec {
@@ -70,8 +71,8 @@ int64_t xf_outbox_put(struct xf_outbox *ob, const struct xf_alert_rec *rec);
  * commit; returns < 0 but the outbox stays usable. */
 int xf_outbox_commit(struct xf_outbox *ob);
 
-/* Call fn for up to max committed rows pending for sink with seq > after,
- * oldest first. fn returning non-zero stops early. Returns rows visited. */
+/* Call fn for up to max (<= 0: all) committed rows pending for sink with
+ * seq > after, oldest first. fn returning non-zero stops early. Returns rows visited. */
 int xf_outbox_pending(struct xf_outbox *ob, int sink, int64_t after, int max, xf_outbox_row_fn fn,
 		      void *ctx);
 
@@ -84,9 +85,21 @@ int64_t xf_outbox_backlog(struct xf_outbox *ob, int sink);
 
 void xf_outbox_stats(const struct xf_outbox *ob, struct xf_outbox_stats *st);
 
-/* Query for `exfilter alerts`: since_ms 0, domain NULL, client NULL = any.
+/* Query for `exfilter alerts`: since_ms 0, domain NULL, client NULL, limit 0 = any.
  * domain matches the registered domain or any name under it. Oldest first. */
 int xf_outbox_query(struct xf_outbox *ob, int64_t since_ms, const char *domain, const char *client,
 		    int limit, xf_outbox_row_fn fn, void *ctx);
+
+/* The SQL of schema migration `version` (1 creates everything), as
+ * schemas/sqlite.sql documents it; NULL outside 1..newest. */
+const char *xf_outbox_schema_sql(int version);
+
+/* What the last failed commit, pending, backlog or query said ("" if none). */
+const char *xf_outbox_errmsg(const struct xf_outbox *ob);
+
+/* The SQLite connection, for tests and maintenance (PRAGMA max_page_count,
+ * query_only, ...). The outbox still owns it. */
+struct sqlite3;
+struct sqlite3 *xf_outbox_db(struct xf_outbox *ob);
 
 #endif /* XF_OUTBOX_H */

@@ -1,0 +1,755 @@
+// SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause)
+/*
+ * outbox.c - the alert outbox on SQLite (schema: schemas/sqlite.sql).
+ *
+ * Puts and acks collect in an in-memory batch that xf_outbox_commit() writes
+ * in one transaction. Keeping the batch outside SQLite until commit means
+ * pending() and query() only ever see committed rows, and the same batch is
+ * what a failed commit (disk full, read-only, I/O error) keeps and replays
+ * on the next commit, up to memory_max rows. The batch arrays are reused, so
+ * a put costs a copy into them and no allocation once they have grown.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+#include <sqlite3.h>
+
+#include "outbox.h"
+
+#define XF_OUTBOX_APP_ID 0x78666f62 /* "xfob", PRAGMA application_id */
+#define XF_OUTBOX_BUSY_MS 5000 /* `exfilter alerts` may hold a read; writers wait */
+
+/*
+ * synchronous NORMAL: in WAL mode a power cut may lose the last commits but
+ * never corrupts, and commits need no fsync. Alert ids are hashes, so every
+ * put lands on a random leaf of the id index: a larger page cache and fewer,
+ * larger checkpoints (40 MB of WAL) write each hot index page less often,
+ * which is most of the cost at high alert rates. journal_size_limit trims a
+ * WAL that a long reader let grow.
+ */
+static const char tuning_sql[] = "PRAGMA synchronous = NORMAL;"
+				 "PRAGMA cache_size = -32768;"
+				 "PRAGMA wal_autocheckpoint = 10000;"
+				 "PRAGMA journal_size_limit = 67108864;";
+
+/*
+ * migrations[n] takes user_version n-1 to n and sets it. Append only: a shipped
+ * migration is never edited. schemas/sqlite.sql must say the same
+ * (tests/unit/test_outbox.c compares them).
+ */
+static const char *const migrations[] = {
+	NULL,
+	"CREATE TABLE alerts (\n"
+	"	seq INTEGER PRIMARY KEY,\n"
+	"	id TEXT NOT NULL UNIQUE,\n"
+	"	rev INTEGER NOT NULL,\n"
+	"	ts_ms INTEGER NOT NULL,\n"
+	"	client TEXT NOT NULL,\n"
+	"	domain TEXT NOT NULL,\n"
+	"	score REAL NOT NULL,\n"
+	"	severity TEXT NOT NULL,\n"
+	"	action TEXT NOT NULL,\n"
+	"	json TEXT NOT NULL\n"
+	");\n"
+	"CREATE INDEX alerts_ts ON alerts (ts_ms);\n"
+	"CREATE TABLE sinks (\n"
+	"	sink INTEGER PRIMARY KEY,\n"
+	"	name TEXT NOT NULL UNIQUE\n"
+	");\n"
+	"CREATE TABLE pending (\n"
+	"	sink INTEGER NOT NULL REFERENCES sinks (sink),\n"
+	"	seq INTEGER NOT NULL,\n"
+	"	PRIMARY KEY (sink, seq)\n"
+	") WITHOUT ROWID;\n"
+	"CREATE TRIGGER alerts_deleted AFTER DELETE ON alerts BEGIN\n"
+	"	DELETE FROM pending WHERE sink IN (SELECT sink FROM sinks) AND seq = OLD.seq;\n"
+	"END;\n"
+	"CREATE TRIGGER alerts_moved AFTER UPDATE OF seq ON alerts WHEN OLD.seq <> NEW.seq BEGIN\n"
+	"	DELETE FROM pending WHERE sink IN (SELECT sink FROM sinks) AND seq = OLD.seq;\n"
+	"END;\n"
+	"PRAGMA application_id = 2019979106;\n"
+	"PRAGMA user_version = 1;\n",
+};
+
+#define XF_OUTBOX_SCHEMA_VERSION ((int)(sizeof(migrations) / sizeof(migrations[0])) - 1)
+
+#define ROW_COLUMNS "seq, id, rev, ts_ms, client, domain, score, severity, action, json"
+
+enum stmt {
+	ST_BEGIN,
+	ST_COMMIT,
+	ST_ROLLBACK,
+	ST_PUT,
+	ST_PEND_ADD,
+	ST_ACK,
+	ST_PENDING,
+	ST_BACKLOG,
+	ST_QUERY,
+	ST_MAX,
+};
+
+static const char *const stmt_sql[ST_MAX] = {
+	/* IMMEDIATE: take the write lock up front, so a busy database waits in
+	 * busy_timeout instead of failing halfway through the batch. */
+	[ST_BEGIN] = "BEGIN IMMEDIATE",
+	[ST_COMMIT] = "COMMIT",
+	[ST_ROLLBACK] = "ROLLBACK",
+	/* An update keeps the row (and its id) but moves it to the new seq; the
+	 * alerts_moved trigger drops what was pending under the old seq. An
+	 * upsert rather than REPLACE, so a seq collision is an error, not a
+	 * silently deleted row. */
+	[ST_PUT] = "INSERT INTO alerts (" ROW_COLUMNS ") "
+		   "VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10) "
+		   "ON CONFLICT (id) DO UPDATE SET seq = excluded.seq, rev = excluded.rev, "
+		   "ts_ms = excluded.ts_ms, client = excluded.client, domain = excluded.domain, "
+		   "score = excluded.score, severity = excluded.severity, "
+		   "action = excluded.action, json = excluded.json",
+	[ST_PEND_ADD] = "INSERT INTO pending (sink, seq) VALUES (?1, ?2)",
+	/* Keyed by seq: after an update the old seq is gone, so this is a no-op. */
+	[ST_ACK] = "DELETE FROM pending WHERE sink = ?1 AND seq = ?2",
+	/* CROSS JOIN keeps pending as the outer loop: walk the sink's key range
+	 * in seq order, then fetch each row by rowid. */
+	[ST_PENDING] = "SELECT a.seq, a.id, a.rev, a.ts_ms, a.client, a.domain, a.score, "
+		       "a.severity, a.action, a.json "
+		       "FROM pending p CROSS JOIN alerts a ON a.seq = p.seq "
+		       "WHERE p.sink = ?1 AND p.seq > ?2 ORDER BY p.seq LIMIT ?3",
+	[ST_BACKLOG] = "SELECT count(*) FROM pending WHERE sink = ?1",
+	/* substr() rather than LIKE: '_' is legal in names and a LIKE wildcard. */
+	[ST_QUERY] = "SELECT " ROW_COLUMNS " FROM alerts "
+		     "WHERE ts_ms >= ?1 "
+		     "AND (?2 IS NULL OR domain = ?2 COLLATE NOCASE "
+		     "OR substr(domain, -length(?2) - 1) = '.' || ?2 COLLATE NOCASE) "
+		     "AND (?3 IS NULL OR client = ?3) "
+		     "ORDER BY ts_ms, seq LIMIT ?4",
+};
+
+/* A put waiting for its commit. rec.json is unused: the text is in the arena. */
+struct held_put {
+	struct xf_alert_rec rec;
+	int64_t seq;
+	size_t json_off;
+};
+
+struct held_ack {
+	int64_t seq;
+	int sink;
+};
+
+struct xf_outbox {
+	sqlite3 *db;
+	sqlite3_stmt *st[ST_MAX];
+	int64_t sink_id[XF_OUTBOX_SINKS_MAX]; /* sinks.sink of each sink index */
+	int nsinks;
+	int64_t next_seq;
+	size_t memory_max;
+	/* The open batch, plus what failed commits left in it. */
+	struct held_put *puts;
+	size_t nputs, puts_cap;
+	char *arena; /* json texts of puts[] */
+	size_t arena_len, arena_cap;
+	struct held_ack *acks;
+	size_t nacks, acks_cap;
+	struct xf_outbox_stats stats;
+	char errmsg[512];
+};
+
+const char *xf_outbox_schema_sql(int version)
+{
+	if (version < 1 || version > XF_OUTBOX_SCHEMA_VERSION)
+		return NULL;
+	return migrations[version];
+}
+
+static int sqlite_errno(int rc)
+{
+	switch (rc & 0xff) {
+	case SQLITE_FULL:
+		return -ENOSPC;
+	case SQLITE_READONLY:
+	case SQLITE_CANTOPEN:
+		return -EROFS;
+	case SQLITE_BUSY:
+	case SQLITE_LOCKED:
+		return -EBUSY;
+	case SQLITE_NOMEM:
+		return -ENOMEM;
+	case SQLITE_CONSTRAINT:
+	case SQLITE_MISMATCH:
+	case SQLITE_RANGE:
+		return -EINVAL;
+	default:
+		return -EIO;
+	}
+}
+
+/* What to do about the failures an operator can meet at open. */
+static const char *sqlite_hint(int rc)
+{
+	switch (rc & 0xff) {
+	case SQLITE_NOTADB:
+		return " (not an SQLite file: move it away or point the outbox elsewhere)";
+	case SQLITE_CORRUPT:
+		return " (the file is damaged: move it away, exfilter starts a new outbox; "
+		       "sqlite3 .recover may save its rows)";
+	case SQLITE_FULL:
+		return " (the disk is full)";
+	case SQLITE_READONLY:
+	case SQLITE_CANTOPEN:
+	case SQLITE_PERM:
+		return " (check the permissions of the file and its directory)";
+	default:
+		return "";
+	}
+}
+
+static int grow(void **p, size_t *cap, size_t need, size_t elem)
+{
+	size_t n = *cap ? *cap : 64;
+	void *q;
+
+	if (need <= *cap)
+		return 0;
+	while (n < need)
+		n *= 2;
+	q = realloc(*p, n * elem);
+	if (!q)
+		return -ENOMEM;
+	*p = q;
+	*cap = n;
+	return 0;
+}
+
+/* Step a statement that returns no rows and make it reusable. */
+static int run(sqlite3_stmt *st)
+{
+	int rc = sqlite3_step(st);
+
+	sqlite3_reset(st);
+	return rc == SQLITE_DONE || rc == SQLITE_ROW ? SQLITE_OK : rc;
+}
+
+/* The record's strings are fixed arrays a caller may have filled to the brim. */
+static void bind_str(sqlite3_stmt *st, int col, const char *s, size_t size)
+{
+	sqlite3_bind_text(st, col, s, (int)strnlen(s, size), SQLITE_STATIC);
+}
+
+static void col_str(sqlite3_stmt *st, int col, char *dst, size_t size)
+{
+	const unsigned char *s = sqlite3_column_text(st, col);
+	size_t n = s ? (size_t)sqlite3_column_bytes(st, col) : 0;
+
+	if (n >= size)
+		n = size - 1;
+	if (n)
+		memcpy(dst, s, n);
+	dst[n] = 0;
+}
+
+/* Columns in ROW_COLUMNS order; rec->json points into the statement. */
+static void row_read(sqlite3_stmt *st, struct xf_out_row *row, struct xf_alert_rec *rec)
+{
+	row->seq = sqlite3_column_int64(st, 0);
+	col_str(st, 1, rec->id, sizeof(rec->id));
+	rec->rev = (uint32_t)sqlite3_column_int64(st, 2);
+	rec->ts_ms = sqlite3_column_int64(st, 3);
+	col_str(st, 4, rec->client, sizeof(rec->client));
+	col_str(st, 5, rec->domain, sizeof(rec->domain));
+	rec->score = sqlite3_column_double(st, 6);
+	col_str(st, 7, rec->severity, sizeof(rec->severity));
+	col_str(st, 8, rec->action, sizeof(rec->action));
+	rec->json = (const char *)sqlite3_column_text(st, 9);
+	rec->json_len = (size_t)sqlite3_column_bytes(st, 9);
+	if (!rec->json)
+		rec->json = "";
+	row->rec = rec;
+}
+
+static int set_err(struct xf_outbox *ob, const char *what, int rc)
+{
+	snprintf(ob->errmsg, sizeof(ob->errmsg), "failed to %s: %s%s", what, sqlite3_errmsg(ob->db),
+		 sqlite_hint(rc));
+	return sqlite_errno(rc);
+}
+
+/* One-shot integer query for open: schema checks, sink ids, max(seq). */
+static int query_int(sqlite3 *db, const char *sql, const char *arg, int64_t *out)
+{
+	sqlite3_stmt *st;
+	int rc;
+
+	rc = sqlite3_prepare_v2(db, sql, -1, &st, NULL);
+	if (rc != SQLITE_OK)
+		return rc;
+	if (arg)
+		sqlite3_bind_text(st, 1, arg, -1, SQLITE_STATIC);
+	rc = sqlite3_step(st);
+	if (rc == SQLITE_ROW) {
+		*out = sqlite3_column_int64(st, 0);
+		rc = SQLITE_OK;
+	} else if (rc == SQLITE_DONE) {
+		*out = -1;
+		rc = SQLITE_OK;
+	}
+	sqlite3_finalize(st);
+	return rc;
+}
+
+/*
+ * Create the file ourselves so it is 0600 whatever the umask: alerts name
+ * clients and the domains they used. SQLite gives -wal and -shm the mode
+ * of the database file.
+ */
+static int create_private(const char *path)
+{
+	int fd = open(path, O_RDWR | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
+
+	if (fd < 0)
+		return errno == EEXIST ? 0 : -errno;
+	if (fchmod(fd, 0600)) {
+		int e = -errno;
+
+		close(fd);
+		unlink(path);
+		return e;
+	}
+	close(fd);
+	return 0;
+}
+
+/* journal_mode answers with the mode it ended up in, not an error. */
+static int wal_on(sqlite3 *db)
+{
+	sqlite3_stmt *st;
+	int rc;
+
+	rc = sqlite3_prepare_v2(db, "PRAGMA journal_mode = WAL", -1, &st, NULL);
+	if (rc != SQLITE_OK)
+		return rc;
+	rc = sqlite3_step(st);
+	if (rc == SQLITE_ROW)
+		rc = strcmp((const char *)sqlite3_column_text(st, 0), "wal") ? SQLITE_ERROR
+									     : SQLITE_OK;
+	sqlite3_finalize(st);
+	return rc;
+}
+
+/* Refuse what is not ours before anything writes to it. */
+static int check_schema(sqlite3 *db, char *cause, size_t len, int *rc)
+{
+	int64_t objects, app_id, version;
+
+	/* Reading sqlite_master parses the header and the whole schema, so a
+	 * foreign or damaged file fails here with SQLite's own words. */
+	*rc = query_int(db, "SELECT count(*) FROM sqlite_master", NULL, &objects);
+	if (*rc == SQLITE_OK)
+		*rc = query_int(db, "PRAGMA application_id", NULL, &app_id);
+	if (*rc == SQLITE_OK)
+		*rc = query_int(db, "PRAGMA user_version", NULL, &version);
+	if (*rc != SQLITE_OK) {
+		snprintf(cause, len, "%s%s", sqlite3_errmsg(db), sqlite_hint(*rc));
+		return -1;
+	}
+	if (app_id && app_id != XF_OUTBOX_APP_ID) {
+		snprintf(cause, len, "not an exfilter outbox (application_id %#llx)",
+			 (unsigned long long)app_id);
+		return -1;
+	}
+	if (version > XF_OUTBOX_SCHEMA_VERSION) {
+		snprintf(cause, len,
+			 "schema version %lld is newer than this exfilter knows (%d): "
+			 "run the exfilter that wrote it, or use another file",
+			 (long long)version, XF_OUTBOX_SCHEMA_VERSION);
+		return -1;
+	}
+	if (!version && objects) {
+		snprintf(cause, len,
+			 "not an exfilter outbox (an SQLite file with %lld objects and no "
+			 "schema version)",
+			 (long long)objects);
+		return -1;
+	}
+	return (int)version;
+}
+
+static int migrate(sqlite3 *db, char *cause, size_t len)
+{
+	int64_t v = 0;
+	int rc, i;
+
+	rc = sqlite3_exec(db, "BEGIN IMMEDIATE", NULL, NULL, NULL);
+	/* Another sensor may have migrated while we waited for the lock. */
+	if (rc == SQLITE_OK)
+		rc = query_int(db, "PRAGMA user_version", NULL, &v);
+	for (i = (int)v + 1; rc == SQLITE_OK && i <= XF_OUTBOX_SCHEMA_VERSION; i++)
+		rc = sqlite3_exec(db, migrations[i], NULL, NULL, NULL);
+	if (rc == SQLITE_OK)
+		rc = query_int(db, "PRAGMA user_version", NULL, &v);
+	if (rc == SQLITE_OK && v != XF_OUTBOX_SCHEMA_VERSION) {
+		snprintf(cause, len, "migration left schema version %lld, not %d", (long long)v,
+			 XF_OUTBOX_SCHEMA_VERSION);
+		sqlite3_exec(db, "ROLLBACK", NULL, NULL, NULL);
+		return -1;
+	}
+	if (rc == SQLITE_OK)
+		rc = sqlite3_exec(db, "COMMIT", NULL, NULL, NULL);
+	if (rc != SQLITE_OK) {
+		snprintf(cause, len, "failed to migrate to schema version %d: %s%s",
+			 XF_OUTBOX_SCHEMA_VERSION, sqlite3_errmsg(db), sqlite_hint(rc));
+		if (!sqlite3_get_autocommit(db))
+			sqlite3_exec(db, "ROLLBACK", NULL, NULL, NULL);
+		return -1;
+	}
+	return 0;
+}
+
+static int sinks_register(struct xf_outbox *ob, const char *const *sinks, int nsinks, char *cause,
+			  size_t len)
+{
+	int rc = SQLITE_OK, i, j;
+	int64_t id;
+
+	for (i = 0; i < nsinks; i++) {
+		if (!sinks[i] || !*sinks[i]) {
+			snprintf(cause, len, "sink %d has no name", i);
+			return -1;
+		}
+		for (j = 0; j < i; j++) {
+			if (!strcmp(sinks[i], sinks[j])) {
+				snprintf(cause, len, "sink name %s given twice", sinks[i]);
+				return -1;
+			}
+		}
+		rc = query_int(ob->db, "SELECT sink FROM sinks WHERE name = ?1", sinks[i], &id);
+		if (rc == SQLITE_OK && id < 0) {
+			rc = query_int(ob->db, "INSERT INTO sinks (name) VALUES (?1)", sinks[i],
+				       &id);
+			id = sqlite3_last_insert_rowid(ob->db);
+		}
+		if (rc != SQLITE_OK)
+			break;
+		ob->sink_id[i] = id;
+	}
+	if (rc != SQLITE_OK) {
+		snprintf(cause, len, "failed to register sink %s: %s%s", sinks[i],
+			 sqlite3_errmsg(ob->db), sqlite_hint(rc));
+		return -1;
+	}
+	ob->nsinks = nsinks;
+	return 0;
+}
+
+static void outbox_free(struct xf_outbox *ob)
+{
+	int i;
+
+	for (i = 0; i < ST_MAX; i++)
+		sqlite3_finalize(ob->st[i]);
+	sqlite3_close_v2(ob->db);
+	free(ob->puts);
+	free(ob->arena);
+	free(ob->acks);
+	free(ob);
+}
+
+struct xf_outbox *xf_outbox_open(const char *path, const char *const *sinks, int nsinks,
+				 size_t memory_max, char *err, size_t errlen)
+{
+	char cause[384] = "";
+	struct xf_outbox *ob;
+	int rc = SQLITE_OK, version, e = -EINVAL, i;
+	int64_t max_seq;
+
+	if (!path || !*path || nsinks < 0 || nsinks > XF_OUTBOX_SINKS_MAX || (nsinks && !sinks)) {
+		snprintf(err, errlen, "failed to open outbox %s: bad arguments (at most %d sinks)",
+			 path ? path : "(null)", XF_OUTBOX_SINKS_MAX);
+		errno = EINVAL;
+		return NULL;
+	}
+	ob = calloc(1, sizeof(*ob));
+	if (!ob) {
+		snprintf(err, errlen, "failed to open outbox %s: %s", path, strerror(ENOMEM));
+		errno = ENOMEM;
+		return NULL;
+	}
+	ob->memory_max = memory_max ? memory_max : XF_OUTBOX_MEMORY_DEFAULT;
+	e = create_private(path);
+	if (e) {
+		snprintf(cause, sizeof(cause), "%s", strerror(-e));
+		goto fail;
+	}
+	e = -EIO;
+	/* NOMUTEX: the outbox is not thread-safe anyway (the batch is not), so
+	 * SQLite's own locking would buy nothing. */
+	rc = sqlite3_open_v2(path, &ob->db, SQLITE_OPEN_READWRITE | SQLITE_OPEN_NOMUTEX, NULL);
+	if (rc != SQLITE_OK) {
+		snprintf(cause, sizeof(cause), "%s%s",
+			 ob->db ? sqlite3_errmsg(ob->db) : sqlite3_errstr(rc), sqlite_hint(rc));
+		goto fail;
+	}
+	sqlite3_extended_result_codes(ob->db, 1);
+	sqlite3_busy_timeout(ob->db, XF_OUTBOX_BUSY_MS);
+	e = -ENOTSUP; /* a foreign or newer schema */
+	version = check_schema(ob->db, cause, sizeof(cause), &rc);
+	if (version < 0)
+		goto fail;
+	e = -EIO;
+	/* WAL: the sensor writes while `exfilter alerts` and sinks read. */
+	rc = wal_on(ob->db);
+	if (rc == SQLITE_OK)
+		rc = sqlite3_exec(ob->db, tuning_sql, NULL, NULL, NULL);
+	if (rc != SQLITE_OK) {
+		snprintf(cause, sizeof(cause), "failed to switch to WAL mode: %s%s",
+			 rc == SQLITE_ERROR ? "the file system does not support it"
+					    : sqlite3_errmsg(ob->db),
+			 sqlite_hint(rc));
+		goto fail;
+	}
+	if (version < XF_OUTBOX_SCHEMA_VERSION && migrate(ob->db, cause, sizeof(cause)))
+		goto fail;
+	for (i = 0; i < ST_MAX; i++) {
+		rc = sqlite3_prepare_v3(ob->db, stmt_sql[i], -1, SQLITE_PREPARE_PERSISTENT,
+					&ob->st[i], NULL);
+		if (rc != SQLITE_OK) {
+			/* The version says ours but the tables do not match. */
+			snprintf(cause, sizeof(cause), "schema does not match version %d: %s%s",
+				 XF_OUTBOX_SCHEMA_VERSION, sqlite3_errmsg(ob->db), sqlite_hint(rc));
+			goto fail;
+		}
+	}
+	e = -EINVAL;
+	if (sinks_register(ob, sinks, nsinks, cause, sizeof(cause)))
+		goto fail;
+	rc = query_int(ob->db, "SELECT coalesce(max(seq), 0) FROM alerts", NULL, &max_seq);
+	if (rc != SQLITE_OK) {
+		snprintf(cause, sizeof(cause), "%s%s", sqlite3_errmsg(ob->db), sqlite_hint(rc));
+		goto fail;
+	}
+	ob->next_seq = max_seq + 1;
+	return ob;
+fail:
+	snprintf(err, errlen, "failed to open outbox %s: %s", path, cause);
+	outbox_free(ob);
+	errno = rc != SQLITE_OK ? -sqlite_errno(rc) : -e;
+	return NULL;
+}
+
+void xf_outbox_close(struct xf_outbox *ob)
+{
+	if (!ob)
+		return;
+	xf_outbox_commit(ob);
+	outbox_free(ob);
+}
+
+int64_t xf_outbox_put(struct xf_outbox *ob, const struct xf_alert_rec *rec)
+{
+	size_t jlen = rec->json ? rec->json_len : 0;
+	struct held_put *h;
+
+	if (!rec->id[0] || jlen > INT_MAX)
+		return -EINVAL;
+	if (ob->nputs >= ob->memory_max) {
+		/* A batch outgrew the bound with nothing failing: commit it early.
+		 * While commits fail, retrying here would only repeat the failure
+		 * for every put, so the newest rows are the ones dropped. */
+		if (!ob->stats.held)
+			xf_outbox_commit(ob);
+		if (ob->nputs >= ob->memory_max) {
+			ob->stats.lost++;
+			return -ENOBUFS;
+		}
+	}
+	if (grow((void **)&ob->puts, &ob->puts_cap, ob->nputs + 1, sizeof(*ob->puts)) ||
+	    grow((void **)&ob->arena, &ob->arena_cap, ob->arena_len + jlen + 1, 1)) {
+		ob->stats.lost++;
+		return -ENOMEM;
+	}
+	h = &ob->puts[ob->nputs++];
+	h->rec = *rec;
+	h->rec.json = NULL;
+	h->rec.json_len = jlen;
+	h->json_off = ob->arena_len;
+	if (jlen)
+		memcpy(ob->arena + ob->arena_len, rec->json, jlen);
+	ob->arena_len += jlen;
+	h->seq = ob->next_seq++;
+	return h->seq;
+}
+
+int xf_outbox_acked(struct xf_outbox *ob, int sink, int64_t seq)
+{
+	/* A dropped ack only means the row is sent again: at least once. */
+	if (sink < 0 || sink >= ob->nsinks)
+		return -EINVAL;
+	if (ob->nacks >= ob->memory_max * XF_OUTBOX_SINKS_MAX ||
+	    grow((void **)&ob->acks, &ob->acks_cap, ob->nacks + 1, sizeof(*ob->acks)))
+		return -ENOBUFS;
+	ob->acks[ob->nacks++] = (struct held_ack){ .seq = seq, .sink = sink };
+	return 0;
+}
+
+static int apply_put(struct xf_outbox *ob, const struct held_put *h)
+{
+	const struct xf_alert_rec *r = &h->rec;
+	sqlite3_stmt *st = ob->st[ST_PUT];
+	int rc, i;
+
+	sqlite3_bind_int64(st, 1, h->seq);
+	bind_str(st, 2, r->id, sizeof(r->id));
+	sqlite3_bind_int64(st, 3, r->rev);
+	sqlite3_bind_int64(st, 4, r->ts_ms);
+	bind_str(st, 5, r->client, sizeof(r->client));
+	bind_str(st, 6, r->domain, sizeof(r->domain));
+	sqlite3_bind_double(st, 7, r->score);
+	bind_str(st, 8, r->severity, sizeof(r->severity));
+	bind_str(st, 9, r->action, sizeof(r->action));
+	sqlite3_bind_text(st, 10, r->json_len ? ob->arena + h->json_off : "", (int)r->json_len,
+			  SQLITE_STATIC);
+	rc = run(st);
+	st = ob->st[ST_PEND_ADD];
+	for (i = 0; rc == SQLITE_OK && i < ob->nsinks; i++) {
+		sqlite3_bind_int64(st, 1, ob->sink_id[i]);
+		sqlite3_bind_int64(st, 2, h->seq);
+		rc = run(st);
+	}
+	return rc;
+}
+
+static int apply_batch(struct xf_outbox *ob)
+{
+	sqlite3_stmt *ack = ob->st[ST_ACK];
+	int rc;
+	size_t i;
+
+	rc = run(ob->st[ST_BEGIN]);
+	for (i = 0; rc == SQLITE_OK && i < ob->nputs; i++)
+		rc = apply_put(ob, &ob->puts[i]);
+	/* Acks name committed seqs only (pending() shows nothing else), so
+	 * applying them after the puts gives the same result as in call order. */
+	for (i = 0; rc == SQLITE_OK && i < ob->nacks; i++) {
+		sqlite3_bind_int64(ack, 1, ob->sink_id[ob->acks[i].sink]);
+		sqlite3_bind_int64(ack, 2, ob->acks[i].seq);
+		rc = run(ack);
+	}
+	if (rc == SQLITE_OK)
+		rc = run(ob->st[ST_COMMIT]);
+	return rc;
+}
+
+int xf_outbox_commit(struct xf_outbox *ob)
+{
+	int rc, e;
+
+	if (!ob->nputs && !ob->nacks)
+		return 0;
+	rc = apply_batch(ob);
+	if (rc == SQLITE_OK) {
+		ob->stats.stored += ob->nputs;
+		ob->stats.commits++;
+		ob->stats.held = 0;
+		ob->nputs = ob->nacks = ob->arena_len = 0;
+		return 0;
+	}
+	e = set_err(ob, "commit outbox batch", rc);
+	/* SQLite rolls back by itself on some of these (FULL, IOERR, NOMEM);
+	 * a transaction still open must not swallow the next batch. */
+	if (!sqlite3_get_autocommit(ob->db))
+		run(ob->st[ST_ROLLBACK]);
+	ob->stats.commit_errors++;
+	ob->stats.held = ob->nputs;
+	return e;
+}
+
+static int visit(struct xf_outbox *ob, sqlite3_stmt *st, xf_outbox_row_fn fn, void *ctx,
+		 const char *what)
+{
+	struct xf_alert_rec rec;
+	struct xf_out_row row;
+	int rc, n = 0;
+
+	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+		row_read(st, &row, &rec);
+		n++;
+		if (fn(ctx, &row)) {
+			rc = SQLITE_DONE;
+			break;
+		}
+	}
+	sqlite3_reset(st);
+	if (rc != SQLITE_DONE)
+		return set_err(ob, what, rc);
+	return n;
+}
+
+int xf_outbox_pending(struct xf_outbox *ob, int sink, int64_t after, int max, xf_outbox_row_fn fn,
+		      void *ctx)
+{
+	sqlite3_stmt *st = ob->st[ST_PENDING];
+
+	if (sink < 0 || sink >= ob->nsinks || !fn)
+		return -EINVAL;
+	sqlite3_bind_int64(st, 1, ob->sink_id[sink]);
+	sqlite3_bind_int64(st, 2, after);
+	sqlite3_bind_int(st, 3, max > 0 ? max : -1);
+	return visit(ob, st, fn, ctx, "read pending alerts");
+}
+
+int64_t xf_outbox_backlog(struct xf_outbox *ob, int sink)
+{
+	sqlite3_stmt *st = ob->st[ST_BACKLOG];
+	int64_t n;
+	int rc;
+
+	if (sink < 0 || sink >= ob->nsinks)
+		return -EINVAL;
+	sqlite3_bind_int64(st, 1, ob->sink_id[sink]);
+	rc = sqlite3_step(st);
+	n = sqlite3_column_int64(st, 0);
+	sqlite3_reset(st);
+	return rc == SQLITE_ROW ? n : set_err(ob, "count the backlog", rc);
+}
+
+void xf_outbox_stats(const struct xf_outbox *ob, struct xf_outbox_stats *st)
+{
+	*st = ob->stats;
+}
+
+int xf_outbox_query(struct xf_outbox *ob, int64_t since_ms, const char *domain, const char *client,
+		    int limit, xf_outbox_row_fn fn, void *ctx)
+{
+	sqlite3_stmt *st = ob->st[ST_QUERY];
+	int n;
+
+	if (!fn)
+		return -EINVAL;
+	sqlite3_bind_int64(st, 1, since_ms ? since_ms : INT64_MIN);
+	if (domain && *domain)
+		sqlite3_bind_text(st, 2, domain, -1, SQLITE_STATIC);
+	else
+		sqlite3_bind_null(st, 2);
+	if (client && *client)
+		sqlite3_bind_text(st, 3, client, -1, SQLITE_STATIC);
+	else
+		sqlite3_bind_null(st, 3);
+	sqlite3_bind_int(st, 4, limit > 0 ? limit : -1);
+	n = visit(ob, st, fn, ctx, "query alerts");
+	/* The caller's strings are bound SQLITE_STATIC: do not keep them. */
+	sqlite3_clear_bindings(st);
+	return n;
+}
+
+const char *xf_outbox_errmsg(const struct xf_outbox *ob)
+{
+	return ob->errmsg;
+}
+
+struct sqlite3 *xf_outbox_db(struct xf_outbox *ob)
+{
+	return ob->db;
+}
