@@ -43,10 +43,11 @@ LIBXF := $(OUTPUT)/libxf.a
 UNIT_SRCS := $(wildcard tests/unit/test_*.c)
 UNIT_BINS := $(patsubst tests/unit/%.c,$(OUTPUT)/tests/%,$(UNIT_SRCS))
 BPFTEST_BINS := $(OUTPUT)/tests/bpf_test_run $(OUTPUT)/tests/bench_bpf
+TOOL_BINS := $(patsubst tests/tools/%.c,$(OUTPUT)/tests/%,$(wildcard tests/tools/*.c))
 
 DEB_PKGS := clang llvm libbpf-dev bpftool libelf-dev zlib1g-dev libcmocka-dev libpcap-dev \
 	libsqlite3-dev sqlite3 librdkafka-dev kcat libyaml-dev libmaxminddb-dev \
-	libmaxmind-db-writer-perl libldns-dev libpsl-dev python3 \
+	libmaxmind-db-writer-perl libldns-dev libpsl-dev python3 python3-jsonschema \
 	pkg-config iproute2 iputils-ping util-linux perl-base coreutils unbound iodine dns2tcp \
 	bind9-dnsutils dnsperf tcpreplay tcpdump \
 	publicsuffix clang-format
@@ -55,7 +56,7 @@ DEB_PKGS := clang llvm libbpf-dev bpftool libelf-dev zlib1g-dev libcmocka-dev li
 .DEFAULT_GOAL := all
 
 all: build
-build: $(OUTPUT)/exfilter $(UNIT_BINS) $(BPFTEST_BINS)
+build: $(OUTPUT)/exfilter $(UNIT_BINS) $(BPFTEST_BINS) $(TOOL_BINS)
 
 # Install what is missing; apt-get update first, as a fresh machine needs it.
 deps:
@@ -106,6 +107,11 @@ $(OUTPUT)/tests/bpf_test_run: tests/bpf/bpf_test_run.c $(LIBXF) $(wildcard tests
 $(OUTPUT)/tests/bench_bpf: tests/bench/bench_bpf.c $(LIBXF) $(wildcard tests/bpf/*.h) $(BPF_HDRS) $(SENSOR_HDRS) | $(OUTPUT)/tests
 	$(call msg,CC,$@)
 	$(Q)$(CC) $(XF_CFLAGS) -Itests/bpf -Itests/unit $< $(LIBXF) $(LIBS_SENSOR) -o $@
+
+# Test tools (tests/tools/*.c): helper daemons the tests start, e.g. kafka_mock.
+$(TOOL_BINS): $(OUTPUT)/tests/%: tests/tools/%.c | $(OUTPUT)/tests
+	$(call msg,CC,$@)
+	$(Q)$(CC) $(XF_CFLAGS) $< -lrdkafka -o $@
 
 test: deps
 	$(Q)$(MAKE) --no-print-directory build

@@ -9,6 +9,9 @@
 #include "alert.h"
 #include "control.h"
 
+/* What a kernel verdict or hard limit scores on its own: high severity. */
+#define KERNEL_SCORE 80
+
 static uint64_t fnv(uint64_t h, const void *p, size_t n)
 {
 	const uint8_t *b = p;
@@ -25,8 +28,10 @@ void xf_alert_id(const uint8_t *client, const char *domain, uint32_t win_start_s
 
 	a = fnv(fnv(fnv(a, client, 16), domain, strlen(domain) + 1), &win_start_s, 4);
 	b = fnv(fnv(fnv(b, &win_start_s, 4), domain, strlen(domain) + 1), client, 16);
-	snprintf(out, XF_ALERT_ID_LEN + 1, "%016llx%016llx", (unsigned long long)a,
-		 (unsigned long long)b);
+	/* the window start leads, so new ids land at the end of the store's
+	 * unique index instead of on a random page of it */
+	snprintf(out, XF_ALERT_ID_LEN + 1, "%08x%016llx%08x", win_start_s, (unsigned long long)a,
+		 (unsigned)(b & 0xffffffffu));
 }
 
 const char *xf_alert_action_name(enum xf_alert_action a)
@@ -67,7 +72,9 @@ static const char *rule_of(const struct xf_alert_in *in, const char **rule_id)
 {
 	const struct xf_ft_flow *f = in->flow;
 
-	if (in->score && in->score->score > 0) {
+	/* the top detector names the rule, unless the kernel's action is what
+	 * raised the score: then the kernel's reason is the rule */
+	if (in->score && in->score->score > 0 && !(f->kaction && in->score->score < KERNEL_SCORE)) {
 		const struct xf_detector *d = xf_detectors[in->score->top];
 
 		*rule_id = d->name;
@@ -99,8 +106,8 @@ int xf_alert_build(const struct xf_alert_in *in, struct xf_sb *sb, struct xf_ale
 	int kind = f->kind ? f->kind : 1;
 
 	/* a kernel hard limit or verdict is high severity on its own */
-	if (f->kaction && score < 80)
-		score = 80;
+	if (f->kaction && score < KERNEL_SCORE)
+		score = KERNEL_SCORE;
 	sev = xf_severity_name(in->score && in->score->score >= score ? in->score->severity :
 								       XF_SEV_HIGH);
 	rule = rule_of(in, &rule_id);

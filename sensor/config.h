@@ -84,14 +84,37 @@ void xf_sensor_cfg_defaults(struct xf_sensor_cfg *c);
 
 /*
  * Load path over the current values. On error returns -EINVAL (or -errno for
- * I/O) and writes "PATH:LINE: KEY: what is wrong" to err.
+ * I/O, -EPERM for a file that is writable by group or others or owned by
+ * someone other than root or the current user) and writes
+ * "PATH:LINE: KEY: what is wrong" to err. All or nothing: on error *c is
+ * unchanged. A key given in the file replaces its value, lists and maps
+ * whole. Ends with xf_sensor_cfg_check().
  */
 int xf_sensor_cfg_load(struct xf_sensor_cfg *c, const char *path, char *err, size_t errlen);
 
 /* Set one key from a string, as the file would ("detect.threshold", "70").
- * Used by CLI overrides (--set KEY=VALUE). Same errors as the loader. */
+ * Used by CLI overrides (--set KEY=VALUE). Same errors as the loader. Lists
+ * are comma-separated ("eth0,eth1", brackets optional, "" = empty); a map
+ * takes one entry per call ("detect.weights.NAME", "sinks.kafka.properties.
+ * NAME"), added or replaced. On error *c is unchanged. Does not run
+ * xf_sensor_cfg_check(): call it once after the last override. */
 int xf_sensor_cfg_set(struct xf_sensor_cfg *c, const char *key, const char *value, char *err,
 		      size_t errlen);
+
+/* Rules between keys (enc_label_drop >= enc_label_min, block_threshold >=
+ * threshold, no port in two roles, kafka needs bootstrap.servers). Returns
+ * 0 or -EINVAL with "KEY: what is wrong" in err. */
+int xf_sensor_cfg_check(const struct xf_sensor_cfg *c, char *err, size_t errlen);
+
+/* One documented key, for help output and the docs test. */
+struct xf_cfg_key_info {
+	const char *key; /* full path: "detect.threshold"; a section: "detect" */
+	const char *def; /* default as xf_sensor_cfg_set() takes it; NULL for a section */
+	const char *doc; /* one line */
+};
+
+/* The i-th key of the table, sections included; NULL past the last. */
+const struct xf_cfg_key_info *xf_sensor_cfg_key(unsigned int i);
 
 /* Free what the loader allocated (kafka property strings). */
 void xf_sensor_cfg_free(struct xf_sensor_cfg *c);

@@ -14,6 +14,7 @@
 #include <bpf/libbpf.h>
 
 #include "control.h"
+#include "sensor.h"
 #include "frame.h"
 #include "loader.h"
 
@@ -288,7 +289,24 @@ int xf_status_print(const char *pin_dir, int stats_fd, int json)
 			printf("  %-14s %llu\n", xf_perr_name(i),
 			       (unsigned long long)sum[XF_STAT_PERR(i)]);
 	}
-	printf(json ? "}}\n" : "");
+	printf(json ? "}" : "");
+	{
+		/* the running sensor's own counters: alerts, exports, backlog */
+		char path[4096], line[8192];
+		FILE *f;
+
+		xf_state_path(pin_dir, path, sizeof(path));
+		f = fopen(path, "r");
+		if (f && fgets(line, sizeof(line), f)) {
+			line[strcspn(line, "\n")] = 0;
+			printf(json ? ",\"sensor\":%s" : "sensor: %s\n", line);
+		} else {
+			printf(json ? ",\"sensor\":null" : "sensor: not running (no %s)\n", path);
+		}
+		if (f)
+			fclose(f);
+	}
+	printf(json ? "}\n" : "");
 	return 0;
 }
 

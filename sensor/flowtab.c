@@ -59,14 +59,16 @@ struct ft_dom {
 
 struct xf_ft {
 	struct xf_ft_cfg cfg;
+	/* each array: a free list of recycled entries, then the never used ones
+	 * above *used, handed out in order so untouched pages stay unmapped */
 	struct ft_flow *flows;
-	uint32_t *fbuckets, fmask, ffree, lru_head, lru_tail;
+	uint32_t *fbuckets, fmask, ffree, fused, lru_head, lru_tail;
 	struct ft_detail *details;
-	uint32_t dfree, dlru_head, dlru_tail;
+	uint32_t dfree, dused, dlru_head, dlru_tail;
 	struct ft_client *clients;
-	uint32_t *cbuckets, cmask, cfree;
+	uint32_t *cbuckets, cmask, cfree, cused;
 	struct ft_dom *doms;
-	uint32_t *dbuckets, *kbuckets, dmask, domfree;
+	uint32_t *dbuckets, *kbuckets, dmask, domfree, domused;
 	uint32_t *dirty, n_dirty, gen;
 	struct xf_ft_stats st;
 };
@@ -101,11 +103,16 @@ static uint32_t pow2_at_least(uint32_t n)
 
 struct xf_ft *xf_ft_new(const struct xf_ft_cfg *cfg)
 {
-	struct xf_ft *ft = calloc(1, sizeof(*ft));
-	uint32_t n, i;
+	struct xf_ft *ft;
+	uint32_t n;
 
-	if (!ft || !cfg->max_flows)
-		goto fail;
+	if (!cfg->max_flows) {
+		errno = EINVAL;
+		return NULL;
+	}
+	ft = calloc(1, sizeof(*ft));
+	if (!ft)
+		return NULL;
 	ft->cfg = *cfg;
 	if (!ft->cfg.max_details)
 		ft->cfg.max_details = 1;
@@ -125,19 +132,6 @@ struct xf_ft *xf_ft_new(const struct xf_ft_cfg *cfg)
 	if (!ft->flows || !ft->fbuckets || !ft->details || !ft->clients || !ft->cbuckets ||
 	    !ft->doms || !ft->dbuckets || !ft->kbuckets || !ft->dirty)
 		goto fail;
-	/* free lists, threaded through the unused entries, lowest index first */
-	for (i = n; i >= 1; i--) {
-		ft->flows[i].next = ft->ffree;
-		ft->ffree = i;
-		ft->clients[i].hnext = ft->cfree;
-		ft->cfree = i;
-		ft->doms[i].hnext = ft->domfree;
-		ft->domfree = i;
-	}
-	for (i = ft->cfg.max_details; i >= 1; i--) {
-		ft->details[i].next = ft->dfree;
-		ft->dfree = i;
-	}
 	ft->gen = 1;
 	return ft;
 fail:
@@ -150,7 +144,7 @@ void xf_ft_free(struct xf_ft *ft)
 	if (!ft)
 		return;
 	if (ft->doms)
-		for (uint32_t i = 1; i <= ft->cfg.max_flows; i++)
+		for (uint32_t i = 1; i <= ft->domused; i++)
 			free(ft->doms[i].name);
 	free(ft->flows);
 	free(ft->fbuckets);
@@ -162,6 +156,52 @@ void xf_ft_free(struct xf_ft *ft)
 	free(ft->kbuckets);
 	free(ft->dirty);
 	free(ft);
+}
+
+/* --- free entries: recycled first, then the next never used one --- */
+
+static uint32_t flow_take(struct xf_ft *ft)
+{
+	uint32_t i = ft->ffree;
+
+	if (i)
+		ft->ffree = ft->flows[i].next;
+	else if (ft->fused < ft->cfg.max_flows)
+		i = ++ft->fused;
+	return i;
+}
+
+static uint32_t detail_take(struct xf_ft *ft)
+{
+	uint32_t i = ft->dfree;
+
+	if (i)
+		ft->dfree = ft->details[i].next;
+	else if (ft->dused < ft->cfg.max_details)
+		i = ++ft->dused;
+	return i;
+}
+
+static uint32_t client_take(struct xf_ft *ft)
+{
+	uint32_t i = ft->cfree;
+
+	if (i)
+		ft->cfree = ft->clients[i].hnext;
+	else if (ft->cused < ft->cfg.max_flows)
+		i = ++ft->cused;
+	return i;
+}
+
+static uint32_t dom_take(struct xf_ft *ft)
+{
+	uint32_t i = ft->domfree;
+
+	if (i)
+		ft->domfree = ft->doms[i].hnext;
+	else if (ft->domused < ft->cfg.max_flows)
+		i = ++ft->domused;
+	return i;
 }
 
 /* --- interned clients and domains --- */
@@ -180,11 +220,12 @@ static uint32_t client_get(struct xf_ft *ft, const uint8_t *addr)
 	uint32_t i = client_find(ft, addr, h);
 	struct ft_client *c;
 
-	if (i || !ft->cfree)
+	if (i)
 		return i;
-	i = ft->cfree;
+	i = client_take(ft);
+	if (!i)
+		return 0;
 	c = &ft->clients[i];
-	ft->cfree = c->hnext;
 	memcpy(c->addr, addr, 16);
 	c->refs = 0;
 	c->hnext = ft->cbuckets[h & ft->cmask];
@@ -209,26 +250,35 @@ static void client_put(struct xf_ft *ft, uint32_t i)
 	ft->st.clients--;
 }
 
+static uint32_t dom_find(struct xf_ft *ft, const char *name, uint64_t h)
+{
+	for (uint32_t i = ft->dbuckets[h & ft->dmask]; i; i = ft->doms[i].hnext)
+		if (ft->doms[i].h == h && !strcmp(ft->doms[i].name, name))
+			return i;
+	return 0;
+}
+
 static uint32_t dom_get(struct xf_ft *ft, const char *name, uint64_t khash)
 {
 	size_t len = strlen(name);
 	uint64_t h = hash_bytes(name, len);
 	struct ft_dom *d;
-	uint32_t i;
+	uint32_t i = dom_find(ft, name, h);
 
-	for (i = ft->dbuckets[h & ft->dmask]; i; i = ft->doms[i].hnext)
-		if (ft->doms[i].h == h && !strcmp(ft->doms[i].name, name))
-			return i;
-	if (!ft->domfree)
+	if (i)
+		return i;
+	i = dom_take(ft);
+	if (!i)
 		return 0;
-	i = ft->domfree;
 	d = &ft->doms[i];
 	/* the one allocation per new domain: names are short and shared by
 	 * every client that queries them */
 	d->name = strdup(name);
-	if (!d->name)
+	if (!d->name) {
+		d->hnext = ft->domfree;
+		ft->domfree = i;
 		return 0;
-	ft->domfree = d->hnext;
+	}
 	d->h = h;
 	d->khash = khash;
 	d->refs = 0;
@@ -315,13 +365,13 @@ static struct ft_detail *detail_get(struct xf_ft *ft, uint32_t fi)
 		dlru_push(ft, di);
 		return &ft->details[di];
 	}
-	if (!ft->dfree) {
+	di = detail_take(ft);
+	if (!di) {
 		detail_release(ft, ft->details[ft->dlru_tail].owner);
 		ft->st.details_evicted++;
+		di = detail_take(ft);
 	}
-	di = ft->dfree;
 	d = &ft->details[di];
-	ft->dfree = d->next;
 	memset(d, 0, offsetof(struct ft_detail, samples));
 	d->owner = fi;
 	f->detail = di;
@@ -375,7 +425,7 @@ static void lru_push(struct xf_ft *ft, uint32_t i)
 static void flow_evict(struct xf_ft *ft, uint32_t i)
 {
 	struct ft_flow *f = &ft->flows[i];
-	uint32_t *pp;
+	uint32_t *pp, g;
 
 	for (pp = &ft->fbuckets[flow_hash(f->client, f->dom) & ft->fmask]; *pp != i;
 	     pp = &ft->flows[*pp].hnext)
@@ -385,7 +435,11 @@ static void flow_evict(struct xf_ft *ft, uint32_t i)
 	detail_release(ft, i);
 	client_put(ft, f->client);
 	dom_put(ft, f->dom);
+	g = f->dirty_gen;
 	memset(f, 0, sizeof(*f));
+	/* the slot may be on this tick's dirty list: remember it, so a flow
+	 * reusing the slot in the same tick is not listed twice */
+	f->dirty_gen = g;
 	f->next = ft->ffree;
 	ft->ffree = i;
 	ft->st.flows--;
@@ -413,43 +467,51 @@ static void mark_dirty(struct xf_ft *ft, uint32_t i)
 
 static uint32_t flow_get(struct xf_ft *ft, const struct xf_obs *o)
 {
-	uint32_t c, d, i;
+	uint32_t c, d, i, g;
 	struct ft_flow *f;
 
-	/* evict first, so the client and domain found below stay interned */
-	c = client_get(ft, o->client);
-	d = c ? dom_get(ft, o->domain, o->kernel_rd) : 0;
-	if (!c || !d)
-		return 0;
-	i = flow_find(ft, c, d);
+	c = client_find(ft, o->client, hash_bytes(o->client, 16));
+	d = c ? dom_find(ft, o->domain, hash_bytes(o->domain, strlen(o->domain))) : 0;
+	i = d ? flow_find(ft, c, d) : 0;
 	if (i) {
 		lru_unlink(ft, i);
 		lru_push(ft, i);
 		return i;
 	}
-	if (!ft->ffree) {
-		/* pin the interned pair: evicting the tail may drop their last ref */
-		ft->clients[c].refs++;
-		ft->doms[d].refs++;
+	/* a new flow: evict first, so that interning below finds room (the
+	 * pools hold max_flows entries) and nothing is left interned unused */
+	i = flow_take(ft);
+	if (!i) {
 		flow_evict(ft, ft->lru_tail);
 		ft->st.evicted++;
-		ft->clients[c].refs--;
-		ft->doms[d].refs--;
+		i = flow_take(ft);
 	}
-	i = ft->ffree;
+	c = client_get(ft, o->client);
+	if (!c)
+		goto undo;
+	ft->clients[c].refs++;
+	d = dom_get(ft, o->domain, o->kernel_rd);
+	if (!d) {
+		client_put(ft, c);
+		goto undo;
+	}
+	ft->doms[d].refs++;
 	f = &ft->flows[i];
-	ft->ffree = f->next;
+	g = f->dirty_gen;
 	memset(f, 0, sizeof(*f));
+	f->dirty_gen = g;
 	f->client = c;
 	f->dom = d;
-	ft->clients[c].refs++;
-	ft->doms[d].refs++;
 	f->win_start_s = o->now_s;
 	f->hnext = ft->fbuckets[flow_hash(c, d) & ft->fmask];
 	ft->fbuckets[flow_hash(c, d) & ft->fmask] = i;
 	lru_push(ft, i);
 	ft->st.flows++;
 	return i;
+undo:
+	ft->flows[i].next = ft->ffree;
+	ft->ffree = i;
+	return 0;
 }
 
 static void sample_add(struct ft_detail *d, const char *name)
@@ -482,6 +544,13 @@ static uint32_t bucket_of(uint16_t qtype)
 	return xf_qtype_bucket(qtype) & (XF_QT_BUCKETS - 1);
 }
 
+/* enforced beats would-be; then a verdict or block (a decision) beats a
+ * single-query or rate limit (a guess) */
+static int kstrength(uint8_t enforced, uint8_t reason)
+{
+	return (enforced ? 2 : 0) + (reason >= XF_R_VERDICT_DOMAIN && reason <= XF_R_IPBLOCK);
+}
+
 int xf_ft_observe(struct xf_ft *ft, const struct xf_obs *o)
 {
 	const struct xf_name_feat *x = o->feat;
@@ -506,7 +575,8 @@ int xf_ft_observe(struct xf_ft *ft, const struct xf_obs *o)
 		if (o->kind)
 			d->kind = o->kind;
 		/* keep the strongest: enforced over would-be, a verdict over a limit */
-		if (o->kaction && (!d->kaction || (o->kenforced && !d->kenforced))) {
+		if (o->kaction && (!d->kaction || kstrength(o->kenforced, o->kreason) >
+							  kstrength(d->kenforced, d->kreason))) {
 			d->kaction = o->kaction;
 			d->kreason = o->kreason;
 			d->kenforced = o->kenforced;

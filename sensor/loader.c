@@ -4,8 +4,12 @@
  * config, load, pin every map where the control commands find it, attach TC
  * clsact ingress and egress, and tear down only what this process created.
  */
+#include <arpa/inet.h>
 #include <errno.h>
 #include <net/if.h>
+#include <linux/if_ether.h>
+#include <linux/if_packet.h>
+#include <sys/socket.h>
 #include <stdio.h>
 #include <string.h>
 #include <sys/mount.h>
@@ -19,6 +23,7 @@
 #include "loader.h"
 #include "frame.h"
 #include "exfilter_tc.skel.h"
+#include "exfilter_sock.skel.h"
 
 int xf_bpffs_ensure(void)
 {
@@ -89,6 +94,7 @@ int xf_loader__open_load(struct xf_loader *l, const char *pin_dir, const struct 
 	int err;
 
 	memset(l, 0, sizeof(*l));
+	l->tap_fd = -1;
 	snprintf(l->pin_dir, sizeof(l->pin_dir), "%s", pin_dir);
 	err = xf_bpffs_ensure();
 	if (err)
@@ -97,6 +103,20 @@ int xf_loader__open_load(struct xf_loader *l, const char *pin_dir, const struct 
 	if (!l->skel) {
 		fprintf(stderr, "failed to open BPF object: %s\n", strerror(errno));
 		return -errno;
+	}
+	mkdir(pin_dir, 0700);
+	{
+		/* maps pinned by a sensor that was killed are adopted, not
+		 * replaced: its verdicts, allowlist and counters carry over */
+		struct bpf_map *m;
+		char path[512];
+
+		bpf_object__for_each_map(m, l->skel->obj) {
+			if (!strchr(bpf_map__name(m), '.')) { /* skip .rodata/.bss */
+				snprintf(path, sizeof(path), "%s/%s", pin_dir, bpf_map__name(m));
+				bpf_map__set_pin_path(m, path);
+			}
+		}
 	}
 	err = exfilter_tc_bpf__load(l->skel);
 	if (err) {
@@ -111,21 +131,16 @@ int xf_loader__open_load(struct xf_loader *l, const char *pin_dir, const struct 
 			       "/usr/share/publicsuffix/public_suffix_list.dat");
 	if (err < 0)
 		return err;
-	mkdir(pin_dir, 0700);
-	err = bpf_object__pin_maps(l->skel->obj, pin_dir);
-	if (err) {
-		fprintf(stderr, "failed to pin maps under %s: %s (another sensor there? use --pin-dir)\n",
-			pin_dir, strerror(-err));
-		return err;
-	}
 	return 0;
 }
 
 int xf_loader__attach(struct xf_loader *l, const char *ifname)
 {
 	LIBBPF_OPTS(bpf_tc_hook, hook, .attach_point = BPF_TC_INGRESS | BPF_TC_EGRESS);
-	LIBBPF_OPTS(bpf_tc_opts, in, .handle = 1, .priority = 1);
-	LIBBPF_OPTS(bpf_tc_opts, eg, .handle = 1, .priority = 1);
+	/* REPLACE: a restarted sensor swaps its program in atomically, with no
+	 * moment where the interface has none */
+	LIBBPF_OPTS(bpf_tc_opts, in, .handle = 1, .priority = 1, .flags = BPF_TC_F_REPLACE);
+	LIBBPF_OPTS(bpf_tc_opts, eg, .handle = 1, .priority = 1, .flags = BPF_TC_F_REPLACE);
 	struct xf_attach *a;
 	int err;
 
@@ -162,6 +177,57 @@ int xf_loader__attach(struct xf_loader *l, const char *ifname)
 	return 0;
 }
 
+int xf_loader__tap(struct xf_loader *l, const char *ifname)
+{
+	struct packet_mreq mr = { .mr_type = PACKET_MR_PROMISC };
+	struct sockaddr_ll sll = { .sll_family = AF_PACKET, .sll_protocol = htons(ETH_P_ALL) };
+	struct bpf_map *m;
+	int err, prog_fd;
+
+	sll.sll_ifindex = (int)if_nametoindex(ifname);
+	if (!sll.sll_ifindex) {
+		fprintf(stderr, "failed to find tap interface %s: %s\n", ifname, strerror(errno));
+		return -ENODEV;
+	}
+	l->sock = exfilter_sock_bpf__open();
+	if (!l->sock)
+		return -errno;
+	/* one set of maps: the tap's events land in the same ring buffer and
+	 * its counters in the same flows as the inline path's */
+	bpf_object__for_each_map(m, l->sock->obj) {
+		struct bpf_map *tc = bpf_object__find_map_by_name(l->skel->obj, bpf_map__name(m));
+
+		if (tc && !strchr(bpf_map__name(m), '.') &&
+		    (err = bpf_map__reuse_fd(m, bpf_map__fd(tc)))) {
+			fprintf(stderr, "failed to share map %s with the tap: %s\n",
+				bpf_map__name(m), strerror(-err));
+			return err;
+		}
+	}
+	err = exfilter_sock_bpf__load(l->sock);
+	if (err) {
+		fprintf(stderr, "failed to load the socket filter: %s\n", strerror(-err));
+		return err;
+	}
+	l->tap_fd = socket(AF_PACKET, SOCK_RAW | SOCK_CLOEXEC, htons(ETH_P_ALL));
+	if (l->tap_fd < 0)
+		goto fail;
+	prog_fd = bpf_program__fd(l->sock->progs.xf_sock);
+	/* attach before bind: no packet is seen unfiltered */
+	if (setsockopt(l->tap_fd, SOL_SOCKET, SO_ATTACH_BPF, &prog_fd, sizeof(prog_fd)) ||
+	    bind(l->tap_fd, (struct sockaddr *)&sll, sizeof(sll)))
+		goto fail;
+	mr.mr_ifindex = sll.sll_ifindex;
+	if (setsockopt(l->tap_fd, SOL_PACKET, PACKET_ADD_MEMBERSHIP, &mr, sizeof(mr)))
+		goto fail;
+	snprintf(l->tap, sizeof(l->tap), "%s", ifname);
+	return 0;
+fail:
+	err = -errno;
+	fprintf(stderr, "failed to open the tap on %s: %s\n", ifname, strerror(errno));
+	return err;
+}
+
 static void detach_one(struct xf_attach *a)
 {
 	LIBBPF_OPTS(bpf_tc_hook, hook, .ifindex = a->ifindex);
@@ -191,6 +257,11 @@ void xf_loader__destroy(struct xf_loader *l, int keep)
 			rmdir(l->pin_dir);
 		}
 	}
+	if (l->tap_fd >= 0)
+		close(l->tap_fd);
+	l->tap_fd = -1;
+	exfilter_sock_bpf__destroy(l->sock);
+	l->sock = NULL;
 	exfilter_tc_bpf__destroy(l->skel);
 	l->skel = NULL;
 }

@@ -13,6 +13,7 @@
 #define XF_IFACES_MAX 8
 
 struct exfilter_tc_bpf;
+struct exfilter_sock_bpf;
 
 /* One attached interface; created says whether we made its clsact qdisc. */
 struct xf_attach {
@@ -26,6 +27,9 @@ struct xf_loader {
 	char pin_dir[256];
 	struct xf_attach ifs[XF_IFACES_MAX];
 	int n_ifs;
+	struct exfilter_sock_bpf *sock; /* the tap's socket filter, sharing our maps */
+	int tap_fd; /* its AF_PACKET socket, -1 = none */
+	char tap[32];
 };
 
 /* Mount bpffs on /sys/fs/bpf if it is not mounted. */
@@ -36,6 +40,10 @@ int xf_loader__open_load(struct xf_loader *l, const char *pin_dir, const struct 
 
 /* Attach ingress and egress on ifname. */
 int xf_loader__attach(struct xf_loader *l, const char *ifname);
+
+/* Passive tap: the socket filter on an AF_PACKET socket bound to ifname
+ * (promiscuous, for a mirror port), sharing the TC object's maps. */
+int xf_loader__tap(struct xf_loader *l, const char *ifname);
 
 /* Detach what we attached (and remove qdiscs we created); unpin unless keep. */
 void xf_loader__destroy(struct xf_loader *l, int keep);

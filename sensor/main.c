@@ -20,7 +20,11 @@
 #include "loader.h"
 #include "frame.h"
 #include "control.h"
+#include "config.h"
+#include "outbox.h"
+#include "sensor.h"
 #include "exfilter_tc.skel.h"
+#include <net/if.h>
 
 #define XF_VERSION "0.1.0"
 
@@ -29,6 +33,7 @@ enum { XF_EXIT_OK = 0, XF_EXIT_FAIL = 1, XF_EXIT_USAGE = 2 };
 
 static volatile sig_atomic_t stop;
 static const char *pin_dir = XF_PIN_DIR_DEFAULT;
+static int pin_dir_set;
 
 static void on_signal(int sig)
 {
@@ -72,45 +77,59 @@ static int parse_mode(const char *s, __u32 *mode)
 	return 0;
 }
 
-static int handle_event(void *ctx, void *data, size_t len)
-{
-	char line[4096];
+static const char run_usage[] =
+	"usage: exfilter run [--config FILE] [--iface IF[,IF...]] [options]\n"
+	"\n"
+	"Load the exfilter BPF programs, attach them to TC clsact ingress and egress\n"
+	"of each interface, pin the maps, and run the sensor: kernel events feed a\n"
+	"flow table (client x registered domain) that is scored every tick; alerts\n"
+	"are committed to SQLite, then exported (JSON lines, Kafka). In enforce mode\n"
+	"a domain that scores over detect.block_threshold is blocked in the kernel.\n"
+	"SIGINT or SIGTERM flush everything and detach.\n"
+	"\n"
+	"  -c, --config FILE       YAML config (see exfilter.example.yaml); options\n"
+	"                          below override it\n"
+	"  -i, --iface IF[,IF...]  interfaces to attach inline, TC (key: interfaces)\n"
+	"  -T, --tap IF            a passive mirror port: socket filter on AF_PACKET,\n"
+	"                          monitor only (key: tap)\n"
+	"  -m, --mode MODE         monitor (alert only) or enforce (key: mode)\n"
+	"  -p, --pin-dir DIR       where maps are pinned (default " XF_PIN_DIR_DEFAULT ")\n"
+	"  -d, --db PATH           the SQLite alert store (key: store.path)\n"
+	"  -j, --jsonl PATH        JSON lines sink: a file, or - for stdout\n"
+	"  -s, --set KEY=VALUE     set any config key, e.g. --set detect.threshold=70\n"
+	"      --events-all        an event for every query (key: kernel.events_all)\n"
+	"      --enc-label-drop N  hard limit: drop a query with an encoded label of\n"
+	"                          N or more bytes, 0 = off (key: kernel.enc_label_drop)\n"
+	"      --kenc-limit N      per-CPU encoded queries per flow per window before\n"
+	"                          the kernel drops on its own (key: kernel.enc_limit)\n"
+	"      --keep              leave programs attached and maps pinned on exit, so\n"
+	"                          enforcement survives a sensor restart (key: keep_pinned)\n"
+	"\n"
+	"Exit status: 0 after a clean stop, 1 on a runtime error, 2 on a bad option\n"
+	"or config value (the message names the key).\n";
 
-	(void)ctx;
-	if (len < sizeof(struct xf_event))
-		return 0;
-	if (xf_event_json(data, line, sizeof(line)) > 0) {
-		fputs(line, stdout);
-		fputc('\n', stdout);
-		fflush(stdout);
+static int set_key(struct xf_sensor_cfg *c, const char *key, const char *val)
+{
+	char err[512];
+
+	if (xf_sensor_cfg_set(c, key, val, err, sizeof(err))) {
+		fprintf(stderr, "exfilter: %s\n", err);
+		return -1;
 	}
 	return 0;
 }
 
-static const char run_usage[] =
-	"usage: exfilter run --iface IF[,IF...] [options]\n"
-	"\n"
-	"Load the exfilter BPF programs, attach them to TC clsact ingress and egress\n"
-	"of each interface, pin the maps, and print one JSON line per kernel event\n"
-	"until SIGINT or SIGTERM.\n"
-	"\n"
-	"  -i, --iface IF[,IF...]  interfaces to attach (required)\n"
-	"  -m, --mode MODE         monitor (default: alert only) or enforce (drop)\n"
-	"  -p, --pin-dir DIR       where maps are pinned (default " XF_PIN_DIR_DEFAULT ")\n"
-	"      --events-all        an event for every query, not only notable ones\n"
-	"      --enc-label-drop N  hard limit: drop a query with an encoded label of\n"
-	"                          N or more bytes (0 = off, default 40)\n"
-	"      --kenc-limit N      per-CPU encoded queries per flow per window before\n"
-	"                          the kernel drops on its own (0 = off, default 200)\n"
-	"      --keep              leave programs attached and maps pinned on exit, so\n"
-	"                          enforcement survives a sensor restart\n";
-
 static int cmd_run(int argc, char **argv)
 {
 	static const struct option opts[] = {
+		{ "config", required_argument, 0, 'c' },
 		{ "iface", required_argument, 0, 'i' },
+		{ "tap", required_argument, 0, 'T' },
 		{ "mode", required_argument, 0, 'm' },
 		{ "pin-dir", required_argument, 0, 'p' },
+		{ "db", required_argument, 0, 'd' },
+		{ "jsonl", required_argument, 0, 'j' },
+		{ "set", required_argument, 0, 's' },
 		{ "events-all", no_argument, 0, 'E' },
 		{ "enc-label-drop", required_argument, 0, 'L' },
 		{ "kenc-limit", required_argument, 0, 'K' },
@@ -118,80 +137,248 @@ static int cmd_run(int argc, char **argv)
 		{ "help", no_argument, 0, 'h' },
 		{ 0 },
 	};
-	struct xf_loader l;
-	struct xf_config cfg;
-	struct ring_buffer *rb = NULL;
-	char *ifaces = NULL, *tok, *save;
-	int c, err, keep = 0;
+	static struct xf_sensor_cfg cfg; /* large: keep it off the stack */
+	char err[512], *eq;
+	const char *config = NULL;
+	int c, rc;
 
-	xf_config_defaults(&cfg);
-	while ((c = getopt_long(argc, argv, "i:m:p:h", opts, NULL)) != -1) {
-		switch (c) {
-		case 'i':
-			ifaces = optarg;
-			break;
-		case 'm':
-			if (parse_mode(optarg, &cfg.mode))
-				return XF_EXIT_USAGE;
-			break;
-		case 'p':
-			pin_dir = optarg;
-			break;
-		case 'E':
-			cfg.flags |= XF_CF_EVENTS_ALL;
-			break;
-		case 'L':
-			if (parse_u32("--enc-label-drop", optarg, 255, &cfg.enc_label_drop))
-				return XF_EXIT_USAGE;
-			break;
-		case 'K':
-			if (parse_u32("--kenc-limit", optarg, UINT_MAX, &cfg.kenc_limit))
-				return XF_EXIT_USAGE;
-			break;
-		case 'k':
-			keep = 1;
-			break;
-		case 'h':
+	/* the file first, then the options over it, whatever their order */
+	while ((c = getopt_long(argc, argv, "c:i:T:m:p:d:j:s:h", opts, NULL)) != -1) {
+		if (c == 'c')
+			config = optarg;
+		else if (c == 'h') {
 			fputs(run_usage, stdout);
 			return XF_EXIT_OK;
-		default:
+		} else if (c == '?') {
 			fputs(run_usage, stderr);
 			return XF_EXIT_USAGE;
 		}
 	}
-	if (!ifaces) {
-		fprintf(stderr, "missing required option --iface\n%s", run_usage);
+	if (optind < argc) {
+		fprintf(stderr, "exfilter run: unexpected argument '%s'\n", argv[optind]);
 		return XF_EXIT_USAGE;
 	}
-	if (geteuid() != 0)
-		fprintf(stderr, "warning: not root; loading BPF needs CAP_BPF, CAP_NET_ADMIN and CAP_PERFMON\n");
-	err = xf_loader__open_load(&l, pin_dir, &cfg);
-	for (tok = strtok_r(ifaces, ",", &save); !err && tok; tok = strtok_r(NULL, ",", &save))
-		err = xf_loader__attach(&l, tok);
-	if (!err) {
-		rb = ring_buffer__new(bpf_map__fd(l.skel->maps.xf_events), handle_event, NULL, NULL);
-		if (!rb)
-			err = -errno;
+	xf_sensor_cfg_defaults(&cfg);
+	if (pin_dir_set)
+		snprintf(cfg.pin_dir, sizeof(cfg.pin_dir), "%s", pin_dir);
+	if (config && xf_sensor_cfg_load(&cfg, config, err, sizeof(err))) {
+		fprintf(stderr, "exfilter: %s\n", err);
+		return XF_EXIT_USAGE;
 	}
-	if (err) {
-		xf_loader__destroy(&l, 0);
+	optind = 1;
+	while ((c = getopt_long(argc, argv, "c:i:T:m:p:d:j:s:h", opts, NULL)) != -1) {
+		switch (c) {
+		case 'i':
+			rc = set_key(&cfg, "interfaces", optarg);
+			break;
+		case 'T':
+			rc = set_key(&cfg, "tap", optarg);
+			break;
+		case 'm':
+			rc = set_key(&cfg, "mode", optarg);
+			break;
+		case 'p':
+			rc = set_key(&cfg, "pin_dir", optarg);
+			break;
+		case 'd':
+			rc = set_key(&cfg, "store.path", optarg);
+			break;
+		case 'j':
+			rc = set_key(&cfg, "sinks.jsonl.path", optarg);
+			if (!rc)
+				rc = set_key(&cfg, "sinks.jsonl.enabled", "true");
+			break;
+		case 's':
+			eq = strchr(optarg, '=');
+			if (!eq) {
+				fprintf(stderr, "exfilter: --set: expected KEY=VALUE, got '%s'\n",
+					optarg);
+				return XF_EXIT_USAGE;
+			}
+			*eq = 0;
+			rc = set_key(&cfg, optarg, eq + 1);
+			*eq = '=';
+			break;
+		case 'E':
+			rc = set_key(&cfg, "kernel.events_all", "true");
+			break;
+		case 'L':
+			rc = set_key(&cfg, "kernel.enc_label_drop", optarg);
+			break;
+		case 'K':
+			rc = set_key(&cfg, "kernel.enc_limit", optarg);
+			break;
+		case 'k':
+			rc = set_key(&cfg, "keep_pinned", "true");
+			break;
+		default:
+			rc = 0;
+			break;
+		}
+		if (rc)
+			return XF_EXIT_USAGE;
+	}
+	if (xf_sensor_cfg_check(&cfg, err, sizeof(err))) {
+		fprintf(stderr, "exfilter: %s\n", err);
+		return XF_EXIT_USAGE;
+	}
+	if (!cfg.n_ifaces && !cfg.tap[0]) {
+		fprintf(stderr, "exfilter: interfaces: at least one interface is needed "
+				"(--iface or the config key)\n");
+		return XF_EXIT_USAGE;
+	}
+	if (cfg.tap[0] && !if_nametoindex(cfg.tap)) {
+		fprintf(stderr, "exfilter: tap: no such interface '%s'\n", cfg.tap);
+		return XF_EXIT_USAGE;
+	}
+	for (int i = 0; i < cfg.n_ifaces; i++)
+		if (!if_nametoindex(cfg.ifaces[i])) {
+			fprintf(stderr, "exfilter: interfaces: no such interface '%s'\n",
+				cfg.ifaces[i]);
+			return XF_EXIT_USAGE;
+		}
+	if (geteuid() != 0) {
+		fprintf(stderr, "exfilter: run needs root (CAP_BPF, CAP_NET_ADMIN, CAP_PERFMON "
+				"and CAP_SYS_ADMIN to mount bpffs)\n");
 		return XF_EXIT_FAIL;
 	}
 	signal(SIGINT, on_signal);
 	signal(SIGTERM, on_signal);
-	fprintf(stderr, "exfilter: attached to %s in %s mode, maps pinned under %s\n", ifaces,
-		cfg.mode == XF_MODE_ENFORCE ? "enforce" : "monitor", pin_dir);
-	while (!stop) {
-		err = ring_buffer__poll(rb, 200);
-		if (err < 0 && err != -EINTR) {
-			fprintf(stderr, "failed to poll ring buffer: %s\n", strerror(-err));
+	signal(SIGPIPE, SIG_IGN);
+	rc = xf_sensor_run(&cfg, &stop);
+	xf_sensor_cfg_free(&cfg);
+	return rc ? XF_EXIT_FAIL : XF_EXIT_OK;
+}
+
+static const char alerts_usage[] =
+	"usage: exfilter alerts [--db PATH | --config FILE] [--since T] [--domain D]\n"
+	"                       [--client IP] [--limit N] [--json]\n"
+	"\n"
+	"Query the local alert store, oldest first. T is seconds since the epoch,\n"
+	"or a duration back from now: 90s, 15m, 2h, 1d. --domain matches the\n"
+	"registered domain and every name under it. --json prints the stored ECS\n"
+	"documents, one per line; otherwise a table.\n";
+
+static int parse_since(const char *s, int64_t *ms)
+{
+	char *end;
+	double v;
+
+	errno = 0;
+	v = strtod(s, &end);
+	if (errno || end == s || v < 0)
+		return -1;
+	if (!*end) {
+		*ms = (int64_t)(v * 1000);
+		return 0;
+	}
+	if (end[1])
+		return -1;
+	switch (*end) {
+	case 's': break;
+	case 'm': v *= 60; break;
+	case 'h': v *= 3600; break;
+	case 'd': v *= 86400; break;
+	default: return -1;
+	}
+	*ms = (int64_t)time(NULL) * 1000 - (int64_t)(v * 1000);
+	return 0;
+}
+
+static int print_alert(void *ctx, const struct xf_out_row *row)
+{
+	const struct xf_alert_rec *r = row->rec;
+	char when[32];
+	time_t t = (time_t)(r->ts_ms / 1000);
+	struct tm tm;
+
+	if (*(int *)ctx) {
+		fwrite(r->json, 1, r->json_len, stdout);
+		fputc('\n', stdout);
+		return 0;
+	}
+	gmtime_r(&t, &tm);
+	strftime(when, sizeof(when), "%Y-%m-%dT%H:%M:%SZ", &tm);
+	printf("%-20s  %-15s  %-30s  %5.1f  %-8s  %-11s  %s\n", when, r->client, r->domain,
+	       r->score, r->severity, r->action, r->id);
+	return 0;
+}
+
+static int cmd_alerts(int argc, char **argv)
+{
+	static const struct option opts[] = {
+		{ "db", required_argument, 0, 'd' },	 { "config", required_argument, 0, 'c' },
+		{ "since", required_argument, 0, 'S' },	 { "domain", required_argument, 0, 'D' },
+		{ "client", required_argument, 0, 'C' }, { "limit", required_argument, 0, 'n' },
+		{ "json", no_argument, 0, 'J' },	 { "help", no_argument, 0, 'h' },
+		{ 0 },
+	};
+	static struct xf_sensor_cfg cfg;
+	const char *db = NULL, *domain = NULL, *client = NULL;
+	int64_t since = 0;
+	__u32 limit = 1000;
+	int c, json = 0, n;
+	char err[512];
+	struct xf_outbox *ob;
+
+	xf_sensor_cfg_defaults(&cfg);
+	optind = 1;
+	while ((c = getopt_long(argc, argv, "d:c:h", opts, NULL)) != -1) {
+		switch (c) {
+		case 'd':
+			db = optarg;
 			break;
+		case 'c':
+			if (xf_sensor_cfg_load(&cfg, optarg, err, sizeof(err))) {
+				fprintf(stderr, "exfilter: %s\n", err);
+				return XF_EXIT_USAGE;
+			}
+			break;
+		case 'S':
+			if (parse_since(optarg, &since)) {
+				fprintf(stderr, "invalid value for --since: '%s' (seconds since the "
+						"epoch, or 90s, 15m, 2h, 1d)\n", optarg);
+				return XF_EXIT_USAGE;
+			}
+			break;
+		case 'D':
+			domain = optarg;
+			break;
+		case 'C':
+			client = optarg;
+			break;
+		case 'n':
+			if (parse_u32("--limit", optarg, 10000000, &limit))
+				return XF_EXIT_USAGE;
+			break;
+		case 'J':
+			json = 1;
+			break;
+		case 'h':
+			fputs(alerts_usage, stdout);
+			return XF_EXIT_OK;
+		default:
+			fputs(alerts_usage, stderr);
+			return XF_EXIT_USAGE;
 		}
 	}
-	ring_buffer__consume(rb);
-	ring_buffer__free(rb);
-	xf_loader__destroy(&l, keep);
-	return XF_EXIT_OK;
+	if (!db)
+		db = cfg.db_path;
+	if (access(db, R_OK)) {
+		fprintf(stderr, "exfilter: store.path: cannot read %s: %s\n", db, strerror(errno));
+		return XF_EXIT_FAIL;
+	}
+	ob = xf_outbox_open(db, NULL, 0, 0, err, sizeof(err));
+	if (!ob) {
+		fprintf(stderr, "exfilter: %s\n", err);
+		return XF_EXIT_FAIL;
+	}
+	if (!json)
+		printf("%-20s  %-15s  %-30s  %5s  %-8s  %-11s  %s\n", "time", "client", "domain",
+		       "score", "severity", "action", "id");
+	n = xf_outbox_query(ob, since, domain, client, (int)limit, print_alert, &json);
+	xf_outbox_close(ob);
+	return n < 0 ? XF_EXIT_FAIL : XF_EXIT_OK;
 }
 
 static int cmd_mode(int argc, char **argv)
@@ -318,7 +505,8 @@ static const char usage[] =
 	"  block     block a domain, sni:NAME, host:NAME or IP/CIDR\n"
 	"  allow     allowlist a domain (never dropped)\n"
 	"  unblock   remove a block or allow entry\n"
-	"  status    mode and kernel counters\n"
+	"  status    mode, kernel and sensor counters, export backlog\n"
+	"  alerts    query the local alert store\n"
 	"  version   print the version\n";
 
 int main(int argc, char **argv)
@@ -328,6 +516,7 @@ int main(int argc, char **argv)
 	libbpf_set_print(libbpf_print);
 	if (i + 1 < argc && !strcmp(argv[i], "--pin-dir")) {
 		pin_dir = argv[i + 1];
+		pin_dir_set = 1;
 		i += 2;
 	}
 	if (i >= argc || !strcmp(argv[i], "--help") || !strcmp(argv[i], "-h")) {
@@ -342,6 +531,8 @@ int main(int argc, char **argv)
 		return cmd_mode(argc, argv);
 	if (!strcmp(argv[0], "block") || !strcmp(argv[0], "allow") || !strcmp(argv[0], "unblock"))
 		return cmd_list(argc, argv, argv[0]);
+	if (!strcmp(argv[0], "alerts"))
+		return cmd_alerts(argc, argv);
 	if (!strcmp(argv[0], "status"))
 		return cmd_status(argc, argv);
 	if (!strcmp(argv[0], "version")) {

@@ -22,9 +22,24 @@ static size_t put_byte(char *out, size_t pos, size_t size, uint8_t c, int lower,
 		tmp[0] = (char)c;
 	else
 		n = (size_t)snprintf(tmp, sizeof(tmp), "\\%03u", c);
+	/* all of an escape or none of it: the first piece that does not fit
+	 * ends the text there (pos then stays >= size, so nothing follows) */
 	if (pos + n < size)
 		memcpy(out + pos, tmp, n);
+	else if (pos < size)
+		out[pos] = 0;
 	return pos + n;
+}
+
+/* Terminate; on truncation the text ends at the last whole character. */
+static int put_end(char *out, size_t pos, size_t size)
+{
+	if (pos < size) {
+		out[pos] = 0;
+		return (int)pos;
+	}
+	out[size - 1] = 0;
+	return (int)strlen(out);
 }
 
 int xf_wire_to_text(const uint8_t *wire, size_t len, int lower, char *out, size_t size)
@@ -43,10 +58,7 @@ int xf_wire_to_text(const uint8_t *wire, size_t len, int lower, char *out, size_
 		for (size_t j = 0; j < l; j++)
 			pos = put_byte(out, pos, size, wire[i++], lower, 1);
 	}
-	if (pos >= size)
-		pos = size - 1;
-	out[pos] = 0;
-	return (int)pos;
+	return put_end(out, pos, size);
 bad:
 	out[0] = 0;
 	return -1;
@@ -60,10 +72,7 @@ int xf_text_name(const uint8_t *name, size_t len, int lower, char *out, size_t s
 		return -1;
 	for (size_t i = 0; i < len; i++)
 		pos = put_byte(out, pos, size, name[i], lower, 0);
-	if (pos >= size)
-		pos = size - 1;
-	out[pos] = 0;
-	return (int)pos;
+	return put_end(out, pos, size);
 }
 
 const char *xf_registered_domain(const char *name, char *out, size_t size)

@@ -29,9 +29,9 @@ xf_iodined_up
 
 say "exfilter run --iface $XF_IF_RC (monitor mode), events in $XF_TMP/exfilter.log"
 nsenter --net="/run/netns/$XF_NS_R" timeout -k 3 "$XF_LIFETIME" \
-	"$EXFILTER" --pin-dir "$PIN" run --iface "$XF_IF_RC" >"$XF_TMP/exfilter.log" 2>&1 &
+	"$EXFILTER" --pin-dir "$PIN" run --iface "$XF_IF_RC" --db "$XF_TMP/alerts.db" >"$XF_TMP/exfilter.log" 2>&1 &
 echo $! >"$XF_TMP/exfilter.pid"
-xf_wait_for 10 grep -q "attached to" "$XF_TMP/exfilter.log" || xf_die "exfilter did not attach"
+xf_wait_for 10 grep -q "running in" "$XF_TMP/exfilter.log" || xf_die "exfilter did not attach"
 
 say "Monitor: 30 benign queries and a real iodine tunnel"
 echo "benign answered: $(xf_dig_benign 30 || true)/30"

@@ -35,9 +35,9 @@ xf_unbound_up
 xf_iodined_up
 
 nsenter --net="/run/netns/$XF_NS_R" timeout -k 3 "$XF_LIFETIME" \
-	"$EXFILTER" --pin-dir "$PIN" run --iface "$XF_IF_RC" >"$XF_TMP/exfilter.log" 2>&1 &
+	"$EXFILTER" --pin-dir "$PIN" run --iface "$XF_IF_RC" --db "$XF_TMP/alerts.db" >"$XF_TMP/exfilter.log" 2>&1 &
 echo $! >"$XF_TMP/exfilter.pid"
-xf_wait_for 10 grep -q "attached to" "$XF_TMP/exfilter.log" ||
+xf_wait_for 10 grep -q "running in" "$XF_TMP/exfilter.log" ||
 	xf_die "exfilter did not attach: $(cat "$XF_TMP/exfilter.log")"
 
 benign_all() {

@@ -1,0 +1,656 @@
+// SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause)
+/*
+ * sensor.c - the live event loop.
+ *
+ * One thread. The ring buffer's epoll fd and a timerfd drive it: events are
+ * decoded and counted into the flow table as they arrive (no syscall per
+ * event beyond the ring buffer's own); every flows.tick_ms the kernel's
+ * per-CPU flow counters are merged in with batched map reads, touched flows
+ * are scored, alerts go to the outbox, and in enforce mode a verdict goes
+ * to the kernel map at once. Every store.flush_ms the outbox commits and
+ * the sinks are pumped; acknowledgements come back through poll.
+ */
+#include <arpa/inet.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/epoll.h>
+#include <sys/stat.h>
+#include <sys/timerfd.h>
+#include <time.h>
+#include <unistd.h>
+#include <bpf/bpf.h>
+#include <bpf/libbpf.h>
+
+#include "sensor.h"
+#include "alert.h"
+#include "control.h"
+#include "detector.h"
+#include "flowtab.h"
+#include "frame.h"
+#include "geoip.h"
+#include "loader.h"
+#include "names.h"
+#include "outbox.h"
+#include "sink.h"
+#include "exfilter_tc.skel.h"
+
+#define ACKQ_MAX 65536
+#define MERGE_BATCH 1024
+
+struct ack {
+	int sink;
+	int64_t seq;
+	int err;
+};
+
+struct sensor {
+	struct xf_sensor_cfg *cfg;
+	struct xf_loader l;
+	struct ring_buffer *rb;
+	struct xf_ft *ft;
+	struct xf_outbox *ob;
+	struct xf_sink *sinks[XF_OUTBOX_SINKS_MAX];
+	int nsinks;
+	int64_t cursor[XF_OUTBOX_SINKS_MAX]; /* last seq handed to each sink */
+	uint64_t exported[XF_OUTBOX_SINKS_MAX];
+	struct ack *ackq;
+	int n_ack;
+	struct xf_geoip *geo;
+	double weights[16];
+	struct xf_det_params params;
+	uint8_t (*resolvers)[16];
+	int n_resolvers;
+	int flows_fd, config_fd;
+	__u32 mode; /* live, re-read from the pinned config each tick */
+	int64_t mono_to_wall_ns;
+	int ncpus;
+	struct xf_sb sb;
+	char host[64];
+	char state_path[PATH_MAX];
+	/* counters */
+	uint64_t events, bad_events, alerts, alert_updates, verdicts, verdict_errors;
+	uint64_t store_errors, sink_errors;
+	/* merge buffers */
+	struct xf_flow_key *mkeys;
+	struct xf_flow *mvals;
+};
+
+static int64_t now_ns(clockid_t c)
+{
+	struct timespec ts;
+
+	clock_gettime(c, &ts);
+	return (int64_t)ts.tv_sec * 1000000000LL + ts.tv_nsec;
+}
+
+void xf_state_path(const char *pin_dir, char *out, size_t size)
+{
+	const char *base = strrchr(pin_dir, '/');
+
+	snprintf(out, size, "/run/exfilter/%s.state.json", base && base[1] ? base + 1 : pin_dir);
+}
+
+static int is_resolver(const struct sensor *s, const __u8 *a)
+{
+	for (int i = 0; i < s->n_resolvers; i++)
+		if (!memcmp(s->resolvers[i], a, 16))
+			return 1;
+	return 0;
+}
+
+static int allowlisted(const struct sensor *s, const char *domain)
+{
+	size_t dl = strlen(domain);
+
+	for (int i = 0; i < s->cfg->n_allow; i++) {
+		const char *a = s->cfg->allow[i];
+		size_t al = strlen(a);
+
+		if (!strcmp(domain, a) ||
+		    (dl > al && domain[dl - al - 1] == '.' && !strcmp(domain + dl - al, a)))
+			return 1;
+	}
+	return 0;
+}
+
+/* --- ring buffer events --- */
+
+static int on_event(void *ctx, void *data, size_t len)
+{
+	struct sensor *s = ctx;
+	const struct xf_event *ev = data;
+	char name[XF_NAME_MAX * 4 + 1], lname[sizeof(name)], rdbuf[256];
+	struct xf_obs o = { 0 };
+	size_t n;
+	int dns, r;
+
+	if (len < sizeof(*ev) || ev->version != XF_EVENT_VERSION || !ev->kind ||
+	    ev->kind > XF_EV_HOST) {
+		s->bad_events++;
+		return 0;
+	}
+	s->events++;
+	n = ev->name_len < XF_NAME_MAX ? ev->name_len : XF_NAME_MAX;
+	dns = ev->kind == XF_EV_DNS_QUERY || ev->kind == XF_EV_DNS_RESPONSE;
+	r = dns ? xf_wire_to_text(ev->name, n, 0, name, sizeof(name)) :
+		  xf_text_name(ev->name, n, 0, name, sizeof(name));
+	if (r <= 0) {
+		s->bad_events++;
+		return 0;
+	}
+	for (int i = 0; i <= r; i++)
+		lname[i] = (char)(name[i] >= 'A' && name[i] <= 'Z' ? name[i] + 32 : name[i]);
+	o.domain = xf_registered_domain(lname, rdbuf, sizeof(rdbuf));
+	o.response = ev->kind == XF_EV_DNS_RESPONSE;
+	o.client = o.response ? ev->daddr : ev->saddr;
+	o.server = o.response ? ev->saddr : ev->daddr;
+	o.kernel_rd = ev->feat.rd_hash;
+	o.name = name;
+	o.feat = &ev->feat;
+	o.resolver = is_resolver(s, o.client);
+	o.now_s = (uint32_t)(((int64_t)ev->ts_ns + s->mono_to_wall_ns) / 1000000000LL);
+	o.long_qname = s->cfg->kernel.long_qname;
+	o.kind = ev->kind;
+	if (ev->action != XF_ACT_PASS && !(ev->flags & XF_EF_ALLOWED)) {
+		o.kaction = ev->action;
+		o.kreason = ev->reason;
+		o.kenforced = !!(ev->flags & XF_EF_ENFORCED);
+	}
+	xf_ft_observe(s->ft, &o);
+	return 0;
+}
+
+/* --- the tick: merge, score, alert, enforce --- */
+
+static void merge_kernel(struct sensor *s)
+{
+	size_t vsz = (sizeof(struct xf_flow) + 7) & ~7UL;
+	__u32 count;
+	void *in = NULL, *out = malloc(sizeof(struct xf_flow_key));
+	int err;
+
+	if (!out)
+		return;
+	/* batched reads: one syscall per MERGE_BATCH flows, all CPUs at once */
+	do {
+		count = MERGE_BATCH;
+		err = bpf_map_lookup_batch(s->flows_fd, in, out, s->mkeys, s->mvals, &count, NULL);
+		if (err && errno != ENOENT)
+			break;
+		for (__u32 i = 0; i < count; i++) {
+			struct xf_flow sum = { 0 };
+
+			for (int c = 0; c < s->ncpus; c++) {
+				const struct xf_flow *v =
+					(const void *)((const char *)s->mvals + (i * s->ncpus + c) * vsz);
+
+				sum.queries += v->queries;
+				sum.qname_bytes += v->qname_bytes;
+				sum.entropy_sum += v->entropy_sum;
+				sum.enc_queries += v->enc_queries;
+				sum.long_queries += v->long_queries;
+				sum.responses += v->responses;
+				sum.nxdomain += v->nxdomain;
+				for (int q = 0; q < XF_QT_BUCKETS; q++)
+					sum.qtypes[q] += v->qtypes[q];
+				for (int h = 0; h < XF_HLL_REGS; h++)
+					if (v->hll[h] > sum.hll[h])
+						sum.hll[h] = v->hll[h];
+			}
+			xf_ft_merge_kernel(s->ft, s->mkeys[i].client, s->mkeys[i].rd_hash, &sum);
+		}
+		if (!in) {
+			in = malloc(sizeof(struct xf_flow_key));
+			if (!in)
+				break;
+		}
+		memcpy(in, out, sizeof(struct xf_flow_key));
+	} while (!err);
+	free(in);
+	free(out);
+}
+
+static void write_verdict(struct sensor *s, const char *domain)
+{
+	struct xf_target t = { .kind = XF_T_DOMAIN };
+
+	snprintf(t.name, sizeof(t.name), "%s", domain);
+	if (xf_target_apply(s->cfg->pin_dir, &t, "block", (int)s->cfg->verdict_action,
+			    s->cfg->verdict_ttl_s)) {
+		s->verdict_errors++;
+		return;
+	}
+	s->verdicts++;
+	fprintf(stderr, "exfilter: enforce: blocked %s for %us\n", domain, s->cfg->verdict_ttl_s);
+}
+
+static void on_flow(void *ctx, struct xf_ft_flow *f)
+{
+	struct sensor *s = ctx;
+	struct xf_score sc;
+	struct xf_alert_rec rec;
+	struct xf_geo geo, *g = NULL;
+	enum xf_alert_action act;
+	struct xf_alert_in in;
+	int kernel = f->kaction != 0, sev;
+
+	if (f->rolled) {
+		/* a new window: the kernel counts it from zero too */
+		struct xf_flow_key k = { .rd_hash = f->kernel_rd };
+
+		memcpy(k.client, f->client, 16);
+		bpf_map_delete_elem(s->flows_fd, &k);
+	}
+	if (allowlisted(s, f->domain))
+		return;
+	xf_score_flow(&f->view, &s->params, s->weights, &sc);
+	if (sc.score < s->cfg->threshold && !kernel)
+		return;
+	if (s->mode == XF_MODE_ENFORCE && sc.score >= s->cfg->block_threshold) {
+		if (f->alert->action < XF_AA_BLOCKED)
+			write_verdict(s, f->domain);
+		act = XF_AA_BLOCKED;
+	} else if (kernel && f->kenforced) {
+		act = XF_AA_BLOCKED;
+	} else if (kernel || sc.score >= s->cfg->block_threshold) {
+		act = XF_AA_WOULD_BLOCK;
+	} else {
+		act = XF_AA_ALERTED;
+	}
+	sev = kernel && sc.severity < XF_SEV_HIGH ? XF_SEV_HIGH : sc.severity;
+	/* one alert per client x domain per window: update only when it got
+	 * worse, so more evidence of the same does not spam */
+	if (f->alert->rev && sev <= f->alert->severity && act <= f->alert->action)
+		return;
+	if (f->server && s->geo) {
+		char ip[48];
+
+		xf_addr_text(f->server, ip, sizeof(ip));
+		if (xf_geoip_lookup(s->geo, ip, &geo) > 0)
+			g = &geo;
+	}
+	in = (struct xf_alert_in){
+		.flow = f,
+		.score = &sc,
+		.action = act,
+		.rev = f->alert->rev + 1u,
+		.now_ms = now_ns(CLOCK_REALTIME) / 1000000,
+		.window_s = s->cfg->window_s,
+		.mode = s->mode == XF_MODE_ENFORCE ? "enforce" : "monitor",
+		.observer = s->host,
+		.geo = g,
+	};
+	if (xf_alert_build(&in, &s->sb, &rec))
+		return;
+	if (xf_outbox_put(s->ob, &rec) < 0) {
+		s->store_errors++;
+		return;
+	}
+	if (f->alert->rev)
+		s->alert_updates++;
+	else
+		s->alerts++;
+	f->alert->rev++;
+	f->alert->severity = (uint8_t)sev;
+	f->alert->action = (uint8_t)act;
+}
+
+static void tick(struct sensor *s)
+{
+	struct xf_config kc;
+	__u32 zero = 0;
+
+	if (!bpf_map_lookup_elem(s->config_fd, &zero, &kc))
+		s->mode = kc.mode; /* `exfilter mode` may have changed it */
+	merge_kernel(s);
+	xf_ft_tick(s->ft, on_flow, s);
+}
+
+/* --- outbox and sinks --- */
+
+static void on_ack(void *ctx, int sink, int64_t seq, int err)
+{
+	struct sensor *s = ctx;
+
+	/* applied after the sink call returns: never re-enter the outbox */
+	if (s->n_ack < ACKQ_MAX)
+		s->ackq[s->n_ack++] = (struct ack){ sink, seq, err };
+}
+
+static void apply_acks(struct sensor *s)
+{
+	for (int i = 0; i < s->n_ack; i++) {
+		struct ack *a = &s->ackq[i];
+
+		if (a->err) {
+			s->sink_errors++;
+			if (a->seq - 1 < s->cursor[a->sink])
+				s->cursor[a->sink] = a->seq - 1; /* send again */
+			continue;
+		}
+		xf_outbox_acked(s->ob, a->sink, a->seq);
+		s->exported[a->sink]++;
+	}
+	s->n_ack = 0;
+}
+
+struct pump {
+	struct sensor *s;
+	int sink, full;
+};
+
+static int send_row(void *ctx, const struct xf_out_row *row)
+{
+	struct pump *p = ctx;
+	struct xf_sink *k = p->s->sinks[p->sink];
+
+	if (k->ops->send(k, row) < 0) {
+		p->full = 1;
+		return 1;
+	}
+	p->s->cursor[p->sink] = row->seq;
+	return 0;
+}
+
+static void pump(struct sensor *s)
+{
+	for (int i = 0; i < s->nsinks; i++) {
+		struct pump p = { s, i, 0 };
+		int n;
+
+		s->sinks[i]->ops->poll(s->sinks[i], 0);
+		do {
+			n = xf_outbox_pending(s->ob, i, s->cursor[i], 512, send_row, &p);
+		} while (n == 512 && !p.full && s->n_ack < ACKQ_MAX / 2);
+		s->sinks[i]->ops->poll(s->sinks[i], 0);
+	}
+	apply_acks(s);
+}
+
+static void write_state(struct sensor *s)
+{
+	struct xf_ft_stats fs;
+	struct xf_outbox_stats os;
+	char tmp[PATH_MAX + 8];
+	FILE *f;
+
+	xf_ft_stats(s->ft, &fs);
+	xf_outbox_stats(s->ob, &os);
+	snprintf(tmp, sizeof(tmp), "%s.tmp", s->state_path);
+	f = fopen(tmp, "w");
+	if (!f)
+		return;
+	fprintf(f, "{\"pid\":%d,\"mode\":\"%s\",\"interfaces\":[", (int)getpid(),
+		s->mode == XF_MODE_ENFORCE ? "enforce" : "monitor");
+	for (int i = 0; i < s->l.n_ifs; i++)
+		fprintf(f, "%s\"%s\"", i ? "," : "", s->l.ifs[i].name);
+	fprintf(f, "],\"tap\":\"%s\",\"events\":%llu,\"bad_events\":%llu,\"alerts\":%llu,\"alert_updates\":%llu,"
+		   "\"verdicts\":%llu,\"flows\":%llu,\"flows_evicted\":%llu,\"flow_bytes\":%llu,"
+		   "\"stored\":%llu,\"store_held\":%llu,\"store_lost\":%llu,"
+		   "\"store_errors\":%llu,\"sinks\":{",
+		s->l.tap, (unsigned long long)s->events, (unsigned long long)s->bad_events,
+		(unsigned long long)s->alerts, (unsigned long long)s->alert_updates,
+		(unsigned long long)s->verdicts, (unsigned long long)fs.flows,
+		(unsigned long long)fs.evicted, (unsigned long long)fs.bytes,
+		(unsigned long long)os.stored, (unsigned long long)os.held,
+		(unsigned long long)os.lost, (unsigned long long)os.commit_errors);
+	for (int i = 0; i < s->nsinks; i++)
+		fprintf(f, "%s\"%s\":{\"exported\":%llu,\"backlog\":%lld,\"inflight\":%ld,\"up\":%s}",
+			i ? "," : "", s->sinks[i]->ops->name, (unsigned long long)s->exported[i],
+			(long long)xf_outbox_backlog(s->ob, i), s->sinks[i]->ops->inflight(s->sinks[i]),
+			s->sinks[i]->ops->up(s->sinks[i]) ? "true" : "false");
+	fprintf(f, "}}\n");
+	if (fclose(f) == 0)
+		rename(tmp, s->state_path);
+}
+
+/* --- set-up and tear-down --- */
+
+static int open_store(struct sensor *s)
+{
+	const char *names[XF_OUTBOX_SINKS_MAX];
+	char err[512], dir[PATH_MAX], *slash;
+	int n = 0;
+
+	if (s->cfg->jsonl_enabled)
+		names[n++] = "jsonl";
+	if (s->cfg->kafka_enabled)
+		names[n++] = "kafka";
+	snprintf(dir, sizeof(dir), "%s", s->cfg->db_path);
+	slash = strrchr(dir, '/');
+	if (slash && slash != dir) {
+		*slash = 0;
+		mkdir(dir, 0700); /* the store holds what was seen: not for everyone */
+	}
+	s->ob = xf_outbox_open(s->cfg->db_path, names, n, s->cfg->memory_max, err, sizeof(err));
+	if (!s->ob) {
+		fprintf(stderr, "exfilter: %s\n", err);
+		return -1;
+	}
+	for (int i = 0; i < n; i++) {
+		if (!strcmp(names[i], "jsonl"))
+			s->sinks[i] = xf_sink_jsonl_new(s->cfg->jsonl_path, i, on_ack, s, err,
+							sizeof(err));
+		else {
+			struct xf_kafka_cfg kc = {
+				.topic = s->cfg->kafka_topic,
+				.props = s->cfg->kafka_props,
+				.nprops = s->cfg->n_kafka_props,
+				.max_inflight = s->cfg->kafka_max_inflight,
+			};
+
+			s->sinks[i] = xf_sink_kafka_new(&kc, i, on_ack, s, err, sizeof(err));
+		}
+		if (!s->sinks[i]) {
+			fprintf(stderr, "exfilter: sinks.%s: %s\n", names[i], err);
+			return -1;
+		}
+		s->nsinks++;
+	}
+	return 0;
+}
+
+static int apply_lists(struct sensor *s)
+{
+	struct xf_target t;
+
+	for (int i = 0; i < s->cfg->n_allow; i++) {
+		if (xf_target_parse(s->cfg->allow[i], &t) ||
+		    xf_target_apply(s->cfg->pin_dir, &t, "allow", XF_ACT_DROP, 0)) {
+			fprintf(stderr, "exfilter: allow: cannot apply '%s'\n", s->cfg->allow[i]);
+			return -1;
+		}
+	}
+	for (int i = 0; i < s->cfg->n_block; i++) {
+		if (xf_target_parse(s->cfg->block[i], &t) ||
+		    xf_target_apply(s->cfg->pin_dir, &t, "block", (int)s->cfg->verdict_action, 0)) {
+			fprintf(stderr, "exfilter: block: cannot apply '%s'\n", s->cfg->block[i]);
+			return -1;
+		}
+	}
+	return 0;
+}
+
+static int setup(struct sensor *s)
+{
+	struct xf_ft_cfg fc = {
+		.max_flows = s->cfg->max_flows,
+		.max_details = s->cfg->max_flows / 16 + 1024,
+		.window_s = s->cfg->window_s,
+	};
+	char err[512];
+
+	s->ncpus = libbpf_num_possible_cpus();
+	if (s->ncpus <= 0)
+		return -1;
+	s->mkeys = calloc(MERGE_BATCH, sizeof(*s->mkeys));
+	s->mvals = calloc((size_t)MERGE_BATCH * s->ncpus, (sizeof(struct xf_flow) + 7) & ~7UL);
+	s->ackq = calloc(ACKQ_MAX, sizeof(*s->ackq));
+	s->resolvers = calloc(XF_CFG_LIST_MAX, 16);
+	s->ft = xf_ft_new(&fc);
+	if (!s->mkeys || !s->mvals || !s->ackq || !s->resolvers || !s->ft) {
+		fprintf(stderr, "exfilter: out of memory for %u flows\n", s->cfg->max_flows);
+		return -1;
+	}
+	for (int i = 0; i < s->cfg->n_resolvers; i++) {
+		struct in_addr a4;
+		uint8_t *a = s->resolvers[s->n_resolvers];
+
+		if (inet_pton(AF_INET, s->cfg->resolvers[i], &a4) == 1) {
+			memset(a, 0, 10);
+			a[10] = a[11] = 0xff;
+			memcpy(a + 12, &a4, 4);
+		} else if (inet_pton(AF_INET6, s->cfg->resolvers[i], a) != 1) {
+			fprintf(stderr, "exfilter: resolvers: invalid address '%s'\n",
+				s->cfg->resolvers[i]);
+			return -1;
+		}
+		s->n_resolvers++;
+	}
+	for (int i = 0; i < xf_n_detectors; i++) {
+		s->weights[i] = xf_detectors[i]->weight;
+		for (int w = 0; w < s->cfg->n_weights; w++)
+			if (!strcmp(s->cfg->weights[w].name, xf_detectors[i]->name))
+				s->weights[i] = s->cfg->weights[w].weight;
+	}
+	for (int w = 0; w < s->cfg->n_weights; w++)
+		if (!xf_detector_find(s->cfg->weights[w].name)) {
+			fprintf(stderr, "exfilter: detect.weights.%s: no such detector\n",
+				s->cfg->weights[w].name);
+			return -1;
+		}
+	s->params.resolver_scale = s->cfg->resolver_scale;
+	if (s->cfg->geoip_city[0] || s->cfg->geoip_asn[0]) {
+		s->geo = xf_geoip_open(s->cfg->geoip_city, s->cfg->geoip_asn, err, sizeof(err));
+		if (!s->geo) {
+			fprintf(stderr, "exfilter: geoip: %s\n", err);
+			return -1;
+		}
+	}
+	if (open_store(s))
+		return -1;
+	s->cfg->kernel.mode = s->cfg->mode;
+	if (xf_loader__open_load(&s->l, s->cfg->pin_dir, &s->cfg->kernel))
+		return -1;
+	s->mode = s->cfg->mode;
+	for (int i = 0; i < s->cfg->n_ifaces; i++)
+		if (xf_loader__attach(&s->l, s->cfg->ifaces[i]))
+			return -1;
+	if (s->cfg->tap[0] && xf_loader__tap(&s->l, s->cfg->tap))
+		return -1;
+	if (apply_lists(s))
+		return -1;
+	s->flows_fd = bpf_map__fd(s->l.skel->maps.xf_flows);
+	s->config_fd = bpf_map__fd(s->l.skel->maps.xf_config);
+	s->rb = ring_buffer__new(bpf_map__fd(s->l.skel->maps.xf_events), on_event, s, NULL);
+	if (!s->rb) {
+		fprintf(stderr, "exfilter: ring buffer: %s\n", strerror(errno));
+		return -1;
+	}
+	s->mono_to_wall_ns = now_ns(CLOCK_REALTIME) - now_ns(CLOCK_MONOTONIC);
+	gethostname(s->host, sizeof(s->host) - 1);
+	mkdir("/run/exfilter", 0755);
+	xf_state_path(s->cfg->pin_dir, s->state_path, sizeof(s->state_path));
+	return 0;
+}
+
+static void teardown(struct sensor *s, int loaded)
+{
+	if (s->rb)
+		ring_buffer__free(s->rb);
+	for (int i = 0; i < s->nsinks; i++)
+		xf_sink_close(s->sinks[i]);
+	if (s->ob) {
+		apply_acks(s);
+		xf_outbox_commit(s->ob);
+		xf_outbox_close(s->ob);
+	}
+	if (loaded)
+		xf_loader__destroy(&s->l, s->cfg->keep_pinned);
+	if (*s->state_path)
+		unlink(s->state_path);
+	xf_geoip_close(s->geo);
+	xf_ft_free(s->ft);
+	xf_sb_free(&s->sb);
+	free(s->mkeys);
+	free(s->mvals);
+	free(s->ackq);
+	free(s->resolvers);
+}
+
+int xf_sensor_run(struct xf_sensor_cfg *cfg, volatile sig_atomic_t *stop)
+{
+	struct sensor s = { .cfg = cfg };
+	struct itimerspec its = { 0 };
+	struct epoll_event ee = { .events = EPOLLIN }, out[4];
+	int64_t last_tick = 0, last_state = 0;
+	int tfd = -1, epfd = -1, rc = 1;
+
+	if (setup(&s)) {
+		teardown(&s, s.l.skel != NULL);
+		return 1;
+	}
+	tfd = timerfd_create(CLOCK_MONOTONIC, TFD_NONBLOCK | TFD_CLOEXEC);
+	epfd = epoll_create1(EPOLL_CLOEXEC);
+	its.it_interval.tv_sec = cfg->flush_ms / 1000;
+	its.it_interval.tv_nsec = (long)(cfg->flush_ms % 1000) * 1000000L;
+	its.it_value = its.it_interval;
+	ee.data.fd = tfd;
+	if (tfd < 0 || epfd < 0 || timerfd_settime(tfd, 0, &its, NULL) ||
+	    epoll_ctl(epfd, EPOLL_CTL_ADD, tfd, &ee)) {
+		fprintf(stderr, "exfilter: timer: %s\n", strerror(errno));
+		goto out;
+	}
+	ee.data.fd = ring_buffer__epoll_fd(s.rb);
+	if (epoll_ctl(epfd, EPOLL_CTL_ADD, ee.data.fd, &ee)) {
+		fprintf(stderr, "exfilter: epoll: %s\n", strerror(errno));
+		goto out;
+	}
+	fprintf(stderr, "exfilter: running in %s mode on %d interface(s), store %s\n",
+		s.mode == XF_MODE_ENFORCE ? "enforce" : "monitor", s.l.n_ifs, cfg->db_path);
+	while (!*stop) {
+		int n = epoll_wait(epfd, out, 4, 200);
+		int64_t now = now_ns(CLOCK_MONOTONIC);
+		uint64_t expirations;
+
+		if (n < 0 && errno != EINTR) {
+			fprintf(stderr, "exfilter: epoll_wait: %s\n", strerror(errno));
+			goto out;
+		}
+		ring_buffer__consume(s.rb);
+		if (read(tfd, &expirations, sizeof(expirations)) < 0 && errno != EAGAIN)
+			break;
+		if (now - last_tick >= (int64_t)cfg->tick_ms * 1000000LL) {
+			tick(&s);
+			last_tick = now;
+		}
+		xf_outbox_commit(s.ob);
+		pump(&s);
+		if (now - last_state >= 1000000000LL) {
+			write_state(&s);
+			last_state = now;
+		}
+	}
+	/* flush: what is in the ring, a last tick, the outbox, the sinks */
+	ring_buffer__consume(s.rb);
+	tick(&s);
+	xf_outbox_commit(s.ob);
+	pump(&s);
+	for (int i = 0; i < s.nsinks; i++) {
+		s.sinks[i]->ops->flush(s.sinks[i], 5000);
+		apply_acks(&s);
+	}
+	xf_outbox_commit(s.ob);
+	rc = 0;
+out:
+	if (tfd >= 0)
+		close(tfd);
+	if (epfd >= 0)
+		close(epfd);
+	teardown(&s, 1);
+	return rc;
+}
