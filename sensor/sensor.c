@@ -250,7 +250,8 @@ static void on_flow(void *ctx, struct xf_ft_flow *f)
 	xf_score_flow(&f->view, &s->params, s->weights, &sc);
 	if (sc.score < s->cfg->threshold && !kernel)
 		return;
-	if (s->mode == XF_MODE_ENFORCE && sc.score >= s->cfg->block_threshold) {
+	/* a tap alone sees copies: it can only say what it would have blocked */
+	if (s->mode == XF_MODE_ENFORCE && s->l.n_ifs && sc.score >= s->cfg->block_threshold) {
 		if (f->alert->action < XF_AA_BLOCKED)
 			write_verdict(s, f->domain);
 		act = XF_AA_BLOCKED;
