@@ -19,6 +19,7 @@ EXFILTER=$(xf_repo_root)/.output/exfilter
 say() { printf '\n\033[1m== %s\033[0m\n' "$*"; }
 xfc() { nsenter --net="/run/netns/$XF_NS_R" "$EXFILTER" --pin-dir "$PIN" "$@"; }
 show_status() { xfc status | grep -E '^(mode|dns_queries|drops|would_drops|refused|events|parse_errors)'; }
+show_alerts() { "$EXFILTER" alerts --db "$XF_TMP/alerts.db"; }
 
 say "Three namespaces: client, resolver (unbound), attacker (iodined for $XF_TUN_DOMAIN)"
 xf_topo_up
@@ -27,7 +28,7 @@ trap 'xf_teardown; rm -rf "$PIN"' EXIT
 xf_unbound_up
 xf_iodined_up
 
-say "exfilter run --iface $XF_IF_RC (monitor mode), events in $XF_TMP/exfilter.log"
+say "exfilter run --iface $XF_IF_RC (monitor mode): alerts to SQLite and JSON lines"
 nsenter --net="/run/netns/$XF_NS_R" timeout -k 3 "$XF_LIFETIME" \
 	"$EXFILTER" --pin-dir "$PIN" run --iface "$XF_IF_RC" --db "$XF_TMP/alerts.db" >"$XF_TMP/exfilter.log" 2>&1 &
 echo $! >"$XF_TMP/exfilter.pid"
@@ -41,11 +42,14 @@ else
 	echo "iodine tunnel: did not come up"
 fi
 show_status
-echo "a few kernel events (encoded labels of the tunnel):"
-awk '/"dns_query"/ && !/"enc_longest":0/ && n++ < 3' "$XF_TMP/exfilter.log" | cut -c1-240
+sleep 2 # a tick or two: the sensor scores every client x domain each second
+echo "exfilter alerts (the SQLite store):"
+show_alerts
+echo "why (the alert's reasons, from the JSON-lines sink):"
+grep -m1 '"registered_domain":"xf.test"' "$XF_TMP/exfilter.log" |
+	python3 -c 'import json,sys; a=json.load(sys.stdin); print(json.dumps({"rule": a["rule"]["name"], "score": a["exfilter"]["score"], "reasons": a["exfilter"]["reasons"], "sample": a["exfilter"]["samples"][:1]}, indent=1)[:1500])' || true
 
-say "Operator: exfilter block $XF_TUN_DOMAIN; exfilter mode enforce (live, no restart)"
-xfc block "$XF_TUN_DOMAIN"
+say "Operator: exfilter mode enforce (live, no restart): the sensor blocks what it scored"
 xfc mode enforce
 if xf_tunnel_ping 3 6; then
 	echo "iodine tunnel: still UP (unexpected)"
@@ -54,6 +58,9 @@ else
 fi
 echo "benign answered: $(xf_dig_benign 30 || true)/30"
 show_status
+sleep 1
+echo "the alert, updated in place (same id, action blocked):"
+show_alerts
 
 victim=$(head -n 1 "$XF_TMP/benign.queries" | cut -d' ' -f1)
 say "exfilter block $victim --action refuse: the client gets REFUSED at once"
