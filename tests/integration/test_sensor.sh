@@ -83,11 +83,15 @@ sinks:
 YAML
 chmod 600 "$CONF"
 
+runs() { grep -c "running in" "$XF_TMP/exfilter.log" 2>/dev/null || true; }
+runs_gt() { [[ $(runs) -gt $1 ]]; }
 start_sensor() {
+	local before
+	before=$(runs)
 	inR timeout -k 3 "$XF_LIFETIME" "$EXFILTER" run --config "$CONF" \
 		>>"$XF_TMP/exfilter.log" 2>&1 &
 	echo $! >"$XF_TMP/exfilter.pid"
-	xf_wait_for 15 grep -q "running in" "$XF_TMP/exfilter.log" ||
+	xf_wait_for 15 runs_gt "${before:-0}" ||
 		xf_die "exfilter did not start: $(cat "$XF_TMP/exfilter.log")"
 }
 start_sensor
