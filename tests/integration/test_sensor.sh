@@ -60,6 +60,7 @@ xf_wait_for 10 grep -q '^bootstrap=' "$XF_TMP/kafka_mock.log" ||
 BOOT=$(sed -n 's/^bootstrap=//p' "$XF_TMP/kafka_mock.log" | head -n 1)
 kmock_signal() { kill "-$1" "$(pgrep -P "$(cat "$XF_TMP/kafka_mock.pid")" -x kafka_mock || cat "$XF_TMP/kafka_mock.pid")"; }
 
+perl "$ROOT/tests/tools/mkmmdb.pl" "$XF_TMP" || xf_die "cannot build the test GeoIP databases"
 CONF=$XF_TMP/exfilter.yaml
 cat >"$CONF" <<YAML
 mode: monitor
@@ -70,6 +71,9 @@ flows:
   window_s: 300
 store:
   path: $DB
+geoip:
+  city_db: $XF_TMP/city.mmdb
+  asn_db: $XF_TMP/asn.mmdb
 sinks:
   jsonl:
     enabled: true
@@ -133,6 +137,14 @@ xf_check "monitor: tunnel alert for $XF_TUN_REG in SQLite within 20 s" \
 echo "  time from tunnel start to stored alert: $(xf_since "$t0") s (includes the iodine handshake)"
 xf_check "monitor: the tunnel's alert reached Kafka" xf_wait_for 15 kafka_has "$XF_TUN_REG" || true
 xf_check "monitor: Kafka alerts valid against schemas/alert.schema.json" schema_ok "$XF_TMP/kafka.out" || true
+geo_ok() {
+	grep "\"registered_domain\":\"$XF_TUN_REG\"" "$XF_TMP/kafka.out" | head -n 1 | python3 -c '
+import json, sys
+d = json.load(sys.stdin)["destination"]
+print("  destination:", json.dumps(d))
+sys.exit(0 if d["geo"]["country_iso_code"] == "IS" and d["as"]["number"] == 64502 else 1)'
+}
+xf_check "monitor: destination enriched from the GeoIP/ASN databases" geo_ok || true
 xf_check "monitor: JSON-lines sink has the alert too" grep -q "\"registered_domain\":\"$XF_TUN_REG\"" "$XF_TMP/alerts.jsonl" || true
 fp=$(sq "select group_concat(domain) from alerts where domain<>'$XF_TUN_REG'")
 xf_check "monitor: no alert on benign domains (got: ${fp:-none})" [ -z "$fp" ] || true

@@ -62,6 +62,9 @@ sub write_db {
 my $city = tree('GeoLite2-City');
 $city->insert_network('10.201.2.0/24',
 	{ country => country('NL', 'Netherlands'), city => { names => { en => 'Amsterdam' } } });
+# the integration tests' resolver network: a client's DNS server
+$city->insert_network('10.201.1.0/24',
+	{ country => country('IS', 'Iceland'), city => { names => { en => 'Reykjavik' } } });
 $city->insert_network('192.0.2.0/24', { country => country('US', 'United States') });
 $city->insert_network('2001:db8::/32', { country => country('DE', 'Germany') });
 # Hostile strings: longer than every xf_geo field, quotes and control bytes,
@@ -75,6 +78,8 @@ write_db($city, 'city.mmdb');
 my $asn = tree('GeoLite2-ASN');
 $asn->insert_network('10.201.2.0/24',
 	{ autonomous_system_number => 64500, autonomous_system_organization => 'Example Exfil Hosting' });
+$asn->insert_network('10.201.1.0/24',
+	{ autonomous_system_number => 64502, autonomous_system_organization => 'Example Resolver Net' });
 $asn->insert_network('2001:db8::/32', { autonomous_system_number => 64501 });
 $asn->insert_network('203.0.113.0/24', {
 	autonomous_system_number       => 4294967295,
