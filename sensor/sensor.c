@@ -58,7 +58,7 @@ struct sensor {
 	int64_t cursor[XF_OUTBOX_SINKS_MAX]; /* last seq handed to each sink */
 	uint64_t exported[XF_OUTBOX_SINKS_MAX];
 	struct ack *ackq;
-	int n_ack;
+	int n_ack, ack_max;
 	struct xf_geoip *geo;
 	double weights[16];
 	struct xf_det_params params;
@@ -318,7 +318,8 @@ static void on_ack(void *ctx, int sink, int64_t seq, int err)
 	struct sensor *s = ctx;
 
 	/* applied after the sink call returns: never re-enter the outbox */
-	if (s->n_ack < ACKQ_MAX)
+	/* sized to hold every row in flight, so this never drops an ack */
+	if (s->n_ack < s->ack_max)
 		s->ackq[s->n_ack++] = (struct ack){ sink, seq, err };
 }
 
@@ -366,7 +367,7 @@ static void pump(struct sensor *s)
 		s->sinks[i]->ops->poll(s->sinks[i], 0);
 		do {
 			n = xf_outbox_pending(s->ob, i, s->cursor[i], 512, send_row, &p);
-		} while (n == 512 && !p.full && s->n_ack < ACKQ_MAX / 2);
+		} while (n == 512 && !p.full && s->n_ack < ACKQ_MAX);
 		s->sinks[i]->ops->poll(s->sinks[i], 0);
 	}
 	apply_acks(s);
@@ -490,7 +491,9 @@ static int setup(struct sensor *s)
 		return -1;
 	s->mkeys = calloc(MERGE_BATCH, sizeof(*s->mkeys));
 	s->mvals = calloc((size_t)MERGE_BATCH * s->ncpus, (sizeof(struct xf_flow) + 7) & ~7UL);
-	s->ackq = calloc(ACKQ_MAX, sizeof(*s->ackq));
+	/* in flight at most: kafka's max_inflight, plus a pump's worth of jsonl */
+	s->ack_max = (int)(s->cfg->kafka_max_inflight + 2 * ACKQ_MAX);
+	s->ackq = calloc((size_t)s->ack_max, sizeof(*s->ackq));
 	s->resolvers = calloc(XF_CFG_LIST_MAX, 16);
 	s->ft = xf_ft_new(&fc);
 	if (!s->mkeys || !s->mvals || !s->ackq || !s->resolvers || !s->ft) {

@@ -12,7 +12,9 @@
 #include <stdint.h>
 #include "outbox.h"
 
-/* err 0: durably delivered. err != 0: failed, the outbox sends it again. */
+/* err 0: durably delivered. err != 0: failed, the outbox sends it again.
+ * The non-zero value is the sink's own code: an rd_kafka_resp_err_t for
+ * kafka, an errno for jsonl. Acks are handed out by poll/flush, never by send. */
 typedef void (*xf_sink_ack_fn)(void *ctx, int sink, int64_t seq, int err);
 
 struct xf_sink;
@@ -54,7 +56,9 @@ struct xf_kafka_cfg {
 };
 
 /* Idempotent producer, acks=all, key = registered domain, value = json,
- * header "alert_id" = id. Errors (bad property, ...) go to err. */
+ * headers "alert_id" = id and "alert_rev" = rev (decimal). librdkafka never
+ * expires a message (message.timeout.ms=0 unless props set it); max_inflight
+ * <= 0 means 100000. Errors (bad property, ...) go to err. */
 struct xf_sink *xf_sink_kafka_new(const struct xf_kafka_cfg *cfg, int index, xf_sink_ack_fn ack,
 				  void *ack_ctx, char *err, size_t errlen);
 

@@ -36,6 +36,7 @@ struct kafka_sink {
 	long inflight; /* produced, delivery report not yet served */
 	long max_inflight;
 	int up;
+	int fatal;    /* the idempotent producer hit a fatal error: it stays down */
 	int last_err; /* last error printed, to print each kind once in a row */
 };
 
@@ -101,6 +102,7 @@ static void error_cb(rd_kafka_t *rk, int err, const char *reason, void *opaque)
 	case RD_KAFKA_RESP_ERR__FATAL:
 		rd_kafka_fatal_error(rk, fatal, sizeof(fatal));
 		fprintf(stderr, "kafka: fatal producer error: %s (restart the sensor)\n", fatal);
+		ks->fatal = 1;
 		ks->up = 0;
 		break;
 	default:
@@ -109,6 +111,31 @@ static void error_cb(rd_kafka_t *rk, int err, const char *reason, void *opaque)
 		ks->last_err = err;
 		break;
 	}
+}
+
+static void mark_up(struct kafka_sink *ks)
+{
+	if (ks->fatal)
+		return;
+	if (!ks->up)
+		fprintf(stderr, "kafka: broker reachable again\n");
+	ks->up = 1;
+}
+
+/*
+ * Statistics are the only word librdkafka gives on a broker coming back while
+ * nothing is being sent. They only raise up(): going down is the error
+ * callback's call, so a slow first connect is not reported as an outage.
+ */
+static int stats_cb(rd_kafka_t *rk, char *json, size_t len, void *opaque)
+{
+	struct kafka_sink *ks = opaque;
+
+	(void)rk;
+	(void)len;
+	if (strstr(json, "\"state\":\"UP\""))
+		mark_up(ks);
+	return 0; /* librdkafka frees json */
 }
 
 static void dr_msg_cb(rd_kafka_t *rk, const rd_kafka_message_t *m, void *opaque)
@@ -121,7 +148,7 @@ static void dr_msg_cb(rd_kafka_t *rk, const rd_kafka_message_t *m, void *opaque)
 	if (!ks->base.ack) /* closing: the row stays pending in the outbox */
 		return;
 	if (!m->err) {
-		ks->up = 1;
+		mark_up(ks);
 		ks->last_err = 0;
 	} else if ((int)m->err != ks->last_err) {
 		fprintf(stderr, "kafka: failed to deliver alert seq %" PRId64 ": %s (will retry)\n",
@@ -161,13 +188,12 @@ static int kafka_send(struct xf_sink *s, const struct xf_out_row *row)
 		return -ENOMEM;
 	snprintf(rev, sizeof(rev), "%" PRIu32, rec->rev);
 	/* An empty domain is a null key: spread over partitions, not all on one. */
-	err = rd_kafka_producev(ks->rk, RD_KAFKA_V_RKT(ks->rkt),
-				RD_KAFKA_V_MSGFLAGS(RD_KAFKA_MSG_F_COPY),
-				RD_KAFKA_V_KEY(keylen ? rec->domain : NULL, keylen),
-				RD_KAFKA_V_VALUE((void *)rec->json, rec->json_len),
-				RD_KAFKA_V_HEADER("alert_id", rec->id, -1),
-				RD_KAFKA_V_HEADER("alert_rev", rev, -1), RD_KAFKA_V_OPAQUE(op),
-				RD_KAFKA_V_END);
+	err = rd_kafka_producev(
+		ks->rk, RD_KAFKA_V_RKT(ks->rkt), RD_KAFKA_V_MSGFLAGS(RD_KAFKA_MSG_F_COPY),
+		RD_KAFKA_V_KEY(keylen ? rec->domain : NULL, keylen),
+		RD_KAFKA_V_VALUE((void *)rec->json, rec->json_len),
+		RD_KAFKA_V_HEADER("alert_id", rec->id, -1), RD_KAFKA_V_HEADER("alert_rev", rev, -1),
+		RD_KAFKA_V_OPAQUE(op), RD_KAFKA_V_END);
 	if (err) {
 		seq_unpack(op);
 		if (err != RD_KAFKA_RESP_ERR__QUEUE_FULL)
@@ -224,7 +250,8 @@ static void kafka_close(struct xf_sink *s)
 		/* Serve the purge reports, which free the seq opaques. */
 		rd_kafka_flush(ks->rk, 500);
 		if (ks->inflight)
-			fprintf(stderr, "kafka: %ld alert(s) left unsent; they stay in the outbox\n",
+			fprintf(stderr,
+				"kafka: %ld alert(s) left unsent; they stay in the outbox\n",
 				ks->inflight);
 	}
 	rd_kafka_topic_destroy(ks->rkt);
@@ -253,13 +280,15 @@ static int conf_set(rd_kafka_conf_t *conf, const char *key, const char *value, c
 	return -EINVAL;
 }
 
+/* Is a property at its default ("" for unset strings)? */
 static int conf_is(const rd_kafka_conf_t *conf, const char *key, const char *unset)
 {
-	char val[1024];
+	char val[1024] = "";
 	size_t len = sizeof(val);
 
-	if (rd_kafka_conf_get(conf, key, val, &len) != RD_KAFKA_CONF_OK)
-		return 0;
+	/* An unset string property comes back OK with no value written. */
+	if (rd_kafka_conf_get(conf, key, val, &len) != RD_KAFKA_CONF_OK || len <= 1)
+		return !unset[0];
 	return !strcmp(val, unset);
 }
 
@@ -267,10 +296,11 @@ static int conf_is(const rd_kafka_conf_t *conf, const char *key, const char *uns
 static rd_kafka_conf_t *conf_build(const struct xf_kafka_cfg *cfg, char *err, size_t errlen)
 {
 	static const char *const defaults[][2] = {
-		{ "enable.idempotence", "true" },
-		{ "acks", "all" },
-		{ "message.timeout.ms", "0" }, /* infinite: the outbox owns retries */
-		{ "client.id", "exfilter" },
+		{"enable.idempotence", "true"},
+		{"acks", "all"},
+		{"message.timeout.ms", "0"}, /* infinite: the outbox owns retries */
+		{"client.id", "exfilter"},
+		{"statistics.interval.ms", "1000"}, /* for up(), see stats_cb */
 	};
 	rd_kafka_conf_t *conf = rd_kafka_conf_new();
 	size_t i;
@@ -323,6 +353,7 @@ struct xf_sink *xf_sink_kafka_new(const struct xf_kafka_cfg *cfg, int index, xf_
 	rd_kafka_conf_set_log_cb(conf, log_cb);
 	rd_kafka_conf_set_error_cb(conf, error_cb);
 	rd_kafka_conf_set_dr_msg_cb(conf, dr_msg_cb);
+	rd_kafka_conf_set_stats_cb(conf, stats_cb);
 	ks->rk = rd_kafka_new(RD_KAFKA_PRODUCER, conf, why, sizeof(why));
 	if (!ks->rk) {
 		rd_kafka_conf_destroy(conf);
