@@ -362,12 +362,15 @@ static void pump(struct sensor *s)
 {
 	for (int i = 0; i < s->nsinks; i++) {
 		struct pump p = { s, i, 0 };
-		int n;
+		int n, sent = 0;
 
 		s->sinks[i]->ops->poll(s->sinks[i], 0);
+		/* a bounded share per pump: acks for it fit the queue, and a long
+		 * backlog drains over several passes of the loop */
 		do {
 			n = xf_outbox_pending(s->ob, i, s->cursor[i], 512, send_row, &p);
-		} while (n == 512 && !p.full && s->n_ack < ACKQ_MAX);
+			sent += n;
+		} while (n == 512 && !p.full && sent < ACKQ_MAX);
 		s->sinks[i]->ops->poll(s->sinks[i], 0);
 	}
 	apply_acks(s);

@@ -56,16 +56,16 @@ static int parse_int(const char *name, const char *s, int lo, int hi, int *out)
 static int parse_opts(int argc, char **argv, struct opts *o)
 {
 	static const struct option longopts[] = {
-		{ "brokers", required_argument, NULL, 'b' },
-		{ "topic", required_argument, NULL, 't' },
-		{ "partitions", required_argument, NULL, 'p' },
-		{ "pidfile", required_argument, NULL, 'f' },
-		{ "help", no_argument, NULL, 'h' },
+		{"brokers", required_argument, NULL, 'b'},
+		{"topic", required_argument, NULL, 't'},
+		{"partitions", required_argument, NULL, 'p'},
+		{"pidfile", required_argument, NULL, 'f'},
+		{"help", no_argument, NULL, 'h'},
 		{},
 	};
 	int c;
 
-	*o = (struct opts){ .brokers = 1, .partitions = 1 };
+	*o = (struct opts){.brokers = 1, .partitions = 1};
 	while ((c = getopt_long(argc, argv, "b:t:p:f:h", longopts, NULL)) != -1) {
 		switch (c) {
 		case 'b':
@@ -141,7 +141,8 @@ static void brokers_set(rd_kafka_mock_cluster_t *mc, int n, int up)
 
 	/* Broker ids run from 1 to n; -1 ("all") is not accepted by every 2.x. */
 	for (id = 1; id <= n; id++) {
-		err = up ? rd_kafka_mock_broker_set_up(mc, id) : rd_kafka_mock_broker_set_down(mc, id);
+		err = up ? rd_kafka_mock_broker_set_up(mc, id)
+			 : rd_kafka_mock_broker_set_down(mc, id);
 		if (err)
 			fprintf(stderr, "kafka_mock: failed to set broker %d %s: %s\n", id,
 				up ? "up" : "down", rd_kafka_err2str(err));
