@@ -4,6 +4,7 @@
 #   make test        deps + build + every test (unit, BPF, integration); needs root
 #   make demo        deps + build + the netns demo with a real iodine tunnel
 #   make bench-bpf   BPF_PROG_TEST_RUN ns/packet against an empty program
+#   make bench-sensor  outbox, Kafka sink, flow table memory, ring buffer
 #   make check       clang-format check
 # V=1 shows full commands.
 
@@ -42,7 +43,7 @@ LIBXF := $(OUTPUT)/libxf.a
 
 UNIT_SRCS := $(wildcard tests/unit/test_*.c)
 UNIT_BINS := $(patsubst tests/unit/%.c,$(OUTPUT)/tests/%,$(UNIT_SRCS))
-BPFTEST_BINS := $(OUTPUT)/tests/bpf_test_run $(OUTPUT)/tests/bench_bpf
+BPFTEST_BINS := $(OUTPUT)/tests/bpf_test_run $(OUTPUT)/tests/bench_bpf $(OUTPUT)/tests/bench_sensor
 TOOL_BINS := $(patsubst tests/tools/%.c,$(OUTPUT)/tests/%,$(wildcard tests/tools/*.c))
 
 DEB_PKGS := clang llvm libbpf-dev bpftool libelf-dev zlib1g-dev libcmocka-dev libpcap-dev \
@@ -132,6 +133,15 @@ demo: deps
 
 bench-bpf: build
 	$(Q)$(OUTPUT)/tests/bench_bpf
+
+# Sensor benchmark: outbox, Kafka sink, flow table memory, ring buffer (root).
+$(OUTPUT)/tests/bench_sensor: tests/bench/bench_sensor.c $(LIBXF) $(wildcard tests/bpf/*.h) $(BPF_HDRS) $(SENSOR_HDRS) | $(OUTPUT)/tests
+	$(call msg,CC,$@)
+	$(Q)$(CC) $(XF_CFLAGS) -Itests/bpf $< $(LIBXF) $(LIBS_SENSOR) -o $@
+
+.PHONY: bench-sensor
+bench-sensor: $(OUTPUT)/tests/bench_sensor
+	$(Q)$(OUTPUT)/tests/bench_sensor $(BENCH_ARGS)
 
 check:
 	$(Q)clang-format --dry-run --Werror bpf/*.c bpf/*.h sensor/*.c sensor/*.h tests/unit/*.c tests/bpf/*.c
