@@ -74,6 +74,7 @@ struct sensor {
 	/* counters */
 	uint64_t events, bad_events, alerts, alert_updates, verdicts, verdict_errors;
 	uint64_t store_errors, sink_errors;
+	uint32_t uncommitted; /* alerts put since the last commit */
 	/* merge buffers */
 	struct xf_flow_key *mkeys;
 	struct xf_flow *mvals;
@@ -291,6 +292,7 @@ static void on_flow(void *ctx, struct xf_ft_flow *f)
 		s->store_errors++;
 		return;
 	}
+	s->uncommitted++;
 	if (f->alert->rev)
 		s->alert_updates++;
 	else
@@ -594,7 +596,7 @@ int xf_sensor_run(struct xf_sensor_cfg *cfg, volatile sig_atomic_t *stop)
 	struct sensor s = { .cfg = cfg };
 	struct itimerspec its = { 0 };
 	struct epoll_event ee = { .events = EPOLLIN }, out[4];
-	int64_t last_tick = 0, last_state = 0;
+	int64_t last_tick = 0, last_state = 0, last_commit = 0;
 	int tfd = -1, epfd = -1, rc = 1;
 
 	if (setup(&s)) {
@@ -635,8 +637,13 @@ int xf_sensor_run(struct xf_sensor_cfg *cfg, volatile sig_atomic_t *stop)
 			tick(&s);
 			last_tick = now;
 		}
-		xf_outbox_commit(s.ob);
-		pump(&s);
+		/* batched: every store.flush_ms, or sooner when store.batch alerts wait */
+		if (s.uncommitted >= cfg->batch || now - last_commit >= (int64_t)cfg->flush_ms * 1000000LL) {
+			xf_outbox_commit(s.ob);
+			s.uncommitted = 0;
+			last_commit = now;
+			pump(&s);
+		}
 		if (now - last_state >= 1000000000LL) {
 			write_state(&s);
 			last_state = now;
