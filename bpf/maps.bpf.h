@@ -20,6 +20,8 @@ struct xf_scratch {
 	struct xf_name_state ns;
 	struct xf_flow flow0;
 	__u64 sample_ctr;
+	__u64 clk_jiffies; /* xf_now(): the jiffy clk_ns was read in */
+	__u64 clk_ns;
 };
 
 struct {

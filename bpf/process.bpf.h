@@ -466,6 +466,25 @@ static __always_inline void xf_emit(struct __sk_buff *skb, struct xf_scratch *sc
 	st[XF_S_EVENTS]++;
 }
 
+/*
+ * CLOCK_MONOTONIC at tick resolution. bpf_ktime_get_coarse_ns() is a helper
+ * call (~15 ns here) whose answer only moves once a tick; jiffies moves on
+ * the same tick and bpf_jiffies64() is inlined into a plain load. So read the
+ * coarse clock once per jiffy per CPU and reuse it: the value can lag the
+ * coarse clock by one more tick (jiffies may step just before the coarse time
+ * does), never goes backwards, and windows and expiry only need ticks.
+ */
+static __always_inline __u64 xf_now(struct xf_scratch *sc)
+{
+	__u64 j = bpf_jiffies64();
+
+	if (j != sc->clk_jiffies) {
+		sc->clk_jiffies = j;
+		sc->clk_ns = bpf_ktime_get_coarse_ns();
+	}
+	return sc->clk_ns;
+}
+
 /* The config and the stats entry, looked up once per packet by the entry points. */
 static __always_inline int xf_lookup_common(struct xf_config **cfg, __u64 **st)
 {
@@ -524,7 +543,7 @@ static __always_inline int xf_process(struct __sk_buff *skb, const struct xf_con
 		return XF_ACT_PASS;
 	}
 
-	x->now = bpf_ktime_get_coarse_ns(); /* a tick is plenty for windows and expiry */
+	x->now = xf_now(sc);
 	x->flags |= dir_flags | (x->pkt.ipv6 ? XF_EF_IPV6 : 0);
 	if (x->kind == XF_EV_DNS_RESPONSE) {
 		st[XF_S_DNS_RESPONSES]++;
