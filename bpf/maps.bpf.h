@@ -14,7 +14,7 @@
  * one CPU, so one entry per CPU is never shared.
  */
 struct xf_scratch {
-	__u8 buf[XF_BUF_LEN];
+	__u8 buf[XF_SCR_BUF];
 	__u8 hist[256];
 	struct xf_ctx ctx;
 	struct xf_name_state ns;
