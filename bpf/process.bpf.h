@@ -9,12 +9,6 @@
 #ifndef XF_PROCESS_BPF_H
 #define XF_PROCESS_BPF_H
 
-struct xf_scratch;
-int xf_g_label(struct xf_scratch *sc, __u32 off, __u32 len);
-int xf_g_text_label(struct xf_scratch *sc, __u32 pos, __u32 end);
-#define XF_NAME_LABEL(w, off, len) xf_g_label((struct xf_scratch *)(w)->priv, (off), (len))
-#define XF_TEXT_LABEL(w, pos, end) (__u32) xf_g_text_label((struct xf_scratch *)(w)->priv, (pos), (end))
-
 #include "parse_pkt.h"
 #include "parse_dns.h"
 #include "parse_tls.h"
@@ -202,29 +196,6 @@ static __always_inline const __u8 *xf_pl(struct xf_scratch *sc)
  * They take the scratch entry and plain lengths: a pointer stored inside a
  * struct argument would reach them as a plain number.
  */
-__noinline int xf_g_label(struct xf_scratch *sc, __u32 off, __u32 len)
-{
-	/* the walkers checked that the label lies inside the copied bytes */
-	struct xf_buf b;
-
-	if (!sc)
-		return -1;
-	b.p = xf_pl(sc);
-	b.len = XF_BUF_LEN;
-	xf_name_label(&b, off, len, &sc->ns, &sc->ctx.feat, sc->hist);
-	return 0;
-}
-
-__noinline int xf_g_text_label(struct xf_scratch *sc, __u32 pos, __u32 end)
-{
-	struct xf_buf b;
-
-	if (!sc)
-		return 1;
-	b.p = xf_pl(sc);
-	b.len = XF_BUF_LEN;
-	return (int)xf_text_label(&b, pos, end, &sc->ns, &sc->ctx.feat, sc->hist);
-}
 
 /* Start a walk over the scratch entry's first len bytes. */
 static __always_inline void xf_walk_init(struct xf_walk *w, struct xf_buf *b,
@@ -236,13 +207,19 @@ static __always_inline void xf_walk_init(struct xf_walk *w, struct xf_buf *b,
 	w->b = b;
 	w->s = &sc->ns;
 	w->f = &sc->ctx.feat;
-	w->hist = sc->hist;
-	w->priv = sc;
-	__builtin_memset(sc->hist, 0, sizeof(sc->hist));
+	w->hist = sc->hist; /* zeroed: every walk leaves it so */
 	xf_name_init(&sc->ns, &sc->ctx.feat, cfg->enc_label_min);
 }
 
-__noinline int xf_g_dns(struct xf_scratch *sc, const struct xf_config *cfg, __u32 len)
+#define XF_G_DNS 0xffffffff /* xf_g_name(): the name is a DNS question's */
+
+/*
+ * Features of a name: the DNS question at the payload's start (off ==
+ * XF_G_DNS), or the n-byte dotted name at off (SNI, Host). One function for
+ * both, so that the verifier checks the label loop once.
+ */
+__noinline int xf_g_name(struct xf_scratch *sc, const struct xf_config *cfg, __u32 len, __u32 off,
+			 __u32 n)
 {
 	struct xf_walk w;
 	struct xf_buf b;
@@ -251,24 +228,14 @@ __noinline int xf_g_dns(struct xf_scratch *sc, const struct xf_config *cfg, __u3
 	if (!sc || !cfg || len > XF_BUF_LEN)
 		return -XF_PE_DNS_TRUNC;
 	xf_walk_init(&w, &b, sc, cfg, len);
-	err = xf_parse_dns(&w, &sc->ctx.msg);
-	if (err)
-		return err;
-	xf_name_done(&sc->ns, &sc->ctx.feat);
-	return XF_OK;
-}
-
-/* Features of the dotted name at off (SNI, Host). */
-__noinline int xf_g_text(struct xf_scratch *sc, const struct xf_config *cfg, __u32 len, __u32 off,
-			 __u32 n)
-{
-	struct xf_walk w;
-	struct xf_buf b;
-
-	if (!sc || !cfg || len > XF_BUF_LEN)
-		return -XF_PE_SNI_BAD;
-	xf_walk_init(&w, &b, sc, cfg, len);
-	xf_name_walk_text(&w, off, n);
+	if (off == XF_G_DNS) {
+		err = xf_parse_dns_bytes(&w, &sc->ctx.msg);
+		if (err)
+			return err;
+	} else {
+		xf_text_walk_bytes(&w, off, n);
+	}
+	xf_name_labels(&b, &sc->ns, &sc->ctx.feat);
 	xf_name_done(&sc->ns, &sc->ctx.feat);
 	return XF_OK;
 }
@@ -337,7 +304,7 @@ static __always_inline int xf_do_dns(struct __sk_buff *skb, struct xf_scratch *s
 		x->msg.off = 2;
 		x->flags |= XF_EF_TCP;
 	}
-	err = xf_g_dns(sc, cfg, b.len);
+	err = xf_g_name(sc, cfg, b.len, XF_G_DNS, 0);
 	if (err)
 		return err;
 	x->kind = (x->feat.dns_flags & XF_DNS_QR) ? XF_EV_DNS_RESPONSE : XF_EV_DNS_QUERY;
@@ -366,7 +333,7 @@ static __always_inline int xf_do_text(struct __sk_buff *skb, struct xf_scratch *
 		return r ? r : XF_SKIP;
 	x->name_off = (__u32)r >> 16;
 	x->name_len = (__u32)r & 0xffff;
-	xf_g_text(sc, cfg, b.len, x->name_off, x->name_len);
+	xf_g_name(sc, cfg, b.len, x->name_off, x->name_len);
 	x->kind = tls ? XF_EV_SNI : XF_EV_HOST;
 	x->notable = 1; /* one per connection: always worth an event */
 	return XF_OK;
@@ -494,7 +461,8 @@ static __always_inline void xf_emit(struct __sk_buff *skb, struct xf_scratch *sc
 				    const struct xf_config *cfg, __u64 *st, struct xf_ctx *x)
 {
 	struct xf_event *ev;
-	__u32 n = x->name_len;
+	const __u8 *src;
+	__u32 n = x->name_len, i;
 
 	if (!xf_is_notable(cfg, x)) {
 		if (!cfg->sample_every || ++sc->sample_ctr % cfg->sample_every)
@@ -522,9 +490,15 @@ static __always_inline void xf_emit(struct __sk_buff *skb, struct xf_scratch *sc
 	ev->dport = x->pkt.dport;
 	ev->pad1 = 0;
 	ev->feat = x->feat;
-	/* the name is in the payload copy: a fixed-size copy, bytes past n unused */
+	/*
+	 * The name is in the payload copy: a fixed-size copy a word at a time
+	 * (memcpy would go byte by byte from an unaligned source); the bytes
+	 * past n are not part of the record.
+	 */
 	ev->name_len = (__u16)(n < XF_NAME_MAX ? n : XF_NAME_MAX);
-	__builtin_memcpy(ev->name, xf_pl(sc) + (x->name_off & XF_BUF_MASK), XF_NAME_MAX);
+	src = xf_pl(sc) + (x->name_off & XF_BUF_MASK);
+	for (i = 0; i < XF_NAME_MAX / 8; i++)
+		((__u64 *)ev->name)[i] = *(const __u64 *)(src + i * 8);
 	bpf_ringbuf_submit(ev, 0);
 	st[XF_S_EVENTS]++;
 }
