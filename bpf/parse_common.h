@@ -93,8 +93,8 @@ static const __u8 xf_cclass[256] = {
 /*
  * Name hashing. A label hashes its bytes, ASCII letters folded to lower case,
  * eight at a time: each little-endian word (the last one zero-padded) is
- * mixed in with one multiply, and the length closes it, so no per-byte
- * multiply chain sets the pace of the walk. A name is the fold of its label
+ * mixed in with one multiply, and the length and a 64-bit finalizer (murmur3's
+ * fmix64) close it, so no per-byte multiply chain sets the pace of the walk. A name is the fold of its label
  * hashes in order. Because the registered domain and the two-label suffix
  * are folds of the last labels, the kernel gets them from the label hashes
  * of one pass, and userspace computes the same keys from text with
@@ -156,17 +156,19 @@ XF_INLINE __u64 xf_label_hash_w(const struct xf_buf *b, __u32 off, __u32 len, __
 	__u64 h = XF_LH_SEED;
 	__u32 k;
 
+	/* a word costs one xor and one multiply on the chain; the end mixes */
 	for (k = 0; k < maxw; k++) {
 		if (k >= words)
 			break;
 		h = (h ^ xf_lower8(xf_w64(b, off + k * 8, 8))) * XF_LH_MUL;
-		h ^= h >> 32;
 	}
-	if (len & 7) {
+	if (len & 7)
 		h = (h ^ xf_lower8(xf_w64(b, off + words * 8, len & 7))) * XF_LH_MUL;
-		h ^= h >> 32;
-	}
-	h = (h ^ len) * 0xff51afd7ed558ccdULL;
+	h ^= len;
+	h ^= h >> 33;
+	h *= 0xff51afd7ed558ccdULL;
+	h ^= h >> 33;
+	h *= 0xc4ceb9fe1a85ec53ULL;
 	return h ^ (h >> 33);
 }
 

@@ -43,6 +43,7 @@
 /* A label the byte loop found: where it lies and its class counts (xf_cpack). */
 struct xf_lab_rec {
 	__u64 counts;
+	__u64 hash; /* set by the label loop */
 	__u16 off; /* in the buffer */
 	__u8 len;
 	__u8 words; /* len / 8, apart: see xf_label_hash_w() */
@@ -60,7 +61,7 @@ struct xf_name_state {
 	__u64 lh[3]; /* hashes of the last three labels, lh[2] newest */
 	__u32 lab_off[3]; /* their presentation offsets */
 	__u32 clog_sum; /* sum of c*log2(c) over the byte counts, Q16 */
-	__u32 nbytes; /* label bytes seen */
+	__u32 nbytes; /* label bytes */
 	__u32 enc_min; /* config: enc_label_min */
 	__u32 nlab; /* labels recorded in lab[] */
 	__u32 pad;
@@ -161,78 +162,106 @@ XF_INLINE void xf_name_bytes_done(struct xf_name_state *s, const struct xf_lab *
 	s->clog_sum = l->clog;
 }
 
-/* true for a label that carries encoded data rather than a word */
-XF_INLINE int xf_label_encoded(const struct xf_name_state *s, const struct xf_lab_rec *l,
-			       struct xf_name_feat *f)
+/*
+ * Count a recorded label that carries encoded data rather than a word (at
+ * least enc_min bytes in one encoding's alphabet, or raw bytes) in its
+ * class; true if it does.
+ */
+XF_INLINE int xf_label_encoded(const struct xf_lab_rec *l, __u32 enc_min, __u8 *hex, __u8 *b32,
+			       __u8 *b64)
 {
 	__u64 c = l->counts;
-	__u8 n = (__u8)l->len, up = XF_CP(c, XF_CP_UPPER), lo = XF_CP(c, XF_CP_LOWER);
+	__u8 n = l->len, up = XF_CP(c, XF_CP_UPPER), lo = XF_CP(c, XF_CP_LOWER);
 	__u8 dig = XF_CP(c, XF_CP_DIGIT), sym = XF_CP(c, XF_CP_SYM);
 	int mixed = up && lo;
 
-	if (l->len < s->enc_min)
+	if (n < enc_min)
 		return 0;
 	if (XF_CP(c, XF_CP_HEX) == n) {
-		f->hex_labels++;
+		(*hex)++;
 		return 1;
 	}
 	if (XF_CP(c, XF_CP_B32) == n && !mixed && dig) {
-		f->b32_labels++;
+		(*b32)++;
 		return 1;
 	}
 	if ((__u8)(up + lo + dig + sym + XF_CP(c, XF_CP_HYPHEN)) == n && (sym || (mixed && dig))) {
-		f->b64_labels++;
+		(*b64)++;
 		return 1;
 	}
 	return XF_CP(c, XF_CP_BIN) != 0; /* raw bytes, e.g. base128 */
 }
 
-/* Fold a recorded label (in b) into the name's state and features. */
-XF_INLINE void xf_name_label(const struct xf_buf *b, struct xf_name_state *s, struct xf_name_feat *f,
-			     const struct xf_lab_rec *l)
+/*
+ * After the label loop: the hashes and presentation offsets of the last
+ * three of the n labels (for the registered domain), counted back from the
+ * name's end.
+ */
+XF_INLINE void xf_name_tail(struct xf_name_state *s, __u32 n)
 {
-	__u64 c = l->counts, h;
-	__u8 known;
+	__u32 j, off = s->nbytes + n; /* one past the end, as if a dot followed */
 
-	/* the presentation offset: the label bytes and the dots before this label */
-	s->lab_off[0] = s->lab_off[1];
-	s->lab_off[1] = s->lab_off[2];
-	s->lab_off[2] = s->nbytes + f->labels;
-	f->lower += XF_CP(c, XF_CP_LOWER);
-	f->upper += XF_CP(c, XF_CP_UPPER);
-	f->digit += XF_CP(c, XF_CP_DIGIT);
-	f->hyphen += XF_CP(c, XF_CP_HYPHEN);
-	f->b64sym += XF_CP(c, XF_CP_SYM);
-	f->binary += XF_CP(c, XF_CP_BIN);
-	known = XF_CP(c, XF_CP_LOWER) + XF_CP(c, XF_CP_UPPER) + XF_CP(c, XF_CP_DIGIT) +
-		XF_CP(c, XF_CP_HYPHEN) + XF_CP(c, XF_CP_SYM) + XF_CP(c, XF_CP_BIN);
-	f->other += (__u8)(l->len - known);
-	s->nbytes += l->len;
-	if (l->len > f->longest)
-		f->longest = (__u8)l->len;
-	if (xf_label_encoded(s, l, f) && l->len > f->enc_longest)
-		f->enc_longest = (__u8)l->len;
-	h = xf_label_hash_w(b, l->off, l->len, l->words, XF_LABEL_MAX / 8 + 1);
-	s->lh[0] = s->lh[1];
-	s->lh[1] = s->lh[2];
-	s->lh[2] = h;
-	s->name_hash = xf_hash_fold(s->name_hash, h);
-	f->labels++;
+	for (j = 0; j < 3; j++) {
+		const struct xf_lab_rec *l;
+
+		if (j >= n)
+			break;
+		l = &s->lab[(n - 1 - j) & (XF_LABELS_MAX - 1)];
+		off -= l->len + 1u;
+		s->lh[2 - j] = l->hash;
+		s->lab_off[2 - j] = off;
+	}
 }
 
-/* Fold every recorded label, in order. */
+/*
+ * Fold every recorded label, in order: its hash into the name's, its class
+ * counts into the name's, its length and encoded class. Kept in locals
+ * through the loop and written once. The class totals are summed two packs
+ * of 16-bit lanes (a text name may have 256 label bytes of one class: an
+ * 8-bit lane would carry into the next), and each feature keeps its low byte.
+ */
 XF_INLINE void xf_name_labels(const struct xf_buf *b, struct xf_name_state *s,
 			      struct xf_name_feat *f)
 {
-	__u32 k, n;
+	__u64 name_hash, tot = 0, tot8 = 0; /* even class bytes, odd class bytes */
+	__u32 k, n, enc_min, nbytes = 0;
+	__u8 known;
 
 	XF_FORGET();
 	n = s->nlab;
+	name_hash = s->name_hash;
+	enc_min = s->enc_min;
 	for (k = 0; k < XF_LABELS_MAX; k++) {
+		struct xf_lab_rec *l = &s->lab[k];
+		__u8 len;
+
 		if (k >= n)
 			break;
-		xf_name_label(b, s, f, &s->lab[k]);
+		/* the hash first: its loop's exits join before the branches below */
+		len = l->len;
+		l->hash = xf_label_hash_w(b, l->off, len, l->words, XF_LABEL_MAX / 8 + 1);
+		name_hash = xf_hash_fold(name_hash, l->hash);
+		tot += l->counts & 0x00ff00ff00ff00ffULL;
+		tot8 += (l->counts >> 8) & 0x00ff00ff00ff00ffULL;
+		nbytes += len;
+		if (len > f->longest)
+			f->longest = len;
+		if (xf_label_encoded(l, enc_min, &f->hex_labels, &f->b32_labels, &f->b64_labels) &&
+		    len > f->enc_longest)
+			f->enc_longest = len;
 	}
+	s->name_hash = name_hash;
+	s->nbytes = nbytes;
+	f->labels = (__u8)(n < XF_LABELS_MAX ? n : XF_LABELS_MAX);
+	f->lower = XF_CP(tot, XF_CP_LOWER);
+	f->upper = XF_CP(tot8, XF_CP_UPPER - 8);
+	f->digit = XF_CP(tot, XF_CP_DIGIT);
+	f->hyphen = XF_CP(tot8, XF_CP_HYPHEN - 8);
+	f->b64sym = XF_CP(tot, XF_CP_SYM);
+	f->binary = XF_CP(tot8, XF_CP_BIN - 8);
+	known = f->lower + f->upper + f->digit + f->hyphen + f->b64sym + f->binary;
+	f->other = (__u8)(nbytes - known);
+	xf_name_tail(s, f->labels);
 }
 
 /*
