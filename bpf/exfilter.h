@@ -178,7 +178,7 @@ struct xf_event {
 	__u8 pad0;
 	__u32 ifindex;
 	__u32 pkt_len;
-	__u64 ts_ns; /* bpf_ktime_get_coarse_ns(): CLOCK_MONOTONIC, one tick */
+	__u64 ts_ns; /* CLOCK_MONOTONIC, coarse: within two ticks (xf_now()) */
 	__u8 saddr[16]; /* IPv4 as ::ffff:a.b.c.d */
 	__u8 daddr[16];
 	__u16 sport; /* host byte order */

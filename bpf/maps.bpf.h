@@ -14,12 +14,14 @@
  * one CPU, so one entry per CPU is never shared.
  */
 struct xf_scratch {
-	__u8 buf[XF_BUF_LEN];
+	__u8 buf[XF_SCR_BUF];
 	__u8 hist[256];
 	struct xf_ctx ctx;
 	struct xf_name_state ns;
 	struct xf_flow flow0;
 	__u64 sample_ctr;
+	__u64 clk_jiffies; /* xf_now(): the jiffy clk_ns was read in */
+	__u64 clk_ns;
 };
 
 struct {

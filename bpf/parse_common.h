@@ -38,6 +38,15 @@ XF_INLINE __u8 xf_b8(const struct xf_buf *b, __u32 off)
 	return b->p[off & XF_BUF_MASK];
 }
 
+/*
+ * A cursor for a bounded walk: p[i] for i < XF_NAME_WALK is b[off + i]. In
+ * BPF the masked offset plus the walk stays inside the scratch buffer.
+ */
+XF_INLINE const __u8 *xf_at(const struct xf_buf *b, __u32 off)
+{
+	return b->p + (off & XF_BUF_MASK);
+}
+
 XF_INLINE __u16 xf_b16(const struct xf_buf *b, __u32 off)
 {
 	return (__u16)((xf_b8(b, off) << 8) | xf_b8(b, off + 1));
@@ -82,14 +91,17 @@ static const __u8 xf_cclass[256] = {
 };
 
 /*
- * Name hashing. A label hashes with FNV-1a over its ASCII-lowercased bytes;
- * a name is the fold of its label hashes in order. Because the registered
- * domain and the two-label suffix are folds of the last labels, the kernel
- * gets them from the label hashes of one pass, and userspace computes the
- * same keys from text with xf_name_hash_text() (sensor side).
+ * Name hashing. A label hashes its bytes, ASCII letters folded to lower case,
+ * eight at a time: each little-endian word (the last one zero-padded) is
+ * mixed in with one multiply, and the length and a 64-bit finalizer (murmur3's
+ * fmix64) close it, so no per-byte multiply chain sets the pace of the walk. A name is the fold of its label
+ * hashes in order. Because the registered domain and the two-label suffix
+ * are folds of the last labels, the kernel gets them from the label hashes
+ * of one pass, and userspace computes the same keys from text with
+ * xf_name_hash_text() (sensor side).
  */
-#define XF_FNV_OFFSET 0xcbf29ce484222325ULL
-#define XF_FNV_PRIME 0x100000001b3ULL
+#define XF_LH_SEED 0x243f6a8885a308d3ULL
+#define XF_LH_MUL 0x9fb21c651e98df25ULL
 #define XF_FOLD_SEED 0x6a09e667f3bcc909ULL
 
 XF_INLINE __u64 xf_hash_fold(__u64 h, __u64 label_hash)
@@ -98,11 +110,71 @@ XF_INLINE __u64 xf_hash_fold(__u64 h, __u64 label_hash)
 	return h ^ (h >> 29);
 }
 
-XF_INLINE __u64 xf_label_hash_step(__u64 h, __u8 c)
+/* Eight bytes with 'A'..'Z' turned into 'a'..'z'; other bytes (>= 0x80 too) kept. */
+XF_INLINE __u64 xf_lower8(__u64 x)
 {
-	if (xf_cclass[c] & XF_C_UPPER)
-		c |= 0x20;
-	return (h ^ c) * XF_FNV_PRIME;
+	__u64 t = x & 0x7f7f7f7f7f7f7f7fULL;
+	__u64 ge_a = t + 0x3f3f3f3f3f3f3f3fULL; /* bit 7 set where t >= 'A' */
+	__u64 gt_z = t + 0x2525252525252525ULL; /* bit 7 set where t > 'Z' */
+
+	return x | (((ge_a & ~gt_z & ~x) & 0x8080808080808080ULL) >> 2);
+}
+
+/*
+ * n (1..8) bytes at off as a little-endian word, zero-padded. BPF reads one
+ * word (the scratch buffer has room past any masked offset) and masks it;
+ * userspace reads exactly n bytes, so it never runs past its buffer.
+ */
+XF_INLINE __u64 xf_w64(const struct xf_buf *b, __u32 off, __u32 n)
+{
+#ifdef __bpf__
+	__u64 w = *(const __u64 *)(b->p + (off & XF_BUF_MASK));
+
+#if __BYTE_ORDER__ == __ORDER_BIG_ENDIAN__
+	w = __builtin_bswap64(w);
+#endif
+	return w & (~0ULL >> ((64 - 8 * n) & 63));
+#else
+	__u64 w = 0;
+	__u32 i;
+
+	for (i = 0; i < n && i < 8; i++)
+		w |= (__u64)b->p[off + i] << (8 * i);
+	return w;
+#endif
+}
+
+/*
+ * Hash of the len-byte label at off: its whole words (words = len / 8), then
+ * the zero-padded rest. maxw (a loop bound) must cover the whole words.
+ * words is passed apart from len for the BPF verifier: a loop bound it
+ * tracks exactly, while len stays an unknown it need not split paths on.
+ */
+XF_INLINE __u64 xf_label_hash_w(const struct xf_buf *b, __u32 off, __u32 len, __u32 words,
+				__u32 maxw)
+{
+	__u64 h = XF_LH_SEED;
+	__u32 k;
+
+	/* a word costs one xor and one multiply on the chain; the end mixes */
+	for (k = 0; k < maxw; k++) {
+		if (k >= words)
+			break;
+		h = (h ^ xf_lower8(xf_w64(b, off + k * 8, 8))) * XF_LH_MUL;
+	}
+	if (len & 7)
+		h = (h ^ xf_lower8(xf_w64(b, off + words * 8, len & 7))) * XF_LH_MUL;
+	h ^= len;
+	h ^= h >> 33;
+	h *= 0xff51afd7ed558ccdULL;
+	h ^= h >> 33;
+	h *= 0xc4ceb9fe1a85ec53ULL;
+	return h ^ (h >> 33);
+}
+
+XF_INLINE __u64 xf_label_hash(const struct xf_buf *b, __u32 off, __u32 len, __u32 maxw)
+{
+	return xf_label_hash_w(b, off, len, len >> 3, maxw);
 }
 
 /* Count trailing zeros without a ctz instruction (BPF has none). x != 0. */

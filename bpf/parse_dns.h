@@ -24,21 +24,21 @@ struct xf_dns_msg {
 };
 
 /*
- * Walk the wire-format question name at m->qname_off, a label at a time.
- * Every read is checked against the buffer first; a length byte with the top
- * bits set is a compression pointer (never legal where the question starts)
- * or a reserved label type.
+ * Check the wire-format question name at m->qname_off, a length byte at a
+ * time, and set m->qname_wire. Every read is checked against the buffer
+ * first; a length byte with the top bits set is a compression pointer (never
+ * legal where the question starts) or a reserved label type.
  */
-XF_INLINE int xf_dns_walk_qname(struct xf_walk *w, struct xf_dns_msg *m)
+XF_INLINE int xf_dns_check_qname(const struct xf_buf *b, struct xf_dns_msg *m)
 {
 	__u32 pos = m->qname_off, len, i;
 	__u8 c;
 
 	/* a 255-byte name has at most 127 labels and the root */
 	for (i = 0; i < XF_NAME_WALK / 2; i++) {
-		if (!xf_has(w->b, pos, 1))
+		if (!xf_has(b, pos, 1))
 			return -XF_PE_DNS_TRUNC;
-		c = xf_b8(w->b, pos);
+		c = xf_b8(b, pos);
 		if (c == 0) {
 			m->qname_wire = pos + 1 - m->qname_off;
 			return XF_OK;
@@ -51,21 +51,54 @@ XF_INLINE int xf_dns_walk_qname(struct xf_walk *w, struct xf_dns_msg *m)
 		/* this label and the root byte must fit in 255 bytes */
 		if (pos + 1 + len + 1 - m->qname_off > 255)
 			return -XF_PE_DNS_LONG;
-		if (!xf_has(w->b, pos + 1, len))
+		if (!xf_has(b, pos + 1, len))
 			return -XF_PE_DNS_TRUNC;
-		XF_NAME_LABEL(w, pos + 1, len);
 		pos += 1 + len;
 	}
 	return -XF_PE_DNS_LONG;
 }
 
 /*
- * Parse the header and question of a DNS message that starts at m->off.
- * w->hist: 256 zeroed counters for the entropy. On success w->f holds the
- * features; the caller finishes them with xf_name_finish() once it knows
- * whether the suffix is public.
+ * The bytes of a checked question name (m->qname_off), not the root alone: a length
+ * byte closes the label before it and opens the next (the root closes the
+ * name). The first length byte is taken before the loop, and nothing in the
+ * loop is known exactly to the BPF verifier (which would otherwise walk each
+ * name shape apart).
  */
-XF_INLINE int xf_parse_dns(struct xf_walk *w, struct xf_dns_msg *m)
+XF_INLINE void xf_dns_bytes(struct xf_walk *w, const struct xf_dns_msg *m, int delta)
+{
+	const __u8 *q = xf_at(w->b, m->qname_off); /* a local: the histogram stores alias nothing of it */
+	__u8 *hist = w->hist;
+	struct xf_lab l = { 0 };
+	__u64 i, rem, len;
+
+	len = q[0] & XF_LABEL_MAX; /* checked: < 64; the mask bounds it for the verifier */
+	rem = len;
+	for (i = 1; i < XF_NAME_WALK; i++) {
+		__u8 c = q[i];
+
+		if (__builtin_expect(rem != 0, 1)) {
+			xf_name_char(&l, hist, c, delta);
+			rem--;
+			continue;
+		}
+		/* the offset is read again here, not kept in a register through the loop */
+		XF_FORGET();
+		xf_name_rec(w->s, &l, m->qname_off + (__u32)(i - len), (__u32)len);
+		if (c == 0)
+			break;
+		len = c & XF_LABEL_MAX;
+		rem = len;
+	}
+	xf_name_bytes_done(w->s, &l);
+	xf_name_hist_done(w->s, hist, delta);
+}
+
+/*
+ * xf_parse_dns() up to the name's byte loop: the label loop, xf_name_labels(),
+ * is left to the caller (the BPF build shares one between DNS and text names).
+ */
+XF_INLINE int xf_parse_dns_bytes(struct xf_walk *w, struct xf_dns_msg *m)
 {
 	const struct xf_buf *b = w->b;
 	struct xf_name_feat *f = w->f;
@@ -77,17 +110,45 @@ XF_INLINE int xf_parse_dns(struct xf_walk *w, struct xf_dns_msg *m)
 	if (xf_b16(b, off + 4) != 1)
 		return -XF_PE_DNS_QDCOUNT;
 	m->qname_off = off + XF_DNS_HDR;
-	err = xf_dns_walk_qname(w, m);
+	err = xf_dns_check_qname(b, m);
 	if (err)
 		return err;
 	m->q_end = m->qname_off + m->qname_wire + 4;
 	if (!xf_has(b, m->qname_off + m->qname_wire, 4))
 		return -XF_PE_DNS_TRUNC;
-	/* header fields last: xf_name_init() cleared f before the walk */
+	/*
+	 * Header and question fields before the walk (xf_name_init() cleared f),
+	 * so that nothing the check learned is still needed after it: the BPF
+	 * verifier then walks the name once, not once per name length.
+	 */
 	f->dns_id = xf_b16(b, off);
 	f->dns_flags = xf_b16(b, off + 2);
 	f->qtype = xf_b16(b, m->qname_off + m->qname_wire);
 	f->qclass = xf_b16(b, m->qname_off + m->qname_wire + 2);
+	/* the wire length bounds the label bytes: pick how the entropy is summed */
+	if (m->qname_wire == 1)
+		return XF_OK; /* the root: no labels */
+	if (m->qname_wire < XF_HIST_SCAN_MIN)
+		xf_dns_bytes(w, m, 1);
+	else
+		xf_dns_bytes(w, m, 0);
+	return XF_OK;
+}
+
+/*
+ * Parse the header and question of a DNS message that starts at m->off.
+ * w->hist: 256 zeroed counters for the entropy (left zeroed). On success w->f
+ * holds the features; the caller finishes them with xf_name_finish() once it
+ * knows whether the suffix is public. Nothing is counted unless the whole
+ * question checks out.
+ */
+XF_INLINE int xf_parse_dns(struct xf_walk *w, struct xf_dns_msg *m)
+{
+	int err = xf_parse_dns_bytes(w, m);
+
+	if (err)
+		return err;
+	xf_name_labels(w->b, w->s, w->f);
 	return XF_OK;
 }
 

@@ -1,11 +1,19 @@
 /* SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause) */
 /*
- * parse_name.h - per-name features, one byte at a time: length and label
- * shape, character classes, encoded-label classes, Shannon entropy in fixed
- * point, and the hashes of the name, of its two-label suffix and of its
- * registered domain. The DNS wire walker (parse_dns.h) and the text walker
- * below (TLS SNI, HTTP Host) feed the same steps, so a name has the same
- * features whichever protocol carried it.
+ * parse_name.h - per-name features: length and label shape, character
+ * classes, encoded-label classes, Shannon entropy in fixed point, and the
+ * hashes of the name, of its two-label suffix and of its registered domain.
+ * The DNS wire walker (parse_dns.h) and the text walker below (TLS SNI, HTTP
+ * Host) feed the same steps, so a name has the same features whichever
+ * protocol carried it.
+ *
+ * A name is walked in two flat loops rather than a loop over labels around a
+ * loop over bytes: one over the bytes (a class-table add and a histogram
+ * count each) that records where each label lies and its class counts, then
+ * one over those labels (its hash, a word at a time, and its class). The BPF
+ * verifier follows a bounded loop one iteration at a time, so the small byte
+ * loop and the label loop each cost it little, where labels folded inside
+ * the byte loop cost it every label step at every byte.
  */
 #ifndef XF_PARSE_NAME_H
 #define XF_PARSE_NAME_H
@@ -14,43 +22,59 @@
 #include "entropy_table.h"
 
 #define XF_NAME_WALK 256 /* loop bound: a name is at most 255 bytes */
+#define XF_LABELS_MAX 128 /* labels in a name of XF_NAME_WALK bytes */
+/*
+ * Entropy needs sum(c*log2(c)) over the byte values' counts. Short names add
+ * each byte's increment as they go (one table load a byte) and clear the
+ * histogram with a fixed-size memset; names with at least this many bytes
+ * only count, then sum and clear the histogram's non-empty words once:
+ * cheaper past a few dozen bytes.
+ */
+#define XF_HIST_SCAN_MIN 64
 
 /*
- * Walk state. The entropy histogram (256 zeroed counters) is passed beside
- * it, not stored in it: in BPF the state lives in a map value, and a pointer
- * loaded back from a map value is no longer a pointer to the verifier.
+ * Make the compiler read memory again. In BPF a value read back from a map
+ * value is unknown to the verifier: a count the byte loop kept exactly
+ * (how many labels on this path) does not split the loops after it into one
+ * walk per value.
+ */
+#define XF_FORGET() __asm__ __volatile__("" ::: "memory")
+
+/* A label the byte loop found: where it lies and its class counts (xf_cpack). */
+struct xf_lab_rec {
+	__u64 counts;
+	__u64 hash; /* set by the label loop */
+	__u16 off; /* in the buffer */
+	__u8 len;
+	__u8 words; /* len / 8, apart: see xf_label_hash_w() */
+	__u32 pad;
+};
+
+/*
+ * Walk state. The entropy histogram (256 zeroed counters, left zeroed by
+ * every walk) is passed beside it, not stored in it: in BPF the state lives
+ * in a map value, and a pointer loaded back from a map value is no longer a
+ * pointer to the verifier.
  */
 struct xf_name_state {
 	__u64 name_hash;
 	__u64 lh[3]; /* hashes of the last three labels, lh[2] newest */
 	__u32 lab_off[3]; /* their presentation offsets */
-	__u32 clog_sum; /* running sum of c*log2(c), Q16 */
-	__u32 nbytes; /* label bytes seen */
-	__u32 pres_len; /* presentation length so far */
+	__u32 clog_sum; /* sum of c*log2(c) over the byte counts, Q16 */
+	__u32 nbytes; /* label bytes */
 	__u32 enc_min; /* config: enc_label_min */
+	__u32 nlab; /* labels recorded in lab[] */
+	__u32 pad;
+	struct xf_lab_rec lab[XF_LABELS_MAX]; /* not cleared: only lab[0..nlab) is read */
 };
 
 XF_INLINE void xf_name_init(struct xf_name_state *s, struct xf_name_feat *f, __u32 enc_min)
 {
-	__builtin_memset(s, 0, sizeof(*s));
+	__builtin_memset(s, 0, __builtin_offsetof(struct xf_name_state, lab));
 	__builtin_memset(f, 0, sizeof(*f));
 	s->name_hash = XF_FOLD_SEED;
 	s->enc_min = enc_min;
 }
-
-/*
- * Per-label accumulator, kept in locals while a label's bytes are walked and
- * folded into the state at its end: per byte that is one class load, one
- * packed-counter add, the hash step and the histogram update, with nothing
- * written through to the state (the kernel's state lives in a map value,
- * where every write would be a store).
- */
-struct xf_lab {
-	__u64 hash;
-	__u64 counts; /* one byte per class, see xf_cpack */
-	__u32 clog; /* sum of c*log2(c) increments, Q16 */
-	__u32 len;
-};
 
 /*
  * Packed per-class counters: one table load and one add per byte count all
@@ -87,84 +111,191 @@ static const __u64 xf_cpack[256] = {
 	[0x7f ... 0xff] = 1ULL << XF_CP_BIN,
 };
 
-XF_INLINE void xf_name_label_start(struct xf_name_state *s, struct xf_lab *l)
-{
-	l->hash = XF_FNV_OFFSET;
-	l->counts = 0;
-	l->clog = 0;
-	l->len = 0;
-	if (s->pres_len)
-		s->pres_len++; /* the dot before this label */
-	s->lab_off[0] = s->lab_off[1];
-	s->lab_off[1] = s->lab_off[2];
-	s->lab_off[2] = s->pres_len;
-}
+/*
+ * What the byte loops keep in locals (in BPF the state is a map value, where
+ * every write would be a store): the open label's class counts and the
+ * entropy increments (short names).
+ */
+struct xf_lab {
+	__u64 counts;
+	__u32 clog;
+};
 
-XF_INLINE void xf_name_char(struct xf_lab *l, __u8 *hist, __u8 c)
+/* One label byte. delta: add its entropy increment now (short names). */
+XF_INLINE void xf_name_char(struct xf_lab *l, __u8 *hist, __u8 c, int delta)
 {
 	__u8 cnt = hist[c];
 
-	l->hash = xf_label_hash_step(l->hash, c);
 	l->counts += xf_cpack[c];
 	/* incremental entropy: sum c*log2(c) moves by T[c+1] - T[c] */
-	l->clog += xf_clog2c[cnt + 1] - xf_clog2c[cnt];
+	if (delta)
+		l->clog += xf_clog2d[cnt];
 	hist[c] = cnt + 1;
 }
 
-/* true for a label that carries encoded data rather than a word */
-XF_INLINE int xf_label_encoded(const struct xf_name_state *s, const struct xf_lab *l,
-			       struct xf_name_feat *f)
+/*
+ * Record the label of len bytes at off that the byte loop just closed. The
+ * count is kept in memory and read back (a label is rare next to its bytes):
+ * in BPF, a count or a slot pointer kept in a register across the loop would
+ * be known exactly on each path, and the verifier would walk the loop apart
+ * for every value it could take.
+ */
+XF_INLINE void xf_name_rec(struct xf_name_state *s, struct xf_lab *l, __u32 off, __u32 len)
+{
+	struct xf_lab_rec *r;
+	__u32 n;
+
+	XF_FORGET();
+	n = s->nlab;
+	r = &s->lab[n & (XF_LABELS_MAX - 1)];
+	r->counts = l->counts;
+	r->off = (__u16)off;
+	r->len = (__u8)len;
+	r->words = (__u8)(len >> 3);
+	s->nlab = n + 1;
+	l->counts = 0;
+}
+
+/* The byte loop is over: keep what the label loop needs. */
+XF_INLINE void xf_name_bytes_done(struct xf_name_state *s, const struct xf_lab *l)
+{
+	s->clog_sum = l->clog;
+}
+
+/*
+ * Count a recorded label that carries encoded data rather than a word (at
+ * least enc_min bytes in one encoding's alphabet, or raw bytes) in its
+ * class; true if it does.
+ */
+XF_INLINE int xf_label_encoded(const struct xf_lab_rec *l, __u32 enc_min, __u8 *hex, __u8 *b32,
+			       __u8 *b64)
 {
 	__u64 c = l->counts;
-	__u8 n = (__u8)l->len, up = XF_CP(c, XF_CP_UPPER), lo = XF_CP(c, XF_CP_LOWER);
+	__u8 n = l->len, up = XF_CP(c, XF_CP_UPPER), lo = XF_CP(c, XF_CP_LOWER);
 	__u8 dig = XF_CP(c, XF_CP_DIGIT), sym = XF_CP(c, XF_CP_SYM);
 	int mixed = up && lo;
 
-	if (l->len < s->enc_min)
+	if (n < enc_min)
 		return 0;
 	if (XF_CP(c, XF_CP_HEX) == n) {
-		f->hex_labels++;
+		(*hex)++;
 		return 1;
 	}
 	if (XF_CP(c, XF_CP_B32) == n && !mixed && dig) {
-		f->b32_labels++;
+		(*b32)++;
 		return 1;
 	}
 	if ((__u8)(up + lo + dig + sym + XF_CP(c, XF_CP_HYPHEN)) == n && (sym || (mixed && dig))) {
-		f->b64_labels++;
+		(*b64)++;
 		return 1;
 	}
 	return XF_CP(c, XF_CP_BIN) != 0; /* raw bytes, e.g. base128 */
 }
 
-/* Fold a finished label into the name's state and features. */
-XF_INLINE void xf_name_label_end(struct xf_name_state *s, struct xf_name_feat *f,
-				 const struct xf_lab *l)
+/*
+ * After the label loop: the hashes and presentation offsets of the last
+ * three of the n labels (for the registered domain), counted back from the
+ * name's end.
+ */
+XF_INLINE void xf_name_tail(struct xf_name_state *s, __u32 n)
 {
-	__u64 c = l->counts;
+	__u32 j, off = s->nbytes + n; /* one past the end, as if a dot followed */
+
+	for (j = 0; j < 3; j++) {
+		const struct xf_lab_rec *l;
+
+		if (j >= n)
+			break;
+		l = &s->lab[(n - 1 - j) & (XF_LABELS_MAX - 1)];
+		off -= l->len + 1u;
+		s->lh[2 - j] = l->hash;
+		s->lab_off[2 - j] = off;
+	}
+}
+
+/*
+ * Fold every recorded label, in order: its hash into the name's, its class
+ * counts into the name's, its length and encoded class. Kept in locals
+ * through the loop and written once. The class totals are summed two packs
+ * of 16-bit lanes (a text name may have 256 label bytes of one class: an
+ * 8-bit lane would carry into the next), and each feature keeps its low byte.
+ */
+XF_INLINE void xf_name_labels(const struct xf_buf *b, struct xf_name_state *s,
+			      struct xf_name_feat *f)
+{
+	__u64 name_hash, tot = 0, tot8 = 0; /* even class bytes, odd class bytes */
+	__u32 k, n, enc_min, nbytes = 0;
 	__u8 known;
 
-	f->lower += XF_CP(c, XF_CP_LOWER);
-	f->upper += XF_CP(c, XF_CP_UPPER);
-	f->digit += XF_CP(c, XF_CP_DIGIT);
-	f->hyphen += XF_CP(c, XF_CP_HYPHEN);
-	f->b64sym += XF_CP(c, XF_CP_SYM);
-	f->binary += XF_CP(c, XF_CP_BIN);
-	known = XF_CP(c, XF_CP_LOWER) + XF_CP(c, XF_CP_UPPER) + XF_CP(c, XF_CP_DIGIT) +
-		XF_CP(c, XF_CP_HYPHEN) + XF_CP(c, XF_CP_SYM) + XF_CP(c, XF_CP_BIN);
-	f->other += (__u8)(l->len - known);
-	s->clog_sum += l->clog;
-	s->nbytes += l->len;
-	s->pres_len += l->len;
-	if (l->len > f->longest)
-		f->longest = (__u8)l->len;
-	if (xf_label_encoded(s, l, f) && l->len > f->enc_longest)
-		f->enc_longest = (__u8)l->len;
-	s->lh[0] = s->lh[1];
-	s->lh[1] = s->lh[2];
-	s->lh[2] = l->hash;
-	s->name_hash = xf_hash_fold(s->name_hash, l->hash);
-	f->labels++;
+	XF_FORGET();
+	n = s->nlab;
+	name_hash = s->name_hash;
+	enc_min = s->enc_min;
+	for (k = 0; k < XF_LABELS_MAX; k++) {
+		struct xf_lab_rec *l = &s->lab[k];
+		__u8 len;
+
+		if (k >= n)
+			break;
+		/* the hash first: its loop's exits join before the branches below */
+		len = l->len;
+		l->hash = xf_label_hash_w(b, l->off, len, l->words, XF_LABEL_MAX / 8 + 1);
+		name_hash = xf_hash_fold(name_hash, l->hash);
+		tot += l->counts & 0x00ff00ff00ff00ffULL;
+		tot8 += (l->counts >> 8) & 0x00ff00ff00ff00ffULL;
+		nbytes += len;
+		if (len > f->longest)
+			f->longest = len;
+		if (xf_label_encoded(l, enc_min, &f->hex_labels, &f->b32_labels, &f->b64_labels) &&
+		    len > f->enc_longest)
+			f->enc_longest = len;
+	}
+	s->name_hash = name_hash;
+	s->nbytes = nbytes;
+	f->labels = (__u8)(n < XF_LABELS_MAX ? n : XF_LABELS_MAX);
+	f->lower = XF_CP(tot, XF_CP_LOWER);
+	f->upper = XF_CP(tot8, XF_CP_UPPER - 8);
+	f->digit = XF_CP(tot, XF_CP_DIGIT);
+	f->hyphen = XF_CP(tot8, XF_CP_HYPHEN - 8);
+	f->b64sym = XF_CP(tot, XF_CP_SYM);
+	f->binary = XF_CP(tot8, XF_CP_BIN - 8);
+	known = f->lower + f->upper + f->digit + f->hyphen + f->b64sym + f->binary;
+	f->other = (__u8)(nbytes - known);
+	xf_name_tail(s, f->labels);
+}
+
+/*
+ * Finish the entropy sum and leave the histogram zeroed. Short names (delta)
+ * summed as they went: clear all 256 counters. Long ones: sum T[count] over
+ * the non-empty counters, a word of eight at a time, and clear those words
+ * (counts of 0 and 1 add nothing: T[0] = T[1] = 0).
+ */
+XF_INLINE void xf_name_hist_done(struct xf_name_state *s, __u8 *hist, int delta)
+{
+	__u32 i, j, sum = 0;
+
+	if (delta) {
+		/* 8-aligned (scratch map value; an array this size on a stack):
+		 * word stores, not 256 byte stores */
+		__builtin_memset(__builtin_assume_aligned(hist, 8), 0, 256);
+		return;
+	}
+	hist = __builtin_assume_aligned(hist, 8);
+	for (i = 0; i < 256 / 8; i++) {
+		__u64 w;
+
+		__builtin_memcpy(&w, hist + i * 8, 8);
+		if (!w)
+			continue;
+		__builtin_memset(hist + i * 8, 0, 8);
+		if (!(w & 0xfefefefefefefefeULL))
+			continue;
+		for (j = 0; j < 8; j++) {
+			sum += xf_clog2c[w & 0xff];
+			w >>= 8;
+		}
+	}
+	s->clog_sum = sum;
 }
 
 /* Hash of the last two labels: the key to look up in the suffixes map. */
@@ -180,11 +311,13 @@ XF_INLINE __u64 xf_name_suffix2(const struct xf_name_state *s)
  */
 XF_INLINE void xf_name_finish(struct xf_name_state *s, struct xf_name_feat *f, int suffix_known)
 {
-	__u32 n = s->nbytes & 0xff; /* <= 253: the mask only bounds the index */
-	__u32 t, idx;
+	__u32 n, t, idx;
 	__u64 h = XF_FOLD_SEED;
 
-	f->name_len = (__u16)s->pres_len;
+	XF_FORGET();
+	n = s->nbytes & 0xff; /* <= 253: the mask only bounds the index */
+
+	f->name_len = (__u16)(f->labels ? s->nbytes + f->labels - 1 : 0); /* dots between labels */
 	f->name_hash = s->name_hash;
 	f->rd_labels = f->labels < 2 ? f->labels : 2;
 	if (f->labels >= 3 && suffix_known)
@@ -209,89 +342,70 @@ XF_INLINE void xf_name_finish(struct xf_name_state *s, struct xf_name_feat *f, i
 		f->entropy = (__u16)((((__u64)(t - s->clog_sum) * 1000) / n) >> XF_CLOG2_SHIFT);
 }
 
-/* One label of len bytes at off: every byte, then the label's class. */
-XF_INLINE void xf_name_label(const struct xf_buf *b, __u32 off, __u32 len,
-			     struct xf_name_state *s, struct xf_name_feat *f, __u8 *hist)
-{
-	struct xf_lab l;
-	__u32 j;
-
-	xf_name_label_start(s, &l);
-	for (j = 0; j < XF_LABEL_MAX; j++) {
-		if (j >= len)
-			break;
-		xf_name_char(&l, hist, xf_b8(b, off + j));
-	}
-	l.len = j;
-	xf_name_label_end(s, f, &l);
-}
-
-/* What the DNS and text walkers carry from label to label. */
+/* What the DNS and text walkers work on. */
 struct xf_walk {
 	const struct xf_buf *b;
 	struct xf_name_state *s;
 	struct xf_name_feat *f;
-	__u8 *hist;
-	void *priv; /* BPF: the per-CPU scratch entry, for XF_NAME_LABEL */
+	__u8 *hist; /* 256 zeroed counters, 8-aligned; left zeroed */
 };
 
 /*
- * How a walker processes one label (XF_NAME_LABEL: wire, XF_TEXT_LABEL: dotted
- * text). BPF builds override both with calls to global functions (see process.bpf.h): the verifier checks that body once,
- * instead of once for every label position of every name.
+ * The bytes of the dotted text name of n (<= XF_NAME_WALK) bytes at off.
+ * Empty labels (a trailing dot, doubled dots) are skipped. A label over 63
+ * bytes (never valid) is cut there, and its rest counts as the next label.
+ * A label's length comes from offsets in the buffer, not from a count kept
+ * per byte: that saves an add a byte, and a count the BPF verifier would
+ * know exactly.
  */
-#ifndef XF_NAME_LABEL
-#define XF_NAME_LABEL(w, off, len) xf_name_label((w)->b, (off), (len), (w)->s, (w)->f, (w)->hist)
-#endif
-
-/*
- * The text label at pos (not a dot) up to the next dot or end: its bytes,
- * then its class. A label over 63 bytes (never valid) is cut there, and its
- * rest counts as the next label. Returns the bytes consumed (>= 1).
- */
-XF_INLINE __u32 xf_text_label(const struct xf_buf *b, __u32 pos, __u32 end,
-			      struct xf_name_state *s, struct xf_name_feat *f, __u8 *hist)
+XF_INLINE void xf_text_bytes(struct xf_walk *w, __u32 off, __u32 n, int delta)
 {
-	struct xf_lab l;
-	__u32 j;
-
-	xf_name_label_start(s, &l);
-	for (j = 0; j < XF_LABEL_MAX; j++) {
-		__u8 c;
-
-		if (pos + j >= end)
-			break;
-		c = xf_b8(b, pos + j);
-		if (c == '.')
-			break;
-		xf_name_char(&l, hist, c);
-	}
-	l.len = j;
-	xf_name_label_end(s, f, &l);
-	return j;
-}
-
-#ifndef XF_TEXT_LABEL
-#define XF_TEXT_LABEL(w, pos, end) xf_text_label((w)->b, (pos), (end), (w)->s, (w)->f, (w)->hist)
-#endif
-
-/*
- * Walk a dotted text name (SNI, Host) of len bytes at off. Empty labels (a
- * trailing dot, doubled dots) are skipped. Returns the label count.
- */
-XF_INLINE int xf_name_walk_text(struct xf_walk *w, __u32 off, __u32 len)
-{
-	__u32 pos = off, end = off + (len < XF_NAME_WALK ? len : XF_NAME_WALK), i;
+	const __u8 *q = xf_at(w->b, off); /* locals: the histogram stores alias nothing of them */
+	__u8 *hist = w->hist;
+	struct xf_lab l = { 0 };
+	__u32 i, start = off; /* the open label's offset in the buffer */
 
 	for (i = 0; i < XF_NAME_WALK; i++) {
-		if (pos >= end)
+		__u8 c;
+
+		if (i >= n)
 			break;
-		if (xf_b8(w->b, pos) == '.') {
-			pos++;
+		c = q[i];
+		if (c == '.') {
+			if (off + i > start)
+				xf_name_rec(w->s, &l, start, off + i - start);
+			start = off + i + 1;
 			continue;
 		}
-		pos += XF_TEXT_LABEL(w, pos, end);
+		if (off + i - start >= XF_LABEL_MAX) {
+			xf_name_rec(w->s, &l, start, XF_LABEL_MAX);
+			start = off + i;
+		}
+		xf_name_char(&l, hist, c, delta);
 	}
+	if (off + i > start)
+		xf_name_rec(w->s, &l, start, off + i - start);
+	xf_name_bytes_done(w->s, &l);
+	xf_name_hist_done(w->s, hist, delta);
+}
+
+/* The byte loop of a dotted text name (SNI, Host) of len bytes at off. */
+XF_INLINE void xf_text_walk_bytes(struct xf_walk *w, __u32 off, __u32 len)
+{
+	__u32 n = len < XF_NAME_WALK ? len : XF_NAME_WALK;
+
+	/* n bounds the label bytes: pick how the entropy is summed up front */
+	if (n < XF_HIST_SCAN_MIN)
+		xf_text_bytes(w, off, n, 1);
+	else
+		xf_text_bytes(w, off, n, 0);
+}
+
+/* Walk a dotted text name (SNI, Host) of len bytes at off. Returns the label count. */
+XF_INLINE int xf_name_walk_text(struct xf_walk *w, __u32 off, __u32 len)
+{
+	xf_text_walk_bytes(w, off, len);
+	xf_name_labels(w->b, w->s, w->f);
 	return w->f->labels;
 }
 

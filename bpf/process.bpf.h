@@ -9,12 +9,6 @@
 #ifndef XF_PROCESS_BPF_H
 #define XF_PROCESS_BPF_H
 
-struct xf_scratch;
-int xf_g_label(struct xf_scratch *sc, __u32 off, __u32 len);
-int xf_g_text_label(struct xf_scratch *sc, __u32 pos, __u32 end);
-#define XF_NAME_LABEL(w, off, len) xf_g_label((struct xf_scratch *)(w)->priv, (off), (len))
-#define XF_TEXT_LABEL(w, pos, end) (__u32) xf_g_text_label((struct xf_scratch *)(w)->priv, (pos), (end))
-
 #include "parse_pkt.h"
 #include "parse_dns.h"
 #include "parse_tls.h"
@@ -22,6 +16,15 @@ int xf_g_text_label(struct xf_scratch *sc, __u32 pos, __u32 end);
 
 #define XF_DNS_COPY 512 /* header + 255-byte qname + qtype/qclass + TCP prefix */
 #define XF_HTTP_COPY (XF_HTTP_WIN + 272) /* window + a Host value past it */
+/* the first copy: every header window plus a DNS payload window */
+#define XF_FRAME_COPY (XF_HDR_WIN + XF_DNS_COPY)
+#define XF_BASE_MASK 255 /* a payload starts within the header window */
+/*
+ * Scratch buffer: a payload window (XF_BUF_LEN, offsets masked) may start up
+ * to XF_BASE_MASK bytes in, and readers may run XF_NAME_MAX bytes past a
+ * masked offset (the event's name copy, word loads).
+ */
+#define XF_SCR_BUF (XF_BUF_LEN + XF_BASE_MASK + 1 + XF_NAME_MAX)
 
 /* Everything the pipeline learned about one packet. */
 struct xf_ctx {
@@ -32,6 +35,8 @@ struct xf_ctx {
 	__u32 kind; /* enum xf_ev_kind, 0 = nothing to report */
 	__u32 name_off; /* in the payload copy */
 	__u32 name_len;
+	__u32 copied; /* frame bytes in the scratch buffer */
+	__u32 base; /* where the payload starts in the scratch buffer */
 	__u8 action;
 	__u8 reason;
 	__u8 flags;
@@ -109,20 +114,77 @@ static __always_inline void xf_name_done(struct xf_name_state *s, struct xf_name
 	xf_name_finish(s, f, known);
 }
 
-/* Copy n payload bytes (1..cap) into the scratch buffer. */
-static __always_inline int xf_load_payload(struct __sk_buff *skb, struct xf_scratch *sc,
-					   const struct xf_pkt *p, __u32 cap, struct xf_buf *b)
+/*
+ * Copy the first n (XF_ETH_HLEN..XF_FRAME_COPY) frame bytes into the scratch
+ * buffer. In TC (direct), a linear frame is copied inline, a word at a time, and the 8 bytes
+ * ending at n last; bpf_skb_load_bytes() costs a helper call and a memcpy
+ * call (~15 ns for a short frame, ~30 for 300 bytes), which is most of what
+ * it takes to parse a DNS query.
+ */
+static __always_inline int xf_load_frame(struct __sk_buff *skb, __u8 *dst, __u32 n, int direct)
 {
+	void *data, *end;
+	__u32 i, last = (n - 8) & 1023;
+	__u8 *p;
+
+	if (!direct) /* socket filters cannot read the packet in place */
+		return bpf_skb_load_bytes(skb, 0, dst, xf_len_bound(n, 1024));
+	data = (void *)(long)skb->data;
+	end = (void *)(long)skb->data_end;
+	if (data + n > end) /* not linear that far */
+		return bpf_skb_load_bytes(skb, 0, dst, xf_len_bound(n, 1024));
+	for (i = 0; i < XF_FRAME_COPY / 32; i++) {
+		p = data + i * 32;
+		if (i * 32 + 32 > n || (void *)(p + 32) > end)
+			break;
+		*(__u64 *)(dst + i * 32) = *(__u64 *)p;
+		*(__u64 *)(dst + i * 32 + 8) = *(__u64 *)(p + 8);
+		*(__u64 *)(dst + i * 32 + 16) = *(__u64 *)(p + 16);
+		*(__u64 *)(dst + i * 32 + 24) = *(__u64 *)(p + 24);
+	}
+	for (i = i * 4; i < XF_FRAME_COPY / 8; i++) {
+		p = data + i * 8;
+		if (i * 8 + 8 > n || (void *)(p + 8) > end)
+			break;
+		*(__u64 *)(dst + i * 8) = *(__u64 *)p;
+	}
+	p = data + last;
+	if ((void *)(p + 8) > end)
+		return -1;
+	*(__u64 *)(dst + last) = *(__u64 *)p;
+	return 0;
+}
+
+/*
+ * Make the first n (1..cap) payload bytes readable at sc->buf + x->base:
+ * they are usually in the frame copy already; if not, copy them to the
+ * buffer's start.
+ */
+static __always_inline int xf_load_payload(struct __sk_buff *skb, struct xf_scratch *sc,
+					   struct xf_ctx *x, __u32 cap, struct xf_buf *b)
+{
+	const struct xf_pkt *p = &x->pkt;
 	__u32 n = p->payload_len < cap ? p->payload_len : cap;
 
 	if (n == 0 || n > XF_BUF_LEN)
 		return -1;
-	n = xf_len_bound(n, XF_BUF_LEN);
-	if (bpf_skb_load_bytes(skb, p->payload_off, sc->buf, n))
-		return -1;
-	b->p = sc->buf;
+	if (p->payload_off + n <= x->copied) {
+		x->base = p->payload_off;
+	} else {
+		n = xf_len_bound(n, XF_BUF_LEN);
+		if (bpf_skb_load_bytes(skb, p->payload_off, sc->buf, n))
+			return -1;
+		x->base = 0;
+	}
+	b->p = sc->buf + (x->base & XF_BASE_MASK);
 	b->len = n;
 	return 0;
+}
+
+/* The payload in the scratch buffer (x->base set by xf_load_payload). */
+static __always_inline const __u8 *xf_pl(struct xf_scratch *sc)
+{
+	return sc->buf + (sc->ctx.base & XF_BASE_MASK);
 }
 
 /*
@@ -134,47 +196,30 @@ static __always_inline int xf_load_payload(struct __sk_buff *skb, struct xf_scra
  * They take the scratch entry and plain lengths: a pointer stored inside a
  * struct argument would reach them as a plain number.
  */
-__noinline int xf_g_label(struct xf_scratch *sc, __u32 off, __u32 len)
-{
-	/* the walkers checked that the label lies inside the copied bytes */
-	struct xf_buf b;
-
-	if (!sc)
-		return -1;
-	b.p = sc->buf;
-	b.len = XF_BUF_LEN;
-	xf_name_label(&b, off, len, &sc->ns, &sc->ctx.feat, sc->hist);
-	return 0;
-}
-
-__noinline int xf_g_text_label(struct xf_scratch *sc, __u32 pos, __u32 end)
-{
-	struct xf_buf b;
-
-	if (!sc)
-		return 1;
-	b.p = sc->buf;
-	b.len = XF_BUF_LEN;
-	return (int)xf_text_label(&b, pos, end, &sc->ns, &sc->ctx.feat, sc->hist);
-}
 
 /* Start a walk over the scratch entry's first len bytes. */
 static __always_inline void xf_walk_init(struct xf_walk *w, struct xf_buf *b,
 					 struct xf_scratch *sc, const struct xf_config *cfg,
 					 __u32 len)
 {
-	b->p = sc->buf;
+	b->p = xf_pl(sc);
 	b->len = len;
 	w->b = b;
 	w->s = &sc->ns;
 	w->f = &sc->ctx.feat;
-	w->hist = sc->hist;
-	w->priv = sc;
-	__builtin_memset(sc->hist, 0, sizeof(sc->hist));
+	w->hist = sc->hist; /* zeroed: every walk leaves it so */
 	xf_name_init(&sc->ns, &sc->ctx.feat, cfg->enc_label_min);
 }
 
-__noinline int xf_g_dns(struct xf_scratch *sc, const struct xf_config *cfg, __u32 len)
+#define XF_G_DNS 0xffffffff /* xf_g_name(): the name is a DNS question's */
+
+/*
+ * Features of a name: the DNS question at the payload's start (off ==
+ * XF_G_DNS), or the n-byte dotted name at off (SNI, Host). One function for
+ * both, so that the verifier checks the label loop once.
+ */
+__noinline int xf_g_name(struct xf_scratch *sc, const struct xf_config *cfg, __u32 len, __u32 off,
+			 __u32 n)
 {
 	struct xf_walk w;
 	struct xf_buf b;
@@ -183,24 +228,14 @@ __noinline int xf_g_dns(struct xf_scratch *sc, const struct xf_config *cfg, __u3
 	if (!sc || !cfg || len > XF_BUF_LEN)
 		return -XF_PE_DNS_TRUNC;
 	xf_walk_init(&w, &b, sc, cfg, len);
-	err = xf_parse_dns(&w, &sc->ctx.msg);
-	if (err)
-		return err;
-	xf_name_done(&sc->ns, &sc->ctx.feat);
-	return XF_OK;
-}
-
-/* Features of the dotted name at off (SNI, Host). */
-__noinline int xf_g_text(struct xf_scratch *sc, const struct xf_config *cfg, __u32 len, __u32 off,
-			 __u32 n)
-{
-	struct xf_walk w;
-	struct xf_buf b;
-
-	if (!sc || !cfg || len > XF_BUF_LEN)
-		return -XF_PE_SNI_BAD;
-	xf_walk_init(&w, &b, sc, cfg, len);
-	xf_name_walk_text(&w, off, n);
+	if (off == XF_G_DNS) {
+		err = xf_parse_dns_bytes(&w, &sc->ctx.msg);
+		if (err)
+			return err;
+	} else {
+		xf_text_walk_bytes(&w, off, n);
+	}
+	xf_name_labels(&b, &sc->ns, &sc->ctx.feat);
 	xf_name_done(&sc->ns, &sc->ctx.feat);
 	return XF_OK;
 }
@@ -214,7 +249,7 @@ __noinline int xf_g_tls(struct xf_scratch *sc, __u32 len)
 
 	if (!sc || len > XF_BUF_LEN)
 		return -XF_PE_TLS_TRUNC;
-	b.p = sc->buf;
+	b.p = xf_pl(sc);
 	b.len = len;
 	err = xf_parse_tls_sni(&b, &off, &n);
 	if (err)
@@ -229,7 +264,7 @@ __noinline int xf_g_http_find(struct xf_scratch *sc, __u32 len)
 
 	if (!sc || len > XF_BUF_LEN)
 		return -XF_PE_HTTP_NOHOST;
-	b.p = sc->buf;
+	b.p = xf_pl(sc);
 	b.len = len;
 	if (!xf_http_is_request(&b))
 		return 0;
@@ -245,7 +280,7 @@ __noinline int xf_g_http_value(struct xf_scratch *sc, __u32 len, __u32 off)
 
 	if (!sc || len > XF_BUF_LEN)
 		return -XF_PE_HTTP_BAD;
-	b.p = sc->buf;
+	b.p = xf_pl(sc);
 	b.len = len;
 	err = xf_http_host_value(&b, off, &noff, &n);
 	if (err)
@@ -260,7 +295,7 @@ static __always_inline int xf_do_dns(struct __sk_buff *skb, struct xf_scratch *s
 	struct xf_buf b;
 	int err;
 
-	if (xf_load_payload(skb, sc, &x->pkt, XF_DNS_COPY, &b))
+	if (xf_load_payload(skb, sc, x, XF_DNS_COPY, &b))
 		return XF_SKIP; /* no payload: a bare TCP segment */
 	x->msg.off = 0;
 	if (x->pkt.l4proto == XF_IPPROTO_TCP) {
@@ -269,7 +304,7 @@ static __always_inline int xf_do_dns(struct __sk_buff *skb, struct xf_scratch *s
 		x->msg.off = 2;
 		x->flags |= XF_EF_TCP;
 	}
-	err = xf_g_dns(sc, cfg, b.len);
+	err = xf_g_name(sc, cfg, b.len, XF_G_DNS, 0);
 	if (err)
 		return err;
 	x->kind = (x->feat.dns_flags & XF_DNS_QR) ? XF_EV_DNS_RESPONSE : XF_EV_DNS_QUERY;
@@ -285,7 +320,7 @@ static __always_inline int xf_do_text(struct __sk_buff *skb, struct xf_scratch *
 	struct xf_buf b;
 	int r;
 
-	if (xf_load_payload(skb, sc, &x->pkt, tls ? XF_BUF_LEN : XF_HTTP_COPY, &b))
+	if (xf_load_payload(skb, sc, x, tls ? XF_BUF_LEN : XF_HTTP_COPY, &b))
 		return XF_SKIP;
 	if (tls) {
 		r = xf_g_tls(sc, b.len);
@@ -298,7 +333,7 @@ static __always_inline int xf_do_text(struct __sk_buff *skb, struct xf_scratch *
 		return r ? r : XF_SKIP;
 	x->name_off = (__u32)r >> 16;
 	x->name_len = (__u32)r & 0xffff;
-	xf_g_text(sc, cfg, b.len, x->name_off, x->name_len);
+	xf_g_name(sc, cfg, b.len, x->name_off, x->name_len);
 	x->kind = tls ? XF_EV_SNI : XF_EV_HOST;
 	x->notable = 1; /* one per connection: always worth an event */
 	return XF_OK;
@@ -426,7 +461,8 @@ static __always_inline void xf_emit(struct __sk_buff *skb, struct xf_scratch *sc
 				    const struct xf_config *cfg, __u64 *st, struct xf_ctx *x)
 {
 	struct xf_event *ev;
-	__u32 n = x->name_len;
+	const __u8 *src;
+	__u32 n = x->name_len, i;
 
 	if (!xf_is_notable(cfg, x)) {
 		if (!cfg->sample_every || ++sc->sample_ctr % cfg->sample_every)
@@ -454,16 +490,36 @@ static __always_inline void xf_emit(struct __sk_buff *skb, struct xf_scratch *sc
 	ev->dport = x->pkt.dport;
 	ev->pad1 = 0;
 	ev->feat = x->feat;
-	ev->name_len = 0;
-	if (n > XF_NAME_MAX)
-		n = XF_NAME_MAX;
-	if (n) {
-		n = xf_len_bound(n, XF_NAME_MAX);
-		if (!bpf_skb_load_bytes(skb, x->pkt.payload_off + x->name_off, ev->name, n))
-			ev->name_len = (__u16)n;
-	}
+	/*
+	 * The name is in the payload copy: a fixed-size copy a word at a time
+	 * (memcpy would go byte by byte from an unaligned source); the bytes
+	 * past n are not part of the record.
+	 */
+	ev->name_len = (__u16)(n < XF_NAME_MAX ? n : XF_NAME_MAX);
+	src = xf_pl(sc) + (x->name_off & XF_BUF_MASK);
+	for (i = 0; i < XF_NAME_MAX / 8; i++)
+		((__u64 *)ev->name)[i] = *(const __u64 *)(src + i * 8);
 	bpf_ringbuf_submit(ev, 0);
 	st[XF_S_EVENTS]++;
+}
+
+/*
+ * CLOCK_MONOTONIC at tick resolution. bpf_ktime_get_coarse_ns() is a helper
+ * call (~15 ns here) whose answer only moves once a tick; jiffies moves on
+ * the same tick and bpf_jiffies64() is inlined into a plain load. So read the
+ * coarse clock once per jiffy per CPU and reuse it: the value can lag the
+ * coarse clock by one more tick (jiffies may step just before the coarse time
+ * does), never goes backwards, and windows and expiry only need ticks.
+ */
+static __always_inline __u64 xf_now(struct xf_scratch *sc)
+{
+	__u64 j = bpf_jiffies64();
+
+	if (j != sc->clk_jiffies) {
+		sc->clk_jiffies = j;
+		sc->clk_ns = bpf_ktime_get_coarse_ns();
+	}
+	return sc->clk_ns;
 }
 
 /* The config and the stats entry, looked up once per packet by the entry points. */
@@ -482,11 +538,12 @@ static __always_inline int xf_lookup_common(struct xf_config **cfg, __u64 **st)
 /*
  * Run the pipeline on one frame. Returns the action to take; the caller
  * applies it if it can and the mode says so. dir_flags is XF_EF_INGRESS or 0.
+ * can_act: 1 in TC, which can act on the verdict and read the packet in place.
  */
 static __always_inline int xf_process(struct __sk_buff *skb, const struct xf_config *cfg, __u64 *st,
 				      __u32 dir_flags, int can_act, struct xf_ctx **xp)
 {
-	__u32 zero = 0, hlen = skb->len < XF_HDR_WIN ? skb->len : XF_HDR_WIN;
+	__u32 zero = 0, n = skb->len < XF_FRAME_COPY ? skb->len : XF_FRAME_COPY;
 	struct xf_scratch *sc = bpf_map_lookup_elem(&xf_scratch, &zero);
 	struct xf_ctx *x;
 	struct xf_buf b;
@@ -497,13 +554,13 @@ static __always_inline int xf_process(struct __sk_buff *skb, const struct xf_con
 	x = &sc->ctx;
 	*xp = x;
 	__builtin_memset(x, 0, sizeof(*x));
-	if (hlen < XF_ETH_HLEN ||
-	    bpf_skb_load_bytes(skb, 0, sc->buf, xf_len_bound(hlen, 256))) {
+	if (n < XF_ETH_HLEN || xf_load_frame(skb, sc->buf, n, can_act)) {
 		xf_perr(st, -XF_PE_ETH_TRUNC);
 		return XF_ACT_PASS;
 	}
+	x->copied = n;
 	b.p = sc->buf;
-	b.len = hlen;
+	b.len = n < XF_HDR_WIN ? n : XF_HDR_WIN;
 	err = xf_parse_pkt(&b, skb->len, &x->pkt);
 	if (err) {
 		if (err < 0)
@@ -524,7 +581,7 @@ static __always_inline int xf_process(struct __sk_buff *skb, const struct xf_con
 		return XF_ACT_PASS;
 	}
 
-	x->now = bpf_ktime_get_coarse_ns(); /* a tick is plenty for windows and expiry */
+	x->now = xf_now(sc);
 	x->flags |= dir_flags | (x->pkt.ipv6 ? XF_EF_IPV6 : 0);
 	if (x->kind == XF_EV_DNS_RESPONSE) {
 		st[XF_S_DNS_RESPONSES]++;

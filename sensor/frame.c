@@ -31,22 +31,17 @@ void xf_config_defaults(struct xf_config *cfg)
 
 __u64 xf_name_hash_text(const char *name)
 {
-	__u64 h = XF_FOLD_SEED, lh = XF_FNV_OFFSET;
-	int in_label = 0;
+	struct xf_buf b = { .p = (const __u8 *)name, .len = (__u32)strlen(name) };
+	__u64 h = XF_FOLD_SEED;
+	__u32 i, start = 0;
 
-	for (; *name; name++) {
-		if (*name == '.') {
-			if (in_label)
-				h = xf_hash_fold(h, lh);
-			in_label = 0;
-			lh = XF_FNV_OFFSET;
+	for (i = 0; i <= b.len; i++) {
+		if (i < b.len && name[i] != '.')
 			continue;
-		}
-		in_label = 1;
-		lh = xf_label_hash_step(lh, (__u8)*name);
+		if (i > start)
+			h = xf_hash_fold(h, xf_label_hash(&b, start, i - start, b.len / 8 + 1));
+		start = i + 1;
 	}
-	if (in_label)
-		h = xf_hash_fold(h, lh);
 	return h;
 }
 

@@ -400,7 +400,7 @@ static void test_entropy_binary(void **state)
 	assert_true(labs((long)f.entropy - lround(want)) <= 2);
 }
 
-/* every entry of the Q16 c*log2(c) table against libm */
+/* every entry of the Q16 c*log2(c) table against libm, and of its differences */
 static void test_clog2c_table(void **state)
 {
 	int c;
@@ -413,6 +413,11 @@ static void test_clog2c_table(void **state)
 		if ((long long)xf_clog2c[c] != want)
 			fail_msg("xf_clog2c[%d] = %u, libm %lld", c, xf_clog2c[c], want);
 	}
+	assert_int_equal(ARRAY_SIZE(xf_clog2d), 256);
+	for (c = 0; c < 256; c++)
+		if (xf_clog2d[c] != xf_clog2c[c + 1] - xf_clog2c[c])
+			fail_msg("xf_clog2d[%d] = %u, want %u", c, xf_clog2d[c],
+				 xf_clog2c[c + 1] - xf_clog2c[c]);
 }
 
 /* ---- HyperLogLog helpers of parse_common.h ---- */
