@@ -43,6 +43,15 @@ struct xf_ctx {
 	__u8 notable; /* worth an event even when passed */
 };
 
+/* xf_suffix_known(): a per-CPU cache of suffixes map answers */
+#define XF_SFX_CACHE 256
+#define XF_SFX_TTL_NS 1000000000ULL
+
+struct xf_sfx_slot {
+	__u64 key; /* the suffix hash */
+	__u64 stamp; /* when looked up (bit 0: known; 0: empty slot) */
+};
+
 #include "maps.bpf.h"
 
 /*
@@ -101,16 +110,55 @@ static __always_inline int xf_ipblock_get(const __u8 *addr, struct xf_ctx *x)
 	return 1;
 }
 
+/*
+ * CLOCK_MONOTONIC at tick resolution. bpf_ktime_get_coarse_ns() is a helper
+ * call (~15 ns here) whose answer only moves once a tick; jiffies moves on
+ * the same tick and bpf_jiffies64() is inlined into a plain load. So read the
+ * coarse clock once per jiffy per CPU and reuse it: the value can lag the
+ * coarse clock by one more tick (jiffies may step just before the coarse time
+ * does), never goes backwards, and windows and expiry only need ticks.
+ */
+static __always_inline __u64 xf_now(struct xf_scratch *sc)
+{
+	__u64 j = bpf_jiffies64();
+
+	if (j != sc->clk_jiffies) {
+		sc->clk_jiffies = j;
+		sc->clk_ns = bpf_ktime_get_coarse_ns();
+	}
+	return sc->clk_ns;
+}
+
+/*
+ * Is the two-label suffix sfx (a hash) a public suffix? The suffixes map is
+ * filled once, before the programs attach, and the sensor never changes it;
+ * a hash map lookup costs a helper call and the key's hash (~15-20 ns here).
+ * So each CPU keeps the answers for recently seen suffixes in a small
+ * direct-mapped cache in its scratch entry, each valid for XF_SFX_TTL_NS: a
+ * change made to the map while running reaches every CPU within that time.
+ */
+static __always_inline int xf_suffix_known(struct xf_scratch *sc, __u64 sfx)
+{
+	struct xf_sfx_slot *e = &sc->sfx_cache[sfx & (XF_SFX_CACHE - 1)];
+	__u64 now = xf_now(sc);
+	int known;
+
+	if (e->key == sfx && e->stamp && now - (e->stamp & ~1ULL) < XF_SFX_TTL_NS)
+		return (int)(e->stamp & 1);
+	known = bpf_map_lookup_elem(&xf_suffixes, &sfx) != NULL;
+	e->key = sfx;
+	e->stamp = (now & ~1ULL) | (__u64)known | (now ? 0 : 2); /* never 0: 0 is empty */
+	return known;
+}
+
 /* Walk a name's features and resolve its registered domain. */
-static __always_inline void xf_name_done(struct xf_name_state *s, struct xf_name_feat *f)
+static __always_inline void xf_name_done(struct xf_scratch *sc, struct xf_name_state *s,
+					 struct xf_name_feat *f)
 {
 	int known = 0;
 
-	if (f->labels >= 3) {
-		__u64 sfx = xf_name_suffix2(s);
-
-		known = bpf_map_lookup_elem(&xf_suffixes, &sfx) != NULL;
-	}
+	if (f->labels >= 3)
+		known = xf_suffix_known(sc, xf_name_suffix2(s));
 	xf_name_finish(s, f, known);
 }
 
@@ -236,7 +284,7 @@ __noinline int xf_g_name(struct xf_scratch *sc, const struct xf_config *cfg, __u
 		xf_text_walk_bytes(&w, off, n);
 	}
 	xf_name_labels(&b, &sc->ns, &sc->ctx.feat);
-	xf_name_done(&sc->ns, &sc->ctx.feat);
+	xf_name_done(sc, &sc->ns, &sc->ctx.feat);
 	return XF_OK;
 }
 
@@ -501,25 +549,6 @@ static __always_inline void xf_emit(struct __sk_buff *skb, struct xf_scratch *sc
 		((__u64 *)ev->name)[i] = *(const __u64 *)(src + i * 8);
 	bpf_ringbuf_submit(ev, 0);
 	st[XF_S_EVENTS]++;
-}
-
-/*
- * CLOCK_MONOTONIC at tick resolution. bpf_ktime_get_coarse_ns() is a helper
- * call (~15 ns here) whose answer only moves once a tick; jiffies moves on
- * the same tick and bpf_jiffies64() is inlined into a plain load. So read the
- * coarse clock once per jiffy per CPU and reuse it: the value can lag the
- * coarse clock by one more tick (jiffies may step just before the coarse time
- * does), never goes backwards, and windows and expiry only need ticks.
- */
-static __always_inline __u64 xf_now(struct xf_scratch *sc)
-{
-	__u64 j = bpf_jiffies64();
-
-	if (j != sc->clk_jiffies) {
-		sc->clk_jiffies = j;
-		sc->clk_ns = bpf_ktime_get_coarse_ns();
-	}
-	return sc->clk_ns;
 }
 
 /* The config and the stats entry, looked up once per packet by the entry points. */
