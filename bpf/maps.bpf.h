@@ -22,6 +22,7 @@ struct xf_scratch {
 	__u64 sample_ctr;
 	__u64 clk_jiffies; /* xf_now(): the jiffy clk_ns was read in */
 	__u64 clk_ns;
+	struct xf_sfx_slot sfx_cache[XF_SFX_CACHE]; /* xf_suffix_known() */
 };
 
 struct {

@@ -37,10 +37,20 @@ struct xf_ctx {
 	__u32 name_len;
 	__u32 copied; /* frame bytes in the scratch buffer */
 	__u32 base; /* where the payload starts in the scratch buffer */
+	__u32 blen; /* payload bytes there */
 	__u8 action;
 	__u8 reason;
 	__u8 flags;
 	__u8 notable; /* worth an event even when passed */
+};
+
+/* xf_suffix_known(): a per-CPU cache of suffixes map answers */
+#define XF_SFX_CACHE 256
+#define XF_SFX_TTL_NS 1000000000ULL
+
+struct xf_sfx_slot {
+	__u64 key; /* the suffix hash */
+	__u64 stamp; /* when looked up (bit 0: known; 0: empty slot) */
 };
 
 #include "maps.bpf.h"
@@ -101,16 +111,55 @@ static __always_inline int xf_ipblock_get(const __u8 *addr, struct xf_ctx *x)
 	return 1;
 }
 
+/*
+ * CLOCK_MONOTONIC at tick resolution. bpf_ktime_get_coarse_ns() is a helper
+ * call (~15 ns here) whose answer only moves once a tick; jiffies moves on
+ * the same tick and bpf_jiffies64() is inlined into a plain load. So read the
+ * coarse clock once per jiffy per CPU and reuse it: the value can lag the
+ * coarse clock by one more tick (jiffies may step just before the coarse time
+ * does), never goes backwards, and windows and expiry only need ticks.
+ */
+static __always_inline __u64 xf_now(struct xf_scratch *sc)
+{
+	__u64 j = bpf_jiffies64();
+
+	if (j != sc->clk_jiffies) {
+		sc->clk_jiffies = j;
+		sc->clk_ns = bpf_ktime_get_coarse_ns();
+	}
+	return sc->clk_ns;
+}
+
+/*
+ * Is the two-label suffix sfx (a hash) a public suffix? The suffixes map is
+ * filled once, before the programs attach, and the sensor never changes it;
+ * a hash map lookup costs a helper call and the key's hash (~15-20 ns here).
+ * So each CPU keeps the answers for recently seen suffixes in a small
+ * direct-mapped cache in its scratch entry, each valid for XF_SFX_TTL_NS: a
+ * change made to the map while running reaches every CPU within that time.
+ */
+static __always_inline int xf_suffix_known(struct xf_scratch *sc, __u64 sfx)
+{
+	struct xf_sfx_slot *e = &sc->sfx_cache[sfx & (XF_SFX_CACHE - 1)];
+	__u64 now = xf_now(sc);
+	int known;
+
+	if (e->key == sfx && e->stamp && now - (e->stamp & ~1ULL) < XF_SFX_TTL_NS)
+		return (int)(e->stamp & 1);
+	known = bpf_map_lookup_elem(&xf_suffixes, &sfx) != NULL;
+	e->key = sfx;
+	e->stamp = (now & ~1ULL) | (__u64)known | (now ? 0 : 2); /* never 0: 0 is empty */
+	return known;
+}
+
 /* Walk a name's features and resolve its registered domain. */
-static __always_inline void xf_name_done(struct xf_name_state *s, struct xf_name_feat *f)
+static __always_inline void xf_name_done(struct xf_scratch *sc, struct xf_name_state *s,
+					 struct xf_name_feat *f)
 {
 	int known = 0;
 
-	if (f->labels >= 3) {
-		__u64 sfx = xf_name_suffix2(s);
-
-		known = bpf_map_lookup_elem(&xf_suffixes, &sfx) != NULL;
-	}
+	if (f->labels >= 3)
+		known = xf_suffix_known(sc, xf_name_suffix2(s));
 	xf_name_finish(s, f, known);
 }
 
@@ -188,13 +237,15 @@ static __always_inline const __u8 *xf_pl(struct xf_scratch *sc)
 }
 
 /*
- * The parsers run inside global (non-static, noinline) functions. The
- * verifier checks a global function once, on its own, with unknown
- * arguments, and its caller sees unknown results. Without that boundary every
- * way a bounded loop can exit (at each of 256 name bytes) would be carried as
- * a separate state through everything after it, past the verifier's limit.
- * They take the scratch entry and plain lengths: a pointer stored inside a
- * struct argument would reach them as a plain number.
+ * The TLS and HTTP parsers run inside global (non-static, noinline)
+ * functions. The verifier checks a global function once, on its own, with
+ * unknown arguments, and its caller sees unknown results. Without that
+ * boundary every way a bounded loop can exit would be carried as a separate
+ * state through everything after it, past the verifier's limit. They take
+ * the scratch entry and plain lengths: a pointer stored inside a struct
+ * argument would reach them as a plain number. The name walks are inlined
+ * (a call costs ~8 ns here): their loops are written so that their exits
+ * join (parse_name.h), and xf_process() runs them from one state.
  */
 
 /* Start a walk over the scratch entry's first len bytes. */
@@ -211,32 +262,32 @@ static __always_inline void xf_walk_init(struct xf_walk *w, struct xf_buf *b,
 	xf_name_init(&sc->ns, &sc->ctx.feat, cfg->enc_label_min);
 }
 
-#define XF_G_DNS 0xffffffff /* xf_g_name(): the name is a DNS question's */
-
 /*
- * Features of a name: the DNS question at the payload's start (off ==
- * XF_G_DNS), or the n-byte dotted name at off (SNI, Host). One function for
- * both, so that the verifier checks the label loop once.
+ * Features of the packet's name: the DNS question at the payload's start
+ * (x->kind still 0), or the x->name_len-byte dotted name at x->name_off (SNI,
+ * Host). Inlined once for both: xf_process() reads the name's kind back from
+ * memory first, so that the verifier walks this code once whichever path
+ * found the name (each path then meets a state it has already checked).
  */
-__noinline int xf_g_name(struct xf_scratch *sc, const struct xf_config *cfg, __u32 len, __u32 off,
-			 __u32 n)
+static __always_inline int xf_name(struct xf_scratch *sc, const struct xf_config *cfg)
 {
+	struct xf_ctx *x = &sc->ctx;
 	struct xf_walk w;
 	struct xf_buf b;
 	int err;
 
-	if (!sc || !cfg || len > XF_BUF_LEN)
+	if (x->blen > XF_BUF_LEN) /* never: xf_load_payload() caps it */
 		return -XF_PE_DNS_TRUNC;
-	xf_walk_init(&w, &b, sc, cfg, len);
-	if (off == XF_G_DNS) {
-		err = xf_parse_dns_bytes(&w, &sc->ctx.msg);
+	xf_walk_init(&w, &b, sc, cfg, x->blen);
+	if (!x->kind) {
+		err = xf_parse_dns_bytes(&w, &x->msg);
 		if (err)
 			return err;
 	} else {
-		xf_text_walk_bytes(&w, off, n);
+		xf_text_walk_bytes(&w, x->name_off, x->name_len);
 	}
-	xf_name_labels(&b, &sc->ns, &sc->ctx.feat);
-	xf_name_done(&sc->ns, &sc->ctx.feat);
+	xf_name_labels(&b, &sc->ns, &x->feat);
+	xf_name_done(sc, &sc->ns, &x->feat);
 	return XF_OK;
 }
 
@@ -288,12 +339,11 @@ __noinline int xf_g_http_value(struct xf_scratch *sc, __u32 len, __u32 off)
 	return (int)((noff << 16) | n);
 }
 
-/* DNS over UDP or TCP. */
-static __always_inline int xf_do_dns(struct __sk_buff *skb, struct xf_scratch *sc,
-				     const struct xf_config *cfg, struct xf_ctx *x)
+/* DNS over UDP or TCP: the payload and the message's start. */
+static __always_inline int xf_find_dns(struct __sk_buff *skb, struct xf_scratch *sc,
+				       struct xf_ctx *x)
 {
 	struct xf_buf b;
-	int err;
 
 	if (xf_load_payload(skb, sc, x, XF_DNS_COPY, &b))
 		return XF_SKIP; /* no payload: a bare TCP segment */
@@ -304,18 +354,13 @@ static __always_inline int xf_do_dns(struct __sk_buff *skb, struct xf_scratch *s
 		x->msg.off = 2;
 		x->flags |= XF_EF_TCP;
 	}
-	err = xf_g_name(sc, cfg, b.len, XF_G_DNS, 0);
-	if (err)
-		return err;
-	x->kind = (x->feat.dns_flags & XF_DNS_QR) ? XF_EV_DNS_RESPONSE : XF_EV_DNS_QUERY;
-	x->name_off = x->msg.qname_off;
-	x->name_len = x->msg.qname_wire;
+	x->blen = b.len;
 	return XF_OK;
 }
 
 /* TLS ClientHello server_name or HTTP Host: a dotted name in the payload. */
-static __always_inline int xf_do_text(struct __sk_buff *skb, struct xf_scratch *sc,
-				      const struct xf_config *cfg, struct xf_ctx *x, int tls)
+static __always_inline int xf_find_text(struct __sk_buff *skb, struct xf_scratch *sc,
+					struct xf_ctx *x, int tls)
 {
 	struct xf_buf b;
 	int r;
@@ -333,7 +378,7 @@ static __always_inline int xf_do_text(struct __sk_buff *skb, struct xf_scratch *
 		return r ? r : XF_SKIP;
 	x->name_off = (__u32)r >> 16;
 	x->name_len = (__u32)r & 0xffff;
-	xf_g_name(sc, cfg, b.len, x->name_off, x->name_len);
+	x->blen = b.len;
 	x->kind = tls ? XF_EV_SNI : XF_EV_HOST;
 	x->notable = 1; /* one per connection: always worth an event */
 	return XF_OK;
@@ -503,25 +548,6 @@ static __always_inline void xf_emit(struct __sk_buff *skb, struct xf_scratch *sc
 	st[XF_S_EVENTS]++;
 }
 
-/*
- * CLOCK_MONOTONIC at tick resolution. bpf_ktime_get_coarse_ns() is a helper
- * call (~15 ns here) whose answer only moves once a tick; jiffies moves on
- * the same tick and bpf_jiffies64() is inlined into a plain load. So read the
- * coarse clock once per jiffy per CPU and reuse it: the value can lag the
- * coarse clock by one more tick (jiffies may step just before the coarse time
- * does), never goes backwards, and windows and expiry only need ticks.
- */
-static __always_inline __u64 xf_now(struct xf_scratch *sc)
-{
-	__u64 j = bpf_jiffies64();
-
-	if (j != sc->clk_jiffies) {
-		sc->clk_jiffies = j;
-		sc->clk_ns = bpf_ktime_get_coarse_ns();
-	}
-	return sc->clk_ns;
-}
-
 /* The config and the stats entry, looked up once per packet by the entry points. */
 static __always_inline int xf_lookup_common(struct xf_config **cfg, __u64 **st)
 {
@@ -568,17 +594,26 @@ static __always_inline int xf_process(struct __sk_buff *skb, const struct xf_con
 		return XF_ACT_PASS;
 	}
 	if (x->pkt.dport == cfg->dns_port || x->pkt.sport == cfg->dns_port)
-		err = xf_do_dns(skb, sc, cfg, x);
+		err = xf_find_dns(skb, sc, x);
 	else if (x->pkt.l4proto == XF_IPPROTO_TCP && xf_port_in(cfg->tls_ports, x->pkt.dport))
-		err = xf_do_text(skb, sc, cfg, x, 1);
+		err = xf_find_text(skb, sc, x, 1);
 	else if (x->pkt.l4proto == XF_IPPROTO_TCP && xf_port_in(cfg->http_ports, x->pkt.dport))
-		err = xf_do_text(skb, sc, cfg, x, 0);
+		err = xf_find_text(skb, sc, x, 0);
 	else
 		return XF_ACT_PASS;
+	/* what the paths found is in x: read back, they meet in one state */
+	XF_FORGET();
+	if (!err)
+		err = xf_name(sc, cfg);
 	if (err) {
 		if (err < 0)
 			xf_perr(st, err);
 		return XF_ACT_PASS;
+	}
+	if (!x->kind) {
+		x->kind = (x->feat.dns_flags & XF_DNS_QR) ? XF_EV_DNS_RESPONSE : XF_EV_DNS_QUERY;
+		x->name_off = x->msg.qname_off;
+		x->name_len = x->msg.qname_wire;
 	}
 
 	x->now = xf_now(sc);
