@@ -149,21 +149,12 @@ XF_INLINE __u64 xf_w64(const struct xf_buf *b, __u32 off, __u32 n)
  * the zero-padded rest. maxw (a loop bound) must cover the whole words.
  * words is passed apart from len for the BPF verifier: a loop bound it
  * tracks exactly, while len stays an unknown it need not split paths on.
+ * fold: 0 when the label is known to have no upper-case letter (folding
+ * would change nothing).
  */
-XF_INLINE __u64 xf_label_hash_w(const struct xf_buf *b, __u32 off, __u32 len, __u32 words,
-				__u32 maxw)
+/* The end of a label hash: its length, then a 64-bit finalizer (fmix64). */
+XF_INLINE __u64 xf_label_hash_end(__u64 h, __u32 len)
 {
-	__u64 h = XF_LH_SEED;
-	__u32 k;
-
-	/* a word costs one xor and one multiply on the chain; the end mixes */
-	for (k = 0; k < maxw; k++) {
-		if (k >= words)
-			break;
-		h = (h ^ xf_lower8(xf_w64(b, off + k * 8, 8))) * XF_LH_MUL;
-	}
-	if (len & 7)
-		h = (h ^ xf_lower8(xf_w64(b, off + words * 8, len & 7))) * XF_LH_MUL;
 	h ^= len;
 	h ^= h >> 33;
 	h *= 0xff51afd7ed558ccdULL;
@@ -172,9 +163,29 @@ XF_INLINE __u64 xf_label_hash_w(const struct xf_buf *b, __u32 off, __u32 len, __
 	return h ^ (h >> 33);
 }
 
+XF_INLINE __u64 xf_label_hash_w(const struct xf_buf *b, __u32 off, __u32 len, __u32 words,
+				__u32 maxw, int fold)
+{
+	__u64 h = XF_LH_SEED, w;
+	__u64 k;
+
+	/* a word costs one xor and one multiply on the chain; the end mixes */
+	for (k = 0; k < maxw; k++) {
+		if (k >= words)
+			break;
+		w = xf_w64(b, off + k * 8, 8);
+		h = (h ^ (fold ? xf_lower8(w) : w)) * XF_LH_MUL;
+	}
+	if (len & 7) {
+		w = xf_w64(b, off + words * 8, len & 7);
+		h = (h ^ (fold ? xf_lower8(w) : w)) * XF_LH_MUL;
+	}
+	return xf_label_hash_end(h, len);
+}
+
 XF_INLINE __u64 xf_label_hash(const struct xf_buf *b, __u32 off, __u32 len, __u32 maxw)
 {
-	return xf_label_hash_w(b, off, len, len >> 3, maxw);
+	return xf_label_hash_w(b, off, len, len >> 3, maxw, 1);
 }
 
 /* Count trailing zeros without a ctz instruction (BPF has none). x != 0. */
