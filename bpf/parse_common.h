@@ -145,14 +145,6 @@ XF_INLINE __u64 xf_w64(const struct xf_buf *b, __u32 off, __u32 n)
 }
 
 /*
- * Hash of the len-byte label at off: its whole words (words = len / 8), then
- * the zero-padded rest. maxw (a loop bound) must cover the whole words.
- * words is passed apart from len for the BPF verifier: a loop bound it
- * tracks exactly, while len stays an unknown it need not split paths on.
- * fold: 0 when the label is known to have no upper-case letter (folding
- * would change nothing).
- */
-/*
  * The end of a label hash: its length, a multiply and a shift that brings
  * the high bits down (every use folds it into a name hash, which mixes
  * again: xf_hash_fold()).
@@ -163,6 +155,14 @@ XF_INLINE __u64 xf_label_hash_end(__u64 h, __u32 len)
 	return h ^ (h >> 32);
 }
 
+/*
+ * Hash of the len-byte label at off: its whole words (words = len / 8), then
+ * the zero-padded rest. maxw (a loop bound) must cover the whole words.
+ * words is passed apart from len for the BPF verifier: a loop bound it
+ * tracks exactly, while len stays an unknown it need not split paths on.
+ * fold: 0 when the label is known to have no upper-case letter (folding
+ * would change nothing).
+ */
 XF_INLINE __u64 xf_label_hash_w(const struct xf_buf *b, __u32 off, __u32 len, __u32 words,
 				__u32 maxw, int fold)
 {
@@ -183,6 +183,7 @@ XF_INLINE __u64 xf_label_hash_w(const struct xf_buf *b, __u32 off, __u32 len, __
 	return xf_label_hash_end(h, len);
 }
 
+/* xf_label_hash_w() for a label of unknown case (userspace: text names). */
 XF_INLINE __u64 xf_label_hash(const struct xf_buf *b, __u32 off, __u32 len, __u32 maxw)
 {
 	return xf_label_hash_w(b, off, len, len >> 3, maxw, 1);

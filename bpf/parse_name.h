@@ -232,10 +232,13 @@ XF_INLINE void xf_name_tail(struct xf_name_state *s, __u32 n)
 
 /*
  * Fold every recorded label, in order: its hash into the name's, its class
- * counts into the name's, its length and encoded class. Kept in locals
- * through the loop and written once. The class totals are summed two packs
- * of 16-bit lanes (a text name may have 256 label bytes of one class: an
- * 8-bit lane would carry into the next), and each feature keeps its low byte.
+ * counts into the name's, its length and encoded class. The name hash and
+ * the class totals stay in locals through the loop; the small per-label
+ * counters are updated in place (in registers they would be small exact
+ * values on each path, which keeps the verifier's paths apart). The class
+ * totals are summed in two packs of 16-bit lanes (a text name may have 256
+ * label bytes of one class: an 8-bit lane would carry into the next), and
+ * each feature keeps its low byte.
  */
 XF_INLINE void xf_name_labels(const struct xf_buf *b, struct xf_name_state *s,
 			      struct xf_name_feat *f)
@@ -334,7 +337,7 @@ XF_INLINE void xf_name_finish(struct xf_name_state *s, struct xf_name_feat *f, i
 	__u32 n, t, idx;
 	__u64 h = XF_FOLD_SEED;
 
-	XF_FORGET();
+	XF_FORGET(); /* the label loop's sums, read back: unknown to the verifier */
 	n = s->nbytes & 0xff; /* <= 253: the mask only bounds the index */
 
 	f->name_len = (__u16)(f->labels ? s->nbytes + f->labels - 1 : 0); /* dots between labels */

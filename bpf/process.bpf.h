@@ -166,9 +166,9 @@ static __always_inline void xf_name_done(struct xf_scratch *sc, struct xf_name_s
 /*
  * Copy the first n (XF_ETH_HLEN..XF_FRAME_COPY) frame bytes into the scratch
  * buffer. In TC (direct), a linear frame is copied inline, 32 bytes at a
- * time, and the 32 bytes ending at n last; bpf_skb_load_bytes() costs a helper call and a memcpy
- * call (~15 ns for a short frame, ~30 for 300 bytes), which is most of what
- * it takes to parse a DNS query.
+ * time, and the 32 bytes ending at n last; bpf_skb_load_bytes() costs a
+ * helper call and a memcpy call (~15 ns for a short frame, ~30 for 300
+ * bytes), which is most of what it takes to parse a DNS query.
  */
 static __always_inline int xf_load_frame(struct __sk_buff *skb, __u8 *dst, __u32 n, int direct)
 {
