@@ -93,8 +93,8 @@ static const __u8 xf_cclass[256] = {
 /*
  * Name hashing. A label hashes its bytes, ASCII letters folded to lower case,
  * eight at a time: each little-endian word (the last one zero-padded) is
- * mixed in with one multiply, and the length and a 64-bit finalizer (murmur3's
- * fmix64) close it, so no per-byte multiply chain sets the pace of the walk. A name is the fold of its label
+ * mixed in with one multiply, and the length closes it, so no per-byte
+ * multiply chain sets the pace of the walk. A name is the fold of its label
  * hashes in order. Because the registered domain and the two-label suffix
  * are folds of the last labels, the kernel gets them from the label hashes
  * of one pass, and userspace computes the same keys from text with
@@ -145,66 +145,65 @@ XF_INLINE __u64 xf_w64(const struct xf_buf *b, __u32 off, __u32 n)
 }
 
 /*
+ * The end of a label hash: its length, a multiply and a shift that brings
+ * the high bits down (every use folds it into a name hash, which mixes
+ * again: xf_hash_fold()).
+ */
+XF_INLINE __u64 xf_label_hash_end(__u64 h, __u32 len)
+{
+	h = (h ^ len) * 0xff51afd7ed558ccdULL;
+	return h ^ (h >> 32);
+}
+
+/*
  * Hash of the len-byte label at off: its whole words (words = len / 8), then
  * the zero-padded rest. maxw (a loop bound) must cover the whole words.
  * words is passed apart from len for the BPF verifier: a loop bound it
  * tracks exactly, while len stays an unknown it need not split paths on.
+ * fold: 0 when the label is known to have no upper-case letter (folding
+ * would change nothing).
  */
 XF_INLINE __u64 xf_label_hash_w(const struct xf_buf *b, __u32 off, __u32 len, __u32 words,
-				__u32 maxw)
+				__u32 maxw, int fold)
 {
-	__u64 h = XF_LH_SEED;
-	__u32 k;
+	__u64 h = XF_LH_SEED, w;
+	__u64 k;
 
 	/* a word costs one xor and one multiply on the chain; the end mixes */
 	for (k = 0; k < maxw; k++) {
 		if (k >= words)
 			break;
-		h = (h ^ xf_lower8(xf_w64(b, off + k * 8, 8))) * XF_LH_MUL;
+		w = xf_w64(b, off + k * 8, 8);
+		h = (h ^ (fold ? xf_lower8(w) : w)) * XF_LH_MUL;
 	}
-	if (len & 7)
-		h = (h ^ xf_lower8(xf_w64(b, off + words * 8, len & 7))) * XF_LH_MUL;
-	h ^= len;
-	h ^= h >> 33;
-	h *= 0xff51afd7ed558ccdULL;
-	h ^= h >> 33;
-	h *= 0xc4ceb9fe1a85ec53ULL;
-	return h ^ (h >> 33);
+	if (len & 7) {
+		w = xf_w64(b, off + words * 8, len & 7);
+		h = (h ^ (fold ? xf_lower8(w) : w)) * XF_LH_MUL;
+	}
+	return xf_label_hash_end(h, len);
 }
 
+/* xf_label_hash_w() for a label of unknown case (userspace: text names). */
 XF_INLINE __u64 xf_label_hash(const struct xf_buf *b, __u32 off, __u32 len, __u32 maxw)
 {
-	return xf_label_hash_w(b, off, len, len >> 3, maxw);
+	return xf_label_hash_w(b, off, len, len >> 3, maxw, 1);
 }
 
-/* Count trailing zeros without a ctz instruction (BPF has none). x != 0. */
+/*
+ * Count trailing zeros without a ctz instruction (BPF has none), x != 0: the
+ * lowest set bit times a de Bruijn sequence puts a distinct 6-bit pattern in
+ * the top bits, which a table maps back to the bit's index. No branches.
+ */
+static const __u8 xf_debruijn64[64] = {
+	0, 1, 48, 2, 57, 49, 28, 3, 61, 58, 50, 42, 38, 29, 17, 4,
+	62, 55, 59, 36, 53, 51, 43, 22, 45, 39, 33, 30, 24, 18, 12, 5,
+	63, 47, 56, 27, 60, 41, 37, 16, 54, 35, 52, 21, 44, 32, 23, 11,
+	46, 26, 40, 15, 34, 20, 31, 10, 25, 14, 19, 9, 13, 8, 7, 6,
+};
+
 XF_INLINE __u32 xf_ctz64(__u64 x)
 {
-	__u32 n = 0;
-
-	if (!(x & 0xffffffffULL)) {
-		n += 32;
-		x >>= 32;
-	}
-	if (!(x & 0xffff)) {
-		n += 16;
-		x >>= 16;
-	}
-	if (!(x & 0xff)) {
-		n += 8;
-		x >>= 8;
-	}
-	if (!(x & 0xf)) {
-		n += 4;
-		x >>= 4;
-	}
-	if (!(x & 0x3)) {
-		n += 2;
-		x >>= 2;
-	}
-	if (!(x & 0x1))
-		n += 1;
-	return n;
+	return xf_debruijn64[((x & (0 - x)) * 0x03f79d71b4cb0a89ULL) >> 58];
 }
 
 /* HyperLogLog: register index from the top bits, rank from the rest. */

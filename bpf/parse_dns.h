@@ -59,15 +59,16 @@ XF_INLINE int xf_dns_check_qname(const struct xf_buf *b, struct xf_dns_msg *m)
 }
 
 /*
- * The bytes of a checked question name (m->qname_off), not the root alone: a length
- * byte closes the label before it and opens the next (the root closes the
- * name). The first length byte is taken before the loop, and nothing in the
- * loop is known exactly to the BPF verifier (which would otherwise walk each
- * name shape apart).
+ * The bytes of a checked question name (at m->qname_off, not the root alone),
+ * one a step: a length byte closes the label before it and opens the next
+ * (the root closes the name). The first length byte is taken before the
+ * loop, and nothing in the loop is known exactly to the BPF verifier (which
+ * would otherwise walk each name shape apart).
  */
 XF_INLINE void xf_dns_bytes(struct xf_walk *w, const struct xf_dns_msg *m, int delta)
 {
-	const __u8 *q = xf_at(w->b, m->qname_off); /* a local: the histogram stores alias nothing of it */
+	/* a local: the histogram stores alias nothing of it */
+	const __u8 *q = xf_at(w->b, m->qname_off);
 	__u8 *hist = w->hist;
 	struct xf_lab l = { 0 };
 	__u64 i, rem, len;
@@ -125,9 +126,9 @@ XF_INLINE int xf_parse_dns_bytes(struct xf_walk *w, struct xf_dns_msg *m)
 	f->dns_flags = xf_b16(b, off + 2);
 	f->qtype = xf_b16(b, m->qname_off + m->qname_wire);
 	f->qclass = xf_b16(b, m->qname_off + m->qname_wire + 2);
-	/* the wire length bounds the label bytes: pick how the entropy is summed */
 	if (m->qname_wire == 1)
 		return XF_OK; /* the root: no labels */
+	/* the wire length bounds the label bytes: pick how the entropy is summed */
 	if (m->qname_wire < XF_HIST_SCAN_MIN)
 		xf_dns_bytes(w, m, 1);
 	else

@@ -23,6 +23,7 @@
 
 #define XF_NAME_WALK 256 /* loop bound: a name is at most 255 bytes */
 #define XF_LABELS_MAX 128 /* labels in a name of XF_NAME_WALK bytes */
+#define XF_LABEL_WORDS (XF_LABEL_MAX / 8 + 1) /* loop bound: whole words in a label */
 /*
  * Entropy needs sum(c*log2(c)) over the byte values' counts. Short names add
  * each byte's increment as they go (one table load a byte) and clear the
@@ -163,33 +164,49 @@ XF_INLINE void xf_name_bytes_done(struct xf_name_state *s, const struct xf_lab *
 }
 
 /*
+ * Conditions as 0/1 values without branches: BPF has no set-on-condition,
+ * so the compiler turns every comparison into a branch, and the verifier
+ * follows each one. XF_HIDE keeps the compiler from seeing that the value
+ * is small and turning the arithmetic back into a comparison.
+ */
+#define XF_HIDE(x) __asm__("" : "+r"(x))
+
+/* 1 if x (< 2^63) is not 0 */
+XF_INLINE __u64 xf_nz(__u64 x)
+{
+	XF_HIDE(x);
+	return (0 - x) >> 63;
+}
+
+/*
  * Count a recorded label that carries encoded data rather than a word (at
  * least enc_min bytes in one encoding's alphabet, or raw bytes) in its
- * class; true if it does.
+ * class; true if it does. Hex comes first, then base32, then base64.
  */
 XF_INLINE int xf_label_encoded(const struct xf_lab_rec *l, __u32 enc_min, __u8 *hex, __u8 *b32,
 			       __u8 *b64)
 {
-	__u64 c = l->counts;
-	__u8 n = l->len, up = XF_CP(c, XF_CP_UPPER), lo = XF_CP(c, XF_CP_LOWER);
-	__u8 dig = XF_CP(c, XF_CP_DIGIT), sym = XF_CP(c, XF_CP_SYM);
-	int mixed = up && lo;
+	__u64 c = l->counts, n = l->len, up, lo, dig, sym, mixed, is_hex, is_b32, is_b64;
 
 	if (n < enc_min)
 		return 0;
-	if (XF_CP(c, XF_CP_HEX) == n) {
-		(*hex)++;
-		return 1;
-	}
-	if (XF_CP(c, XF_CP_B32) == n && !mixed && dig) {
-		(*b32)++;
-		return 1;
-	}
-	if ((__u8)(up + lo + dig + sym + XF_CP(c, XF_CP_HYPHEN)) == n && (sym || (mixed && dig))) {
-		(*b64)++;
-		return 1;
-	}
-	return XF_CP(c, XF_CP_BIN) != 0; /* raw bytes, e.g. base128 */
+	up = xf_nz(XF_CP(c, XF_CP_UPPER));
+	lo = xf_nz(XF_CP(c, XF_CP_LOWER));
+	dig = xf_nz(XF_CP(c, XF_CP_DIGIT));
+	sym = xf_nz(XF_CP(c, XF_CP_SYM));
+	mixed = up & lo;
+	is_hex = 1 ^ xf_nz(XF_CP(c, XF_CP_HEX) ^ n);
+	is_b32 = (1 ^ is_hex) & (1 ^ xf_nz(XF_CP(c, XF_CP_B32) ^ n)) & (1 ^ mixed) & dig;
+	is_b64 = (1 ^ is_hex) & (1 ^ is_b32) &
+		 (1 ^ xf_nz((__u8)(XF_CP(c, XF_CP_UPPER) + XF_CP(c, XF_CP_LOWER) +
+				   XF_CP(c, XF_CP_DIGIT) + XF_CP(c, XF_CP_SYM) +
+				   XF_CP(c, XF_CP_HYPHEN)) ^ n)) &
+		 (sym | (mixed & dig));
+	*hex += (__u8)is_hex;
+	*b32 += (__u8)is_b32;
+	*b64 += (__u8)is_b64;
+	/* raw bytes (e.g. base128) count too */
+	return (int)(is_hex | is_b32 | is_b64 | xf_nz(XF_CP(c, XF_CP_BIN)));
 }
 
 /*
@@ -215,10 +232,13 @@ XF_INLINE void xf_name_tail(struct xf_name_state *s, __u32 n)
 
 /*
  * Fold every recorded label, in order: its hash into the name's, its class
- * counts into the name's, its length and encoded class. Kept in locals
- * through the loop and written once. The class totals are summed two packs
- * of 16-bit lanes (a text name may have 256 label bytes of one class: an
- * 8-bit lane would carry into the next), and each feature keeps its low byte.
+ * counts into the name's, its length and encoded class. The name hash and
+ * the class totals stay in locals through the loop; the small per-label
+ * counters are updated in place (in registers they would be small exact
+ * values on each path, which keeps the verifier's paths apart). The class
+ * totals are summed in two packs of 16-bit lanes (a text name may have 256
+ * label bytes of one class: an 8-bit lane would carry into the next), and
+ * each feature keeps its low byte.
  */
 XF_INLINE void xf_name_labels(const struct xf_buf *b, struct xf_name_state *s,
 			      struct xf_name_feat *f)
@@ -239,7 +259,10 @@ XF_INLINE void xf_name_labels(const struct xf_buf *b, struct xf_name_state *s,
 			break;
 		/* the hash first: its loop's exits join before the branches below */
 		len = l->len;
-		l->hash = xf_label_hash_w(b, l->off, len, l->words, XF_LABEL_MAX / 8 + 1);
+		if (XF_CP(l->counts, XF_CP_UPPER))
+			l->hash = xf_label_hash_w(b, l->off, len, l->words, XF_LABEL_WORDS, 1);
+		else /* most labels: nothing to fold */
+			l->hash = xf_label_hash_w(b, l->off, len, l->words, XF_LABEL_WORDS, 0);
 		name_hash = xf_hash_fold(name_hash, l->hash);
 		tot += l->counts & 0x00ff00ff00ff00ffULL;
 		tot8 += (l->counts >> 8) & 0x00ff00ff00ff00ffULL;
@@ -314,7 +337,7 @@ XF_INLINE void xf_name_finish(struct xf_name_state *s, struct xf_name_feat *f, i
 	__u32 n, t, idx;
 	__u64 h = XF_FOLD_SEED;
 
-	XF_FORGET();
+	XF_FORGET(); /* the label loop's sums, read back: unknown to the verifier */
 	n = s->nbytes & 0xff; /* <= 253: the mask only bounds the index */
 
 	f->name_len = (__u16)(f->labels ? s->nbytes + f->labels - 1 : 0); /* dots between labels */

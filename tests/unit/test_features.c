@@ -258,6 +258,18 @@ static void test_name_hash(void **state)
 	/* the empty name is the fold seed */
 	assert_int_equal(xf_name_hash_text(""), XF_FOLD_SEED);
 	assert_int_equal(xf_name_hash_text("."), XF_FOLD_SEED);
+	/* labels hash a word at a time: case folds, and every byte counts, past 8 */
+	assert_int_equal(xf_name_hash_text("ABCDEFGHIJKLMNOPQ.Example"),
+			 xf_name_hash_text("abcdefghijklmnopq.example"));
+	assert_int_equal(text_feat("ABCDEFGHIJKLMNOPQ.Example", 16, NULL).name_hash,
+			 xf_name_hash_text("abcdefghijklmnopq.example"));
+	assert_int_not_equal(xf_name_hash_text("aaaaaaaab.x"), xf_name_hash_text("aaaaaaaac.x"));
+	assert_int_not_equal(xf_name_hash_text("aaaaaaaa.x"), xf_name_hash_text("aaaaaaaaa.x"));
+	assert_int_not_equal(xf_name_hash_text("aaaaaaaaaaaaaaaa.x"),
+			     xf_name_hash_text("aaaaaaaaaaaaaaab.x"));
+	/* a NUL byte is a byte: "a" and "a\0" differ (the length closes the hash) */
+	assert_int_not_equal(text_feat_n("a", 1, 16, NULL).name_hash,
+			     text_feat_n("a\0", 2, 16, NULL).name_hash);
 }
 
 /* the walker hashes the two-label suffix as xf_name_hash_text does */
