@@ -1,7 +1,7 @@
 /* SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause) */
 /*
  * control.h - what the control commands share: list targets (domain, sni:,
- * host:, IP/CIDR), the status report, event rendering, and the names of the
+ * host:, IP/CIDR), the status report, and the names of the
  * ABI's codes.
  */
 #ifndef XF_CONTROL_H
@@ -28,9 +28,6 @@ int xf_target_apply(const char *pin_dir, const struct xf_target *t, const char *
 
 /* Print mode and counters summed over CPUs, as text or one JSON object. */
 int xf_status_print(const char *pin_dir, int stats_fd, int json);
-
-/* Render an event as one JSON line (no newline); returns its length. */
-int xf_event_json(const struct xf_event *ev, char *out, size_t size);
 
 /* Names of codes, stable: they appear in JSON and in schemas/reasons.md. */
 const char *xf_reason_name(unsigned int r);

@@ -32,6 +32,7 @@
 #include "flowtab.h"
 #include "frame.h"
 #include "geoip.h"
+#include "ingest.h"
 #include "loader.h"
 #include "names.h"
 #include "outbox.h"
@@ -39,7 +40,6 @@
 #include "exfilter_tc.skel.h"
 
 #define ACKQ_MAX 65536
-#define MERGE_BATCH 1024
 
 struct ack {
 	int sink;
@@ -67,7 +67,6 @@ struct sensor {
 	int flows_fd, config_fd;
 	__u32 mode; /* live, re-read from the pinned config each tick */
 	int64_t mono_to_wall_ns;
-	int ncpus;
 	struct xf_sb sb;
 	char host[64];
 	char state_path[PATH_MAX];
@@ -75,9 +74,8 @@ struct sensor {
 	uint64_t events, bad_events, alerts, alert_updates, verdicts, verdict_errors;
 	uint64_t store_errors, sink_errors;
 	uint32_t uncommitted; /* alerts put since the last commit */
-	/* merge buffers */
-	struct xf_flow_key *mkeys;
-	struct xf_flow *mvals;
+	struct xf_kmerge km; /* batched reads of the kernel's flows */
+	struct xf_ingest_buf ibuf; /* the text of the event being decoded */
 };
 
 static int64_t now_ns(clockid_t c)
@@ -123,97 +121,19 @@ static int allowlisted(const struct sensor *s, const char *domain)
 static int on_event(void *ctx, void *data, size_t len)
 {
 	struct sensor *s = ctx;
-	const struct xf_event *ev = data;
-	char name[XF_NAME_MAX * 4 + 1], lname[sizeof(name)], rdbuf[256];
-	struct xf_obs o = { 0 };
-	size_t n;
-	int dns, r;
+	struct xf_obs o;
 
-	if (len < sizeof(*ev) || ev->version != XF_EVENT_VERSION || !ev->kind ||
-	    ev->kind > XF_EV_HOST) {
+	if (xf_event_obs(data, len, s->mono_to_wall_ns, s->cfg->kernel.long_qname, &s->ibuf, &o)) {
 		s->bad_events++;
 		return 0;
 	}
 	s->events++;
-	n = ev->name_len < XF_NAME_MAX ? ev->name_len : XF_NAME_MAX;
-	dns = ev->kind == XF_EV_DNS_QUERY || ev->kind == XF_EV_DNS_RESPONSE;
-	r = dns ? xf_wire_to_text(ev->name, n, 0, name, sizeof(name)) :
-		  xf_text_name(ev->name, n, 0, name, sizeof(name));
-	if (r <= 0) {
-		s->bad_events++;
-		return 0;
-	}
-	for (int i = 0; i <= r; i++)
-		lname[i] = (char)(name[i] >= 'A' && name[i] <= 'Z' ? name[i] + 32 : name[i]);
-	o.domain = xf_registered_domain(lname, rdbuf, sizeof(rdbuf));
-	o.response = ev->kind == XF_EV_DNS_RESPONSE;
-	o.client = o.response ? ev->daddr : ev->saddr;
-	o.server = o.response ? ev->saddr : ev->daddr;
-	o.kernel_rd = ev->feat.rd_hash;
-	o.name = name;
-	o.feat = &ev->feat;
 	o.resolver = is_resolver(s, o.client);
-	o.now_s = (uint32_t)(((int64_t)ev->ts_ns + s->mono_to_wall_ns) / 1000000000LL);
-	o.long_qname = s->cfg->kernel.long_qname;
-	o.kind = ev->kind;
-	if (ev->action != XF_ACT_PASS && !(ev->flags & XF_EF_ALLOWED)) {
-		o.kaction = ev->action;
-		o.kreason = ev->reason;
-		o.kenforced = !!(ev->flags & XF_EF_ENFORCED);
-	}
 	xf_ft_observe(s->ft, &o);
 	return 0;
 }
 
 /* --- the tick: merge, score, alert, enforce --- */
-
-static void merge_kernel(struct sensor *s)
-{
-	size_t vsz = (sizeof(struct xf_flow) + 7) & ~7UL;
-	__u32 count;
-	void *in = NULL, *out = malloc(sizeof(struct xf_flow_key));
-	int err;
-
-	if (!out)
-		return;
-	/* batched reads: one syscall per MERGE_BATCH flows, all CPUs at once */
-	do {
-		count = MERGE_BATCH;
-		err = bpf_map_lookup_batch(s->flows_fd, in, out, s->mkeys, s->mvals, &count, NULL);
-		if (err && errno != ENOENT)
-			break;
-		for (__u32 i = 0; i < count; i++) {
-			struct xf_flow sum = { 0 };
-
-			for (int c = 0; c < s->ncpus; c++) {
-				const struct xf_flow *v =
-					(const void *)((const char *)s->mvals + (i * s->ncpus + c) * vsz);
-
-				sum.queries += v->queries;
-				sum.qname_bytes += v->qname_bytes;
-				sum.entropy_sum += v->entropy_sum;
-				sum.enc_queries += v->enc_queries;
-				sum.long_queries += v->long_queries;
-				sum.responses += v->responses;
-				sum.nxdomain += v->nxdomain;
-				for (int q = 0; q < XF_QT_BUCKETS; q++)
-					sum.qtypes[q] += v->qtypes[q];
-				for (int h = 0; h < XF_HLL_REGS; h++)
-					if (v->hll[h] > sum.hll[h])
-						sum.hll[h] = v->hll[h];
-			}
-			xf_ft_merge_kernel(s->ft, s->mkeys[i].client, s->mkeys[i].rd_hash, &sum);
-		}
-		if (!in) {
-			in = malloc(sizeof(struct xf_flow_key));
-			if (!in)
-				break;
-		}
-		memcpy(in, out, sizeof(struct xf_flow_key));
-	} while (!err);
-	free(in);
-	free(out);
-}
 
 static void write_verdict(struct sensor *s, const char *domain)
 {
@@ -309,7 +229,7 @@ static void tick(struct sensor *s)
 
 	if (!bpf_map_lookup_elem(s->config_fd, &zero, &kc))
 		s->mode = kc.mode; /* `exfilter mode` may have changed it */
-	merge_kernel(s);
+	xf_kmerge_run(&s->km, s->ft);
 	xf_ft_tick(s->ft, on_flow, s);
 }
 
@@ -491,17 +411,12 @@ static int setup(struct sensor *s)
 	};
 	char err[512];
 
-	s->ncpus = libbpf_num_possible_cpus();
-	if (s->ncpus <= 0)
-		return -1;
-	s->mkeys = calloc(MERGE_BATCH, sizeof(*s->mkeys));
-	s->mvals = calloc((size_t)MERGE_BATCH * s->ncpus, (sizeof(struct xf_flow) + 7) & ~7UL);
 	/* in flight at most: kafka's max_inflight, plus a pump's worth of jsonl */
 	s->ack_max = (int)(s->cfg->kafka_max_inflight + 2 * ACKQ_MAX);
 	s->ackq = calloc((size_t)s->ack_max, sizeof(*s->ackq));
 	s->resolvers = calloc(XF_CFG_LIST_MAX, 16);
 	s->ft = xf_ft_new(&fc);
-	if (!s->mkeys || !s->mvals || !s->ackq || !s->resolvers || !s->ft) {
+	if (!s->ackq || !s->resolvers || !s->ft) {
 		fprintf(stderr, "exfilter: out of memory for %u flows\n", s->cfg->max_flows);
 		return -1;
 	}
@@ -554,6 +469,10 @@ static int setup(struct sensor *s)
 	if (apply_lists(s))
 		return -1;
 	s->flows_fd = bpf_map__fd(s->l.skel->maps.xf_flows);
+	if (xf_kmerge_init(&s->km, s->flows_fd)) {
+		fprintf(stderr, "exfilter: out of memory for the flow merge\n");
+		return -1;
+	}
 	s->config_fd = bpf_map__fd(s->l.skel->maps.xf_config);
 	s->rb = ring_buffer__new(bpf_map__fd(s->l.skel->maps.xf_events), on_event, s, NULL);
 	if (!s->rb) {
@@ -585,8 +504,7 @@ static void teardown(struct sensor *s, int loaded)
 	xf_geoip_close(s->geo);
 	xf_ft_free(s->ft);
 	xf_sb_free(&s->sb);
-	free(s->mkeys);
-	free(s->mvals);
+	xf_kmerge_free(&s->km);
 	free(s->ackq);
 	free(s->resolvers);
 }

@@ -55,6 +55,7 @@
 #include "config.h"
 #include "detector.h"
 #include "flowtab.h"
+#include "ingest.h"
 #include "frame.h"
 #include "loader.h"
 #include "names.h"
@@ -74,7 +75,6 @@
 /* sensor.c's constants, mirrored: the pump and the tick run as it runs them */
 #define ACKQ_MAX 65536
 #define KAFKA_INFLIGHT 100000 /* sinks.kafka.max_inflight default: sizes sensor.c's ack queue */
-#define MERGE_BATCH 1024
 #define PUMP_ROWS 512
 
 enum { S_OUTBOX = 1, S_KAFKA = 2, S_FLOWS = 4, S_RING = 8 };
@@ -1337,8 +1337,8 @@ struct ring {
 	__u32 mode;
 	int64_t mono_to_wall_ns;
 	char host[64];
-	struct xf_flow_key *mkeys;
-	struct xf_flow *mvals;
+	struct xf_kmerge km;
+	struct xf_ingest_buf ibuf;
 	uint64_t events, bad_events, alerts, alert_updates, store_errors;
 	/* where the loop's time goes */
 	uint64_t ticks, merged;
@@ -1354,98 +1354,28 @@ struct ring {
 static int ring_event(void *ctx, void *data, size_t len)
 {
 	struct ring *s = ctx;
-	const struct xf_event *ev = data;
-	char name[XF_NAME_MAX * 4 + 1], lname[sizeof(name)], rdbuf[256];
-	struct xf_obs o = {0};
-	size_t n;
-	int dns, r;
+	struct xf_obs o;
 
-	if (len < sizeof(*ev) || ev->version != XF_EVENT_VERSION || !ev->kind ||
-	    ev->kind > XF_EV_HOST) {
+	if (xf_event_obs(data, len, s->mono_to_wall_ns, s->cfg->kernel.long_qname, &s->ibuf, &o)) {
 		s->bad_events++;
 		return 0;
 	}
 	if (s->capture && s->ncap < CAPTURE_MAX)
-		memcpy(&s->cap[s->ncap++], ev, sizeof(*ev));
+		memcpy(&s->cap[s->ncap++], data, sizeof(struct xf_event));
 	s->events++;
-	n = ev->name_len < XF_NAME_MAX ? ev->name_len : XF_NAME_MAX;
-	dns = ev->kind == XF_EV_DNS_QUERY || ev->kind == XF_EV_DNS_RESPONSE;
-	r = dns ? xf_wire_to_text(ev->name, n, 0, name, sizeof(name))
-		: xf_text_name(ev->name, n, 0, name, sizeof(name));
-	if (r <= 0) {
-		s->bad_events++;
-		return 0;
-	}
-	for (int i = 0; i <= r; i++)
-		lname[i] = (char)(name[i] >= 'A' && name[i] <= 'Z' ? name[i] + 32 : name[i]);
-	o.domain = xf_registered_domain(lname, rdbuf, sizeof(rdbuf));
-	o.response = ev->kind == XF_EV_DNS_RESPONSE;
-	o.client = o.response ? ev->daddr : ev->saddr;
-	o.server = o.response ? ev->saddr : ev->daddr;
-	o.kernel_rd = ev->feat.rd_hash;
-	o.name = name;
-	o.feat = &ev->feat;
 	o.resolver = 0; /* no resolvers configured */
-	o.now_s = (uint32_t)(((int64_t)ev->ts_ns + s->mono_to_wall_ns) / 1000000000LL);
-	o.long_qname = s->cfg->kernel.long_qname;
-	o.kind = ev->kind;
-	if (ev->action != XF_ACT_PASS && !(ev->flags & XF_EF_ALLOWED)) {
-		o.kaction = ev->action;
-		o.kreason = ev->reason;
-		o.kenforced = !!(ev->flags & XF_EF_ENFORCED);
-	}
 	xf_ft_observe(s->ft, &o);
 	return 0;
 }
 
-/* --- sensor.c's merge_kernel --- */
+/* --- sensor.c's merge: the shared xf_kmerge_run() --- */
 
 static void ring_merge(struct ring *s)
 {
-	size_t vsz = (sizeof(struct xf_flow) + 7) & ~7UL;
-	__u32 count;
-	void *in = NULL, *out = malloc(sizeof(struct xf_flow_key));
-	int err;
+	long n = xf_kmerge_run(&s->km, s->ft);
 
-	if (!out)
-		return;
-	do {
-		count = MERGE_BATCH;
-		err = bpf_map_lookup_batch(s->flows_fd, in, out, s->mkeys, s->mvals, &count, NULL);
-		if (err && errno != ENOENT)
-			break;
-		for (__u32 i = 0; i < count; i++) {
-			struct xf_flow sum = {0};
-
-			for (int c = 0; c < s->ncpus; c++) {
-				const struct xf_flow *v = (const void *)((const char *)s->mvals +
-									 (i * s->ncpus + c) * vsz);
-
-				sum.queries += v->queries;
-				sum.qname_bytes += v->qname_bytes;
-				sum.entropy_sum += v->entropy_sum;
-				sum.enc_queries += v->enc_queries;
-				sum.long_queries += v->long_queries;
-				sum.responses += v->responses;
-				sum.nxdomain += v->nxdomain;
-				for (int q = 0; q < XF_QT_BUCKETS; q++)
-					sum.qtypes[q] += v->qtypes[q];
-				for (int h = 0; h < XF_HLL_REGS; h++)
-					if (v->hll[h] > sum.hll[h])
-						sum.hll[h] = v->hll[h];
-			}
-			xf_ft_merge_kernel(s->ft, s->mkeys[i].client, s->mkeys[i].rd_hash, &sum);
-			s->merged++;
-		}
-		if (!in) {
-			in = malloc(sizeof(struct xf_flow_key));
-			if (!in)
-				break;
-		}
-		memcpy(in, out, sizeof(struct xf_flow_key));
-	} while (!err);
-	free(in);
-	free(out);
+	if (n > 0)
+		s->merged += (uint64_t)n;
 }
 
 /* --- sensor.c's on_flow in monitor mode (no GeoIP, no verdicts) --- */
@@ -1734,8 +1664,7 @@ static void ring_teardown(struct ring *s)
 	dir_remove(s->pin_dir);
 	xf_ft_free(s->ft);
 	xf_sb_free(&s->sb);
-	free(s->mkeys);
-	free(s->mvals);
+	xf_kmerge_free(&s->km);
 	free(s->cap);
 	free(s->cfg);
 	free(s);
@@ -1777,12 +1706,9 @@ static struct ring *ring_setup(void)
 				.max_details = s->cfg->max_flows / 16 + 1024,
 				.window_s = s->cfg->window_s};
 	s->ncpus = libbpf_num_possible_cpus();
-	s->mkeys = calloc(MERGE_BATCH, sizeof(*s->mkeys));
-	s->mvals =
-		calloc((size_t)MERGE_BATCH * (size_t)s->ncpus, (sizeof(struct xf_flow) + 7) & ~7UL);
 	s->cap = calloc(CAPTURE_MAX, sizeof(*s->cap));
 	s->ft = xf_ft_new(&fc);
-	if (s->ncpus <= 0 || !s->mkeys || !s->mvals || !s->cap || !s->ft)
+	if (s->ncpus <= 0 || !s->cap || !s->ft)
 		goto fail;
 	for (int i = 0; i < xf_n_detectors; i++)
 		s->weights[i] = xf_detectors[i]->weight;
@@ -1799,6 +1725,8 @@ static struct ring *ring_setup(void)
 		goto fail;
 	s->mode = s->cfg->mode;
 	s->flows_fd = bpf_map__fd(s->l.skel->maps.xf_flows);
+	if (xf_kmerge_init(&s->km, s->flows_fd))
+		goto fail;
 	s->config_fd = bpf_map__fd(s->l.skel->maps.xf_config);
 	s->stats_fd = bpf_map__fd(s->l.skel->maps.xf_stats);
 	s->prog_fd = bpf_program__fd(s->l.skel->progs.xf_tc_ingress);

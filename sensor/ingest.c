@@ -1,0 +1,126 @@
+// SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause)
+/*
+ * ingest.c - ring buffer records into observations, kernel flows into
+ * merges.
+ */
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+#include <bpf/bpf.h>
+#include <bpf/libbpf.h>
+#include "ingest.h"
+#include "names.h"
+
+#define MERGE_BATCH 1024
+#define VAL_SIZE ((sizeof(struct xf_flow) + 7) & ~7UL) /* per-CPU values are 8-aligned */
+
+int xf_event_obs(const void *data, size_t len, int64_t mono_to_wall_ns, uint32_t long_qname,
+		 struct xf_ingest_buf *buf, struct xf_obs *o)
+{
+	const struct xf_event *ev = data;
+	size_t n;
+	int r;
+
+	if (len < sizeof(*ev) || ev->version != XF_EVENT_VERSION || !ev->kind ||
+	    ev->kind > XF_EV_HOST)
+		return -EINVAL;
+	n = ev->name_len < XF_NAME_MAX ? ev->name_len : XF_NAME_MAX;
+	r = ev->kind == XF_EV_DNS_QUERY || ev->kind == XF_EV_DNS_RESPONSE ?
+		    xf_wire_to_text(ev->name, n, 0, buf->name, sizeof(buf->name)) :
+		    xf_text_name(ev->name, n, 0, buf->name, sizeof(buf->name));
+	if (r <= 0)
+		return -EINVAL;
+	for (int i = 0; i <= r; i++)
+		buf->lname[i] = (char)(buf->name[i] >= 'A' && buf->name[i] <= 'Z' ?
+					       buf->name[i] + 32 :
+					       buf->name[i]);
+	memset(o, 0, sizeof(*o));
+	o->domain = xf_registered_domain(buf->lname, buf->rd, sizeof(buf->rd));
+	o->response = ev->kind == XF_EV_DNS_RESPONSE;
+	o->client = o->response ? ev->daddr : ev->saddr;
+	o->server = o->response ? ev->saddr : ev->daddr;
+	o->kernel_rd = ev->feat.rd_hash;
+	o->name = buf->name;
+	o->feat = &ev->feat;
+	o->now_s = (uint32_t)(((int64_t)ev->ts_ns + mono_to_wall_ns) / 1000000000LL);
+	o->long_qname = long_qname;
+	o->kind = ev->kind;
+	if (ev->action != XF_ACT_PASS && !(ev->flags & XF_EF_ALLOWED)) {
+		o->kaction = ev->action;
+		o->kreason = ev->reason;
+		o->kenforced = !!(ev->flags & XF_EF_ENFORCED);
+	}
+	return 0;
+}
+
+int xf_kmerge_init(struct xf_kmerge *m, int flows_fd)
+{
+	memset(m, 0, sizeof(*m));
+	m->flows_fd = flows_fd;
+	m->ncpus = libbpf_num_possible_cpus();
+	if (m->ncpus <= 0)
+		return -EINVAL;
+	m->keys = calloc(MERGE_BATCH, sizeof(*m->keys));
+	m->vals = calloc((size_t)MERGE_BATCH * (size_t)m->ncpus, VAL_SIZE);
+	if (!m->keys || !m->vals) {
+		xf_kmerge_free(m);
+		return -ENOMEM;
+	}
+	return 0;
+}
+
+void xf_kmerge_free(struct xf_kmerge *m)
+{
+	free(m->keys);
+	free(m->vals);
+	m->keys = NULL;
+	m->vals = NULL;
+}
+
+static void sum_cpus(const struct xf_kmerge *m, __u32 i, struct xf_flow *sum)
+{
+	memset(sum, 0, sizeof(*sum));
+	for (int c = 0; c < m->ncpus; c++) {
+		const struct xf_flow *v =
+			(const void *)((const char *)m->vals + ((size_t)i * m->ncpus + c) * VAL_SIZE);
+
+		sum->queries += v->queries;
+		sum->qname_bytes += v->qname_bytes;
+		sum->entropy_sum += v->entropy_sum;
+		sum->enc_queries += v->enc_queries;
+		sum->long_queries += v->long_queries;
+		sum->responses += v->responses;
+		sum->nxdomain += v->nxdomain;
+		for (int q = 0; q < XF_QT_BUCKETS; q++)
+			sum->qtypes[q] += v->qtypes[q];
+		for (int h = 0; h < XF_HLL_REGS; h++)
+			if (v->hll[h] > sum->hll[h])
+				sum->hll[h] = v->hll[h];
+	}
+}
+
+long xf_kmerge_run(struct xf_kmerge *m, struct xf_ft *ft)
+{
+	struct xf_flow_key in, out;
+	struct xf_flow sum;
+	long read = 0;
+	int first = 1, err;
+	__u32 count;
+
+	/* one syscall per MERGE_BATCH flows, all CPUs at once */
+	do {
+		count = MERGE_BATCH;
+		err = bpf_map_lookup_batch(m->flows_fd, first ? NULL : &in, &out, m->keys, m->vals,
+					   &count, NULL);
+		if (err && errno != ENOENT)
+			return -errno;
+		for (__u32 i = 0; i < count; i++) {
+			sum_cpus(m, i, &sum);
+			xf_ft_merge_kernel(ft, m->keys[i].client, m->keys[i].rd_hash, &sum);
+			read++;
+		}
+		in = out;
+		first = 0;
+	} while (!err);
+	return read;
+}

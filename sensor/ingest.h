@@ -1,0 +1,48 @@
+/* SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause) */
+/*
+ * ingest.h - what the kernel hands the sensor, turned into flow-table
+ * input: ring buffer records into observations, and the per-CPU flows map
+ * into merged counters. Shared by the live loop and the benchmarks.
+ */
+#ifndef XF_INGEST_H
+#define XF_INGEST_H
+
+#include <stddef.h>
+#include <stdint.h>
+#include <linux/types.h>
+#include "exfilter.h"
+#include "flowtab.h"
+
+/* Text an observation points into: keep it alive until xf_ft_observe(). */
+struct xf_ingest_buf {
+	char name[XF_NAME_MAX * 4 + 1]; /* presentation form, escaped */
+	char lname[XF_NAME_MAX * 4 + 1]; /* the same, lower-case */
+	char rd[256];
+};
+
+/*
+ * Decode one ring buffer record into an observation: the name in escaped
+ * presentation form, its registered domain (libpsl), client and server by
+ * direction, wall-clock seconds, and the kernel's action unless the
+ * allowlist overrode it. o->resolver is left 0 for the caller. Returns 0, or
+ * -EINVAL for a record that is not a valid event.
+ */
+int xf_event_obs(const void *data, size_t len, int64_t mono_to_wall_ns, uint32_t long_qname,
+		 struct xf_ingest_buf *buf, struct xf_obs *o);
+
+/* Batched reads of the kernel's per-CPU flows map. */
+struct xf_kmerge {
+	int flows_fd;
+	int ncpus;
+	struct xf_flow_key *keys;
+	void *vals; /* batch x ncpus values, 8-byte aligned */
+};
+
+int xf_kmerge_init(struct xf_kmerge *m, int flows_fd);
+void xf_kmerge_free(struct xf_kmerge *m);
+
+/* Sum every kernel flow over CPUs (HLL registers by max) and merge it into
+ * ft. Returns the kernel entries read, or < 0 on a map error. */
+long xf_kmerge_run(struct xf_kmerge *m, struct xf_ft *ft);
+
+#endif /* XF_INGEST_H */
