@@ -35,6 +35,52 @@ struct xf_flow_view {
 	double distinct; /* distinct names (HyperLogLog estimate) */
 	double span_s; /* first to last query in the window, seconds */
 	int resolver; /* the client is a configured resolver */
+	/* per-name judgements (enum xf_tag) made when each name was observed */
+	uint32_t tags; /* every tag seen in the window, OR-ed */
+	uint32_t tagged; /* names that carried at least one tag */
+	uint32_t tag_names; /* names the tag hooks looked at */
+	/* timing of queries, from observations (kernel events or packets) */
+	uint32_t iat_n; /* inter-arrival gaps measured */
+	double iat_mean_s; /* their mean, seconds */
+	double iat_cv; /* their coefficient of variation (stddev / mean) */
+	/* where the queries went */
+	uint32_t bypass; /* queries to a server that is not a configured resolver */
+	/* second signals */
+	uint32_t sni; /* TLS ClientHello server names seen */
+	uint32_t hosts; /* HTTP Host headers seen */
+};
+
+/*
+ * Tags: what one name says on its own (a tool's handshake string, a DNS
+ * provider in SNI, a random-looking TLS name). Detectors that judge single
+ * names do it in their tag hook, once per observed name; the flow keeps the
+ * OR of tags and a count, and their score hook reads them. Bits are stable
+ * within a build only: alerts name detectors and evidence, never bits.
+ */
+enum xf_tag {
+	XF_TAG_IODINE = 1u << 0,
+	XF_TAG_DNS2TCP = 1u << 1,
+	XF_TAG_DNSCAT2 = 1u << 2,
+	XF_TAG_DNSEXFILTRATOR = 1u << 3,
+	XF_TAG_SODS = 1u << 4,
+	XF_TAG_COBALTSTRIKE = 1u << 5,
+	XF_TAG_SIG_MASK = 0xffu, /* tool signatures */
+	XF_TAG_DOH_PROVIDER = 1u << 8, /* SNI of a DNS-over-HTTPS/TLS service */
+	XF_TAG_SNI_RANDOM = 1u << 9, /* SNI with a random-looking long label */
+	XF_TAG_HOST_RANDOM = 1u << 10, /* HTTP Host with a random-looking long label */
+	XF_TAG_HOST_IP = 1u << 11, /* HTTP Host is an IP literal */
+};
+
+struct xf_name_feat;
+
+/* One observed name, for tag hooks. */
+struct xf_name_in {
+	int kind; /* enum xf_ev_kind: DNS query, SNI, Host */
+	const char *name; /* presentation form, escaped, case as sent */
+	size_t len;
+	size_t rd_off; /* where the registered domain starts in name (len when none) */
+	const struct xf_name_feat *feat; /* the shared parser's features */
+	uint16_t qtype;
 };
 
 struct xf_evidence {
@@ -51,6 +97,8 @@ struct xf_det_result {
 /* Tuning shared by every detector. */
 struct xf_det_params {
 	double resolver_scale; /* volume thresholds x this for resolver clients */
+	uint32_t window_s; /* the flow window, seconds */
+	int have_resolvers; /* resolvers are configured: bypass means something */
 };
 
 struct xf_detector {
@@ -59,6 +107,8 @@ struct xf_detector {
 	double weight; /* default weight in the scorer */
 	void (*score)(const struct xf_flow_view *f, const struct xf_det_params *p,
 		      struct xf_det_result *r);
+	/* optional: tags (enum xf_tag) for one name, pure and cheap */
+	uint32_t (*tag)(const struct xf_name_in *n);
 };
 
 /* Helpers for detectors. */
@@ -78,6 +128,9 @@ static inline double xf_ramp(double x, double lo, double hi)
 extern const struct xf_detector *const xf_detectors[];
 extern const int xf_n_detectors;
 const struct xf_detector *xf_detector_find(const char *name);
+
+/* Every detector's tag hook over one name, OR-ed. */
+uint32_t xf_name_tags(const struct xf_name_in *n);
 
 /* The scorer. */
 enum xf_severity { XF_SEV_NONE, XF_SEV_LOW, XF_SEV_MEDIUM, XF_SEV_HIGH, XF_SEV_CRITICAL };

@@ -26,3 +26,13 @@ const struct xf_detector *xf_detector_find(const char *name)
 			return xf_detectors[i];
 	return NULL;
 }
+
+uint32_t xf_name_tags(const struct xf_name_in *n)
+{
+	uint32_t t = 0;
+
+	for (int i = 0; i < xf_n_detectors; i++)
+		if (xf_detectors[i]->tag)
+			t |= xf_detectors[i]->tag(n);
+	return t;
+}

@@ -42,6 +42,8 @@ struct xf_obs {
 	int response; /* a DNS response (counts responses and NXDOMAIN) */
 	int resolver; /* the client is a configured resolver */
 	uint32_t now_s; /* wall-clock (or packet) seconds */
+	uint64_t ts_ms; /* the same in milliseconds, for query timing; 0 = now_s */
+	int bypass; /* a query to a server that is not a configured resolver */
 	uint32_t long_qname; /* the kernel config's long-name threshold */
 	__u8 kind; /* enum xf_ev_kind: SNI and Host name a flow, count no query */
 	__u8 kaction; /* enum xf_action the kernel took or would take */
