@@ -143,7 +143,7 @@ struct rp_dom {
 	uint32_t clients, alerts;
 	int64_t ttd_ms; /* -1: not detected */
 	uint64_t q_detect, q_total, b_total;
-	unsigned allow_hits;
+	uint64_t allow_hits;
 };
 
 struct rp_point {
@@ -632,7 +632,7 @@ static int summarise(struct xf_report *r, double thr, struct rp_sum *s)
 			struct rp_dom *d = dom_get(r, ((struct rp_allow *)e)->domain, 0);
 
 			if (d)
-				d->allow_hits++;
+				d->allow_hits += ((struct rp_allow *)e)->hits;
 		}
 	}
 	return 0;
@@ -958,7 +958,7 @@ static void put_dom_row(FILE *o, const struct rp_dom *d, size_t rank)
 			(unsigned long long)d->q_detect);
 	else
 		fputs("</td><td class=\"n ttd\">not detected</td><td class=\"n\">-</td>", o);
-	fprintf(o, "<td class=\"n\">%u</td></tr>\n", d->allow_hits);
+	fprintf(o, "<td class=\"n\">%llu</td></tr>\n", (unsigned long long)d->allow_hits);
 }
 
 static void put_domains(FILE *o, const struct xf_report *r, const struct rp_sum *s)
