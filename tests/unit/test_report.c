@@ -239,11 +239,12 @@ static struct xf_report *scenario(void)
 	feed(r, 0x0a000001, "tun.example", 50, 1900000, 1900000, 2, 120, 30, 3);
 	/* client B of the same domain stays below */
 	feed(r, 0x0a000002, "tun.example", 40, 2000000, 1999000, 5, 300, 20, 3);
-	/* exfil.example: 69.5 is not 70; 70.2 at 45.250 s is */
+	/* exfil.example: 69.5 is not 70; 70.2 at 45.250 s is; a later 69.9
+	 * does not lower the best */
 	feed(r, 0x0a000003, "exfil.example", 20, 5000100, 5000000, 2, 100, 10, 0);
 	feed(r, 0x0a000003, "exfil.example", 69.5, 5030000, 5000000, 9, 450, 10, 0);
 	feed(r, 0x0a000003, "exfil.example", 70.2, 5045250, 5000000, 12, 600, 10, 0);
-	feed(r, 0x0a000003, "exfil.example", 60, 5050000, 5000000, 13, 650, 10, 0);
+	feed(r, 0x0a000003, "exfil.example", 69.9, 5050000, 5000000, 13, 650, 10, 0);
 	feed(r, 0x0a000004, "benign.example", 55, 7000000, 6999000, 4, 80, 4, 50);
 	feed(r, 0x0a000004, "other.example", 20, 7000000, 6999000, 1, 20, 0, 0);
 	return r;
@@ -268,6 +269,14 @@ static void test_sweep(void **state)
 	has(html, "<tr id=\"sweep-60\"><td class=\"n\">60</td><td class=\"n\">2</td>"
 		  "<td class=\"n\">2</td><td class=\"n\">2</td><td class=\"n\">66.7%</td>"
 		  "<td class=\"n\">0</td><td class=\"n\">0</td></tr>");
+	/* a best score exactly on a step counts there (other.example at 20,
+	 * tun.example x B at 40) */
+	has(html, "<tr id=\"sweep-20\"><td class=\"n\">20</td><td class=\"n\">5</td>"
+		  "<td class=\"n\">4</td><td class=\"n\">2</td><td class=\"n\">66.7%</td>"
+		  "<td class=\"n\">1</td><td class=\"n\">1</td></tr>");
+	has(html, "<tr id=\"sweep-40\"><td class=\"n\">40</td><td class=\"n\">4</td>"
+		  "<td class=\"n\">3</td><td class=\"n\">2</td><td class=\"n\">66.7%</td>"
+		  "<td class=\"n\">1</td><td class=\"n\">0</td></tr>");
 	/* the configured threshold's row is marked */
 	has(html, "<tr id=\"sweep-70\" class=\"cur\"><td class=\"n\">70</td><td class=\"n\">2</td>");
 	has(html, "<tr id=\"sweep-75\"><td class=\"n\">75</td><td class=\"n\">1</td>"
