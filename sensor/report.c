@@ -28,14 +28,14 @@
 
 #define RP_FLOOR 5.0 /* a detector "fired" above this score */
 #define RP_ROWS 1000 /* default rows in the long tables */
-#define RP_STEP 5 /* sweep step, points */
+#define RP_STEP 5    /* sweep step, points */
 #define RP_NSTEP (100 / RP_STEP + 1)
 #define RP_NAME_MAX 1024 /* longest name kept: DNS names are <= 1010 escaped */
 #define RP_TAB_MIN 256
 
 enum rp_label { RP_NONE, RP_TUNNEL, RP_EXFIL, RP_BEACON, RP_BENIGN };
 
-static const char *const rp_label_names[] = { "", "tunnel", "exfil", "beacon", "benign" };
+static const char *const rp_label_names[] = {"", "tunnel", "exfil", "beacon", "benign"};
 
 static int is_attack(int label)
 {
@@ -146,10 +146,10 @@ struct rp_dom {
 	uint64_t allow_hits;
 };
 
-struct rp_point {
-	double score;
+struct rp_point { /* 16 bytes: a pair holds up to 101 */
+	float score;
+	uint32_t queries; /* in the window, by then */
 	uint64_t ts_ms;
-	uint64_t queries;
 };
 
 struct rp_pair {
@@ -159,7 +159,7 @@ struct rp_pair {
 	double max;
 	uint64_t first_ms;
 	uint64_t last_q, last_b, base_q, base_b; /* totals across window rolls */
-	struct rp_point *pts; /* running best at each whole point it crossed */
+	struct rp_point *pts;			 /* running best at each whole point it crossed */
 	unsigned npts, cap;
 };
 
@@ -307,7 +307,11 @@ static int pair_step(struct rp_pair *p, double score, uint64_t ts_ms, uint64_t q
 		p->pts = pts;
 		p->cap = cap;
 	}
-	p->pts[p->npts++] = (struct rp_point){ score, ts_ms, queries };
+	p->pts[p->npts++] = (struct rp_point){
+		.score = (float)score,
+		.queries = queries > UINT32_MAX ? UINT32_MAX : (uint32_t)queries,
+		.ts_ms = ts_ms,
+	};
 	return 0;
 }
 
@@ -483,7 +487,8 @@ static int truth_line(struct xf_report *r, char *line, const char *path, int ln,
 	}
 	label = label_of(lab);
 	if (label == RP_NONE) {
-		snprintf(err, errlen, "%s:%d: unknown label '%.40s' (expected tunnel, exfil, beacon or benign)",
+		snprintf(err, errlen,
+			 "%s:%d: unknown label '%.40s' (expected tunnel, exfil, beacon or benign)",
 			 path, ln, lab);
 		return -1;
 	}
@@ -498,8 +503,8 @@ static int truth_line(struct xf_report *r, char *line, const char *path, int ln,
 		return -1;
 	}
 	if (d->label && d->label != label) {
-		snprintf(err, errlen, "%s:%d: '%.100s' already labelled %s (line %d)", path, ln,
-			 rd, rp_label_names[d->label], d->truth_line);
+		snprintf(err, errlen, "%s:%d: '%.100s' already labelled %s (line %d)", path, ln, rd,
+			 rp_label_names[d->label], d->truth_line);
 		return -1;
 	}
 	d->label = label;
@@ -541,7 +546,7 @@ struct rp_sum {
 	size_t ndoms;
 	uint64_t alerts[RP_NSTEP], dalerts[RP_NSTEP], hits[RP_NSTEP], fps[RP_NSTEP],
 		other[RP_NSTEP];
-	uint64_t n_attack, n_benign; /* labelled domains */
+	uint64_t n_attack, n_benign;		  /* labelled domains */
 	uint64_t a_alerts, a_doms, a_hits, a_fps; /* at the threshold */
 };
 
@@ -576,9 +581,10 @@ static void sum_pairs(struct xf_report *r, double thr, struct rp_sum *s)
 				const struct rp_point *pt = &p->pts[j];
 				int64_t ttd;
 
-				if (pt->score < thr)
+				if (pt->score < (float)thr) /* as stored */
 					continue;
-				ttd = pt->ts_ms > p->first_ms ? (int64_t)(pt->ts_ms - p->first_ms) : 0;
+				ttd = pt->ts_ms > p->first_ms ? (int64_t)(pt->ts_ms - p->first_ms)
+							      : 0;
 				if (d->ttd_ms < 0 || ttd < d->ttd_ms) {
 					d->ttd_ms = ttd;
 					d->q_detect = pt->queries;
@@ -733,7 +739,8 @@ static void put_summary(FILE *o, const struct xf_report *r, const struct xf_repo
 		fputs("<dt>ground truth</dt><dd>none given</dd>\n", o);
 	}
 	if (r->lost)
-		fprintf(o, "<dt>lost</dt><dd>%llu flows or hits (no domain, or out of memory)</dd>\n",
+		fprintf(o,
+			"<dt>lost</dt><dd>%llu flows or hits (no domain, or out of memory)</dd>\n",
 			(unsigned long long)r->lost);
 	fprintf(o, "<dt>allowlist skips</dt><dd>%llu</dd>\n</dl>\n",
 		(unsigned long long)r->allow_total);
@@ -780,10 +787,13 @@ static double sy(double v, double top)
 
 static void svg_axes(FILE *o, double top, double step, const char *ylab)
 {
-	fprintf(o, "<rect x=\"%d\" y=\"%d\" width=\"%d\" height=\"%d\" fill=\"#fff\" stroke=\"#999\"/>\n",
+	fprintf(o,
+		"<rect x=\"%d\" y=\"%d\" width=\"%d\" height=\"%d\" fill=\"#fff\" "
+		"stroke=\"#999\"/>\n",
 		SVG_L, SVG_T, SVG_PW, SVG_PH);
 	for (double v = 0; v <= top + step / 2; v += step) {
-		fprintf(o, "<line x1=\"%d\" x2=\"%d\" y1=\"%.1f\" y2=\"%.1f\" stroke=\"#e4e4e4\"/>\n",
+		fprintf(o,
+			"<line x1=\"%d\" x2=\"%d\" y1=\"%.1f\" y2=\"%.1f\" stroke=\"#e4e4e4\"/>\n",
 			SVG_L, SVG_L + SVG_PW, sy(v, top), sy(v, top));
 		fprintf(o, "<text x=\"%d\" y=\"%.1f\" text-anchor=\"end\">%.0f</text>\n", SVG_L - 6,
 			sy(v, top) + 4, v);
@@ -806,17 +816,31 @@ static void svg_series(FILE *o, const struct rp_series *s, int idx, double top)
 		fprintf(o, "%s%.1f,%.1f", k ? " " : "", sx(k * RP_STEP), sy((double)s->v[k], top));
 	fputs("\"/>\n", o);
 	for (int k = 0; k < RP_NSTEP; k++) {
-		fprintf(o, "<circle cx=\"%.1f\" cy=\"%.1f\" r=\"3\" fill=\"%s\"><title>", sx(k * RP_STEP),
-			sy((double)s->v[k], top), s->color);
+		fprintf(o, "<circle cx=\"%.1f\" cy=\"%.1f\" r=\"3\" fill=\"%s\"><title>",
+			sx(k * RP_STEP), sy((double)s->v[k], top), s->color);
 		esc(o, s->name);
 		fprintf(o, " at %d: %llu</title></circle>\n", k * RP_STEP,
 			(unsigned long long)s->v[k]);
 	}
-	fprintf(o, "<line x1=\"%d\" x2=\"%d\" y1=\"%d\" y2=\"%d\" stroke=\"%s\" stroke-width=\"2\"/>\n",
+	fprintf(o,
+		"<line x1=\"%d\" x2=\"%d\" y1=\"%d\" y2=\"%d\" stroke=\"%s\" "
+		"stroke-width=\"2\"/>\n",
 		SVG_L + SVG_PW + 12, SVG_L + SVG_PW + 32, SVG_T + 10 + idx * 20,
 		SVG_T + 10 + idx * 20, s->color);
 	fprintf(o, "<text x=\"%d\" y=\"%d\">", SVG_L + SVG_PW + 38, SVG_T + 14 + idx * 20);
 	esc(o, s->name);
+	fputs("</text>\n", o);
+}
+
+static void svg_legend_dash(FILE *o, int idx, const char *dash, const char *color, const char *name)
+{
+	fprintf(o,
+		"<line x1=\"%d\" x2=\"%d\" y1=\"%d\" y2=\"%d\" stroke=\"%s\" "
+		"stroke-dasharray=\"%s\"/>\n",
+		SVG_L + SVG_PW + 12, SVG_L + SVG_PW + 32, SVG_T + 10 + idx * 20,
+		SVG_T + 10 + idx * 20, color, dash);
+	fprintf(o, "<text x=\"%d\" y=\"%d\">", SVG_L + SVG_PW + 38, SVG_T + 14 + idx * 20);
+	esc(o, name);
 	fputs("</text>\n", o);
 }
 
@@ -836,8 +860,9 @@ static void svg_chart(FILE *o, const char *id, const char *title, const char *yl
 	top = step * ceil(max / step);
 	if (top <= 0)
 		top = step;
-	fprintf(o, "<svg id=\"%s\" xmlns=\"http://www.w3.org/2000/svg\" width=\"%d\" height=\"%d\" "
-		   "viewBox=\"0 0 %d %d\" role=\"img\" aria-label=\"",
+	fprintf(o,
+		"<svg id=\"%s\" xmlns=\"http://www.w3.org/2000/svg\" width=\"%d\" height=\"%d\" "
+		"viewBox=\"0 0 %d %d\" role=\"img\" aria-label=\"",
 		id, SVG_W, SVG_H, SVG_W, SVG_H);
 	esc(o, title);
 	fputs("\">\n<title>", o);
@@ -848,28 +873,33 @@ static void svg_chart(FILE *o, const char *id, const char *title, const char *yl
 	fputs("</text>\n", o);
 	svg_axes(o, top, step, ylab);
 	if (ref)
-		fprintf(o, "<line x1=\"%d\" x2=\"%d\" y1=\"%.1f\" y2=\"%.1f\" stroke=\"#777\" "
-			   "stroke-dasharray=\"2 3\"><title>to find: %llu</title></line>\n",
+		fprintf(o,
+			"<line x1=\"%d\" x2=\"%d\" y1=\"%.1f\" y2=\"%.1f\" stroke=\"#777\" "
+			"stroke-dasharray=\"2 3\"><title>to find: %llu</title></line>\n",
 			SVG_L, SVG_L + SVG_PW, sy((double)ref, top), sy((double)ref, top),
 			(unsigned long long)ref);
 	if (thr >= 0 && thr <= 100)
-		fprintf(o, "<line x1=\"%.1f\" x2=\"%.1f\" y1=\"%d\" y2=\"%d\" stroke=\"#555\" "
-			   "stroke-dasharray=\"5 4\"><title>threshold %g</title></line>\n",
+		fprintf(o,
+			"<line x1=\"%.1f\" x2=\"%.1f\" y1=\"%d\" y2=\"%d\" stroke=\"#555\" "
+			"stroke-dasharray=\"5 4\"><title>threshold %g</title></line>\n",
 			sx(thr), sx(thr), SVG_T, SVG_T + SVG_PH, thr);
 	for (i = 0; i < ns; i++)
 		svg_series(o, &s[i], i, top);
+	svg_legend_dash(o, ns, "5 4", "#555", "threshold");
+	if (ref)
+		svg_legend_dash(o, ns + 1, "2 3", "#777", "labelled tunnels");
 	fputs("</svg>\n", o);
 }
 
 static void put_sweep(FILE *o, const struct rp_sum *s, double thr)
 {
 	const struct rp_series a[] = {
-		{ "alerts (client x domain)", "#1f5fbf", s->alerts },
-		{ "domains alerted", "#8a8a8a", s->dalerts },
+		{"alerts (client x domain)", "#1f5fbf", s->alerts},
+		{"domains alerted", "#8a8a8a", s->dalerts},
 	};
 	const struct rp_series b[] = {
-		{ "known-tunnel hits", "#c62828", s->hits },
-		{ "false positives", "#ef8f00", s->fps },
+		{"known-tunnel hits", "#c62828", s->hits},
+		{"false positives", "#ef8f00", s->fps},
 	};
 
 	fputs("<h2 id=\"sweep\">Threshold sweep</h2>\n", o);
@@ -889,8 +919,9 @@ static void put_sweep(FILE *o, const struct rp_sum *s, double thr)
 		int t = k * RP_STEP;
 		int cur = thr >= t && thr < t + RP_STEP;
 
-		fprintf(o, "<tr id=\"sweep-%d\"%s><td class=\"n\">%d</td><td class=\"n\">%llu</td>"
-			   "<td class=\"n\">%llu</td><td class=\"n\">%llu</td><td class=\"n\">",
+		fprintf(o,
+			"<tr id=\"sweep-%d\"%s><td class=\"n\">%d</td><td class=\"n\">%llu</td>"
+			"<td class=\"n\">%llu</td><td class=\"n\">%llu</td><td class=\"n\">",
 			t, cur ? " class=\"cur\"" : "", t, (unsigned long long)s->alerts[k],
 			(unsigned long long)s->dalerts[k], (unsigned long long)s->hits[k]);
 		if (s->n_attack)
@@ -946,8 +977,9 @@ static void put_dom_row(FILE *o, const struct rp_dom *d, size_t rank)
 		d->label ? rp_label_names[d->label] : "", d->max,
 		xf_severity_name((enum xf_severity)d->sev));
 	put_fired(o, d);
-	fprintf(o, "</td><td class=\"n\">%u</td><td class=\"n\">%u</td><td class=\"n\">%llu</td>"
-		   "<td class=\"n\">%llu</td><td class=\"n\">%llu</td><td class=\"n\">%llu</td><td>",
+	fprintf(o,
+		"</td><td class=\"n\">%u</td><td class=\"n\">%u</td><td class=\"n\">%llu</td>"
+		"<td class=\"n\">%llu</td><td class=\"n\">%llu</td><td class=\"n\">%llu</td><td>",
 		d->clients, d->alerts, (unsigned long long)d->q_at_max,
 		(unsigned long long)d->b_at_max, (unsigned long long)d->q_total,
 		(unsigned long long)d->b_total);

@@ -46,8 +46,8 @@ static void feed(struct xf_report *r, uint32_t client, const char *domain, doubl
 		 uint64_t ts_ms, uint64_t first_ms, uint64_t queries, uint64_t bytes, double det0,
 		 double det1)
 {
-	struct xf_ft_flow f = { 0 };
-	struct xf_score sc = { 0 };
+	struct xf_ft_flow f = {0};
+	struct xf_score sc = {0};
 	uint8_t c[16];
 
 	ip4(c, client);
@@ -97,7 +97,7 @@ static void tmp_file(char *path, const char *text)
 	close(fd);
 }
 
-static const char *const inputs[] = { "corpus/iodine-null.pcap", "a&b<c>.pcapng" };
+static const char *const inputs[] = {"corpus/iodine-null.pcap", "a&b<c>.pcapng"};
 
 static char *write_html(struct xf_report *r, const char *allow_version)
 {
@@ -158,13 +158,15 @@ static void lacks(const char *hay, const char *needle)
  * href anywhere. */
 static const char py_check[] =
 	"import sys, re, html.parser, xml.etree.ElementTree as ET\n"
-	"VOID = {'area','base','br','col','embed','hr','img','input','link','meta','source','wbr'}\n"
+	"VOID = "
+	"{'area','base','br','col','embed','hr','img','input','link','meta','source','wbr'}\n"
 	"bad = []\n"
 	"class P(html.parser.HTMLParser):\n"
 	"    def __init__(s):\n"
 	"        super().__init__(); s.st = []; s.svg = 0\n"
 	"    def check(s, t, a):\n"
-	"        if t == 'script' or any(k in ('src', 'href') or k.startswith('on') for k, v in a):\n"
+	"        if t == 'script' or any(k in ('src', 'href') or k.startswith('on') for k, v in "
+	"a):\n"
 	"            bad.append('forbidden <%s %s>' % (t, a))\n"
 	"    def handle_starttag(s, t, a):\n"
 	"        s.check(t, a)\n"
@@ -278,7 +280,8 @@ static void test_sweep(void **state)
 		  "<td class=\"n\">3</td><td class=\"n\">2</td><td class=\"n\">66.7%</td>"
 		  "<td class=\"n\">1</td><td class=\"n\">0</td></tr>");
 	/* the configured threshold's row is marked */
-	has(html, "<tr id=\"sweep-70\" class=\"cur\"><td class=\"n\">70</td><td class=\"n\">2</td>");
+	has(html,
+	    "<tr id=\"sweep-70\" class=\"cur\"><td class=\"n\">70</td><td class=\"n\">2</td>");
 	has(html, "<tr id=\"sweep-75\"><td class=\"n\">75</td><td class=\"n\">1</td>"
 		  "<td class=\"n\">1</td><td class=\"n\">1</td><td class=\"n\">33.3%</td>"
 		  "<td class=\"n\">0</td><td class=\"n\">0</td></tr>");
@@ -437,12 +440,13 @@ static void test_truth_errors(void **state)
 		const char *text;
 		const char *want[2];
 	} cases[] = {
-		{ "a.example tunnel\n# fine\nb.example nonsense\n", { ":3: ", "'nonsense'" } },
-		{ "a.example tunnel\n\nonlyone\n", { ":3: ", "one field" } },
-		{ "a.example tunnel extra\n", { ":1: ", "more than two fields" } },
-		{ "a.example tunnel\nA.EXAMPLE. benign\n", { ":2: ", "already labelled tunnel (line 1)" } },
-		{ "x.example benign\nbad/name tunnel\n", { ":2: ", "bad domain" } },
-		{ "x.example benign\n\xc3\xa9.example tunnel\n", { ":2: ", "bad domain" } },
+		{"a.example tunnel\n# fine\nb.example nonsense\n", {":3: ", "'nonsense'"}},
+		{"a.example tunnel\n\nonlyone\n", {":3: ", "one field"}},
+		{"a.example tunnel extra\n", {":1: ", "more than two fields"}},
+		{"a.example tunnel\nA.EXAMPLE. benign\n",
+		 {":2: ", "already labelled tunnel (line 1)"}},
+		{"x.example benign\nbad/name tunnel\n", {":2: ", "bad domain"}},
+		{"x.example benign\n\xc3\xa9.example tunnel\n", {":2: ", "bad domain"}},
 	};
 	char err[256];
 
@@ -463,7 +467,8 @@ static void test_truth_errors(void **state)
 	{
 		struct xf_report *r = xf_report_new();
 
-		assert_int_equal(xf_report_truth(r, "/nonexistent/labels.txt", err, sizeof(err)), -1);
+		assert_int_equal(xf_report_truth(r, "/nonexistent/labels.txt", err, sizeof(err)),
+				 -1);
 		has(err, "failed to open truth file /nonexistent/labels.txt: No such file");
 		xf_report_free(r);
 	}
@@ -545,7 +550,7 @@ static void test_wellformed(void **state)
 static void test_write_errors(void **state)
 {
 	struct xf_report *r = scenario();
-	struct xf_report_meta m = { .threshold = THR };
+	struct xf_report_meta m = {.threshold = THR};
 	char err[256] = "";
 
 	(void)state;
@@ -587,16 +592,11 @@ static void test_bounded(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(test_sweep),
-		cmocka_unit_test(test_domains),
-		cmocka_unit_test(test_escaping),
-		cmocka_unit_test(test_allow_hits),
-		cmocka_unit_test(test_truth_errors),
-		cmocka_unit_test(test_truth_normalised),
-		cmocka_unit_test(test_rows_limit),
-		cmocka_unit_test(test_wellformed),
-		cmocka_unit_test(test_write_errors),
-		cmocka_unit_test(test_bounded),
+		cmocka_unit_test(test_sweep),	     cmocka_unit_test(test_domains),
+		cmocka_unit_test(test_escaping),     cmocka_unit_test(test_allow_hits),
+		cmocka_unit_test(test_truth_errors), cmocka_unit_test(test_truth_normalised),
+		cmocka_unit_test(test_rows_limit),   cmocka_unit_test(test_wellformed),
+		cmocka_unit_test(test_write_errors), cmocka_unit_test(test_bounded),
 	};
 
 	return cmocka_run_group_tests_name("report", tests, NULL, NULL);
