@@ -287,6 +287,15 @@ static struct rp_pair *pair_get(struct xf_report *r, struct rp_dom *d, const uin
 
 /* ---- collecting ---- */
 
+/* A score as a float no larger than it: scores and thresholds both go
+ * through here, so score >= threshold still holds after. */
+static float down(double x)
+{
+	float f = (float)x;
+
+	return (double)f > x ? nextafterf(f, -INFINITY) : f;
+}
+
 /* Record the pair's new best when it crosses a whole point: at most 101
  * steps, exact times for integer thresholds. */
 static int pair_step(struct rp_pair *p, double score, uint64_t ts_ms, uint64_t queries)
@@ -308,7 +317,7 @@ static int pair_step(struct rp_pair *p, double score, uint64_t ts_ms, uint64_t q
 		p->cap = cap;
 	}
 	p->pts[p->npts++] = (struct rp_point){
-		.score = (float)score,
+		.score = down(score),
 		.queries = queries > UINT32_MAX ? UINT32_MAX : (uint32_t)queries,
 		.ts_ms = ts_ms,
 	};
@@ -581,7 +590,7 @@ static void sum_pairs(struct xf_report *r, double thr, struct rp_sum *s)
 				const struct rp_point *pt = &p->pts[j];
 				int64_t ttd;
 
-				if (pt->score < (float)thr) /* as stored */
+				if (pt->score < down(thr))
 					continue;
 				ttd = pt->ts_ms > p->first_ms ? (int64_t)(pt->ts_ms - p->first_ms)
 							      : 0;
