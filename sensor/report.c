@@ -161,6 +161,7 @@ struct rp_pair {
 	uint64_t last_q, last_b, base_q, base_b; /* totals across window rolls */
 	struct rp_point *pts;			 /* running best at each whole point it crossed */
 	unsigned npts, cap;
+	struct rp_point last; /* the latest rise of the best, whole point or not */
 };
 
 struct rp_allow {
@@ -305,6 +306,11 @@ static int pair_step(struct rp_pair *p, double score, uint64_t ts_ms, uint64_t q
 	if (score <= prev)
 		return 0;
 	p->max = score;
+	p->last = (struct rp_point){
+		.score = down(score),
+		.queries = queries > UINT32_MAX ? UINT32_MAX : (uint32_t)queries,
+		.ts_ms = ts_ms,
+	};
 	if (prev >= 0 && floor(score) <= floor(prev))
 		return 0;
 	if (p->npts == p->cap) {
@@ -316,11 +322,7 @@ static int pair_step(struct rp_pair *p, double score, uint64_t ts_ms, uint64_t q
 		p->pts = pts;
 		p->cap = cap;
 	}
-	p->pts[p->npts++] = (struct rp_point){
-		.score = down(score),
-		.queries = queries > UINT32_MAX ? UINT32_MAX : (uint32_t)queries,
-		.ts_ms = ts_ms,
-	};
+	p->pts[p->npts++] = p->last;
 	return 0;
 }
 
@@ -570,6 +572,28 @@ static int dom_cmp(const void *a, const void *b)
 	return strcmp(x->name, y->name);
 }
 
+/* When the pair first reached thr: the first whole-point step at or over
+ * it; for a fractional threshold between two steps, the latest rise of the
+ * best (the crossing was then or before). */
+static void pair_detect(const struct rp_pair *p, double thr)
+{
+	const struct rp_point *pt = &p->last;
+	struct rp_dom *d = p->dom;
+	int64_t ttd;
+
+	for (unsigned j = 0; j < p->npts; j++) {
+		if (p->pts[j].score >= down(thr)) {
+			pt = &p->pts[j];
+			break;
+		}
+	}
+	ttd = pt->ts_ms > p->first_ms ? (int64_t)(pt->ts_ms - p->first_ms) : 0;
+	if (d->ttd_ms < 0 || ttd < d->ttd_ms) {
+		d->ttd_ms = ttd;
+		d->q_detect = pt->queries;
+	}
+}
+
 static void sum_pairs(struct xf_report *r, double thr, struct rp_sum *s)
 {
 	for (size_t i = 0; i < r->pairs.nb; i++) {
@@ -586,20 +610,7 @@ static void sum_pairs(struct xf_report *r, double thr, struct rp_sum *s)
 				continue;
 			d->alerts++;
 			s->a_alerts++;
-			for (unsigned j = 0; j < p->npts; j++) {
-				const struct rp_point *pt = &p->pts[j];
-				int64_t ttd;
-
-				if (pt->score < down(thr))
-					continue;
-				ttd = pt->ts_ms > p->first_ms ? (int64_t)(pt->ts_ms - p->first_ms)
-							      : 0;
-				if (d->ttd_ms < 0 || ttd < d->ttd_ms) {
-					d->ttd_ms = ttd;
-					d->q_detect = pt->queries;
-				}
-				break;
-			}
+			pair_detect(p, thr);
 		}
 	}
 }

@@ -52,8 +52,9 @@ int xf_report_truth(struct xf_report *r, const char *path, char *err, size_t err
  * packet time, first_ms the flow's first packet time. Time to detect is the
  * first ts_ms at which the flow's score reached the threshold, minus the
  * smallest first_ms seen for that client x domain. Scores are kept at whole
- * points for that: exact for integer thresholds; for a fractional one the
- * time reported is when the score reached it at one of those steps.
+ * points for that: exact for integer thresholds; for a fractional one
+ * between two points, the time of the last rise of the best score (then or
+ * later than the crossing).
  */
 void xf_report_flow(struct xf_report *r, const struct xf_ft_flow *f, const struct xf_score *sc,
 		    uint64_t ts_ms, uint64_t first_ms);

@@ -99,12 +99,12 @@ static void tmp_file(char *path, const char *text)
 
 static const char *const inputs[] = {"corpus/iodine-null.pcap", "a&b<c>.pcapng"};
 
-static char *write_html(struct xf_report *r, const char *allow_version)
+static char *write_html_at(struct xf_report *r, const char *allow_version, double thr)
 {
 	struct xf_report_meta m = {
 		.inputs = inputs,
 		.n_inputs = 2,
-		.threshold = THR,
+		.threshold = thr,
 		.packets = 1234,
 		.dns = 1200,
 		.parse_errors = 7,
@@ -119,6 +119,11 @@ static char *write_html(struct xf_report *r, const char *allow_version)
 	html = slurp(path);
 	unlink(path);
 	return html;
+}
+
+static char *write_html(struct xf_report *r, const char *allow_version)
+{
+	return write_html_at(r, allow_version, THR);
 }
 
 /* The domain table row naming domain (as it appears, escaped), copied. */
@@ -503,6 +508,29 @@ static void test_truth_normalised(void **state)
 	xf_report_free(r);
 }
 
+/* A fractional threshold: a score equal to it detects, the first step at
+ * or over it gives the time. */
+static void test_fractional_threshold(void **state)
+{
+	struct xf_report *r = xf_report_new();
+	char *html, *row;
+
+	(void)state;
+	feed(r, 1, "a.example", 70.1, 3000, 1000, 5, 500, 0, 0);
+	feed(r, 1, "a.example", 70.2, 4500, 1000, 6, 600, 0, 0);
+	feed(r, 2, "b.example", 70.19, 4500, 1000, 6, 600, 0, 0);
+	html = write_html_at(r, NULL, 70.2);
+	has(html, "<dd id=\"alerts\">1 (on 1 domains)</dd>");
+	row = row_of(html, "a.example");
+	has(row, "<td class=\"n ttd\">3.500 s</td><td class=\"n\">6</td>");
+	free(row);
+	row = row_of(html, "b.example");
+	has(row, "<td class=\"n ttd\">not detected</td>");
+	free(row);
+	free(html);
+	xf_report_free(r);
+}
+
 static void test_rows_limit(void **state)
 {
 	struct xf_report *r = scenario();
@@ -592,11 +620,17 @@ static void test_bounded(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(test_sweep),	     cmocka_unit_test(test_domains),
-		cmocka_unit_test(test_escaping),     cmocka_unit_test(test_allow_hits),
-		cmocka_unit_test(test_truth_errors), cmocka_unit_test(test_truth_normalised),
-		cmocka_unit_test(test_rows_limit),   cmocka_unit_test(test_wellformed),
-		cmocka_unit_test(test_write_errors), cmocka_unit_test(test_bounded),
+		cmocka_unit_test(test_sweep),
+		cmocka_unit_test(test_domains),
+		cmocka_unit_test(test_escaping),
+		cmocka_unit_test(test_allow_hits),
+		cmocka_unit_test(test_truth_errors),
+		cmocka_unit_test(test_truth_normalised),
+		cmocka_unit_test(test_fractional_threshold),
+		cmocka_unit_test(test_rows_limit),
+		cmocka_unit_test(test_wellformed),
+		cmocka_unit_test(test_write_errors),
+		cmocka_unit_test(test_bounded),
 	};
 
 	return cmocka_run_group_tests_name("report", tests, NULL, NULL);
