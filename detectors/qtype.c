@@ -44,6 +44,6 @@ static void qtype_score(const struct xf_flow_view *f, const struct xf_det_params
 const struct xf_detector xf_det_qtype = {
 	.name = "qtype",
 	.rule = "DNS tunnel: data-carrying record types",
-	.weight = 0.6,
+	.weight = 0.65,
 	.score = qtype_score,
 };

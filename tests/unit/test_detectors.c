@@ -1,12 +1,17 @@
 // SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause)
 /*
- * test_detectors.c - detectors/: the registry, the length, entropy and
- * distinct detectors and the scorer, on flow views built by hand to look
- * like real traffic: an iodine tunnel, dns2tcp, slow hex exfiltration,
- * browsing, a CDN client, a lone antivirus lookup, a resolver. Tunnels must
- * score high and benign flows low; evidence must carry the very values the
- * view holds; weights must work as documented; scores stay in 0..100.
- */
+ * test_detectors.c - detectors/: the registry, every detector and the
+ * scorer. First on flow views typed in by hand (an iodine tunnel, dns2tcp,
+ * slow hex exfiltration, browsing, a CDN client, a lone antivirus lookup, a
+ * resolver), then on views built from names as the flow table builds them
+ * (the shared parser, every tag hook, real gaps): iodine across record
+ * types and encodings and dns2tcp within 20 queries, dnscat2, low-and-slow
+ * exfiltration, beacons, and the benign traffic that must stay under the
+ * alert threshold (CDN clients, resolvers, a DNSBL-heavy mail server, a
+ * Kubernetes pod, reverse lookups, DKIM/DMARC/SPF). The tag hooks on the
+ * captured names of ../shared/data/pcaps-external/. Evidence must carry
+ * the very values the view holds; weights must work as documented; scores
+ * stay in 0..100. */
 #include <stdarg.h>
 #include <stddef.h>
 #include <setjmp.h>
@@ -491,6 +496,23 @@ static void test_bounds(void **state)
 		v.max_enc_label = (uint32_t)(rand_r(&seed) % 256);
 		v.distinct = (double)(rand_r(&seed) % 5000) / (1 + rand_r(&seed) % 3);
 		v.resolver = rand_r(&seed) % 2;
+		/* the timing, bypass, tag and second-signal fields too, NaN included */
+		v.span_s = (double)(rand_r(&seed) % 4000) / (1 + rand_r(&seed) % 7);
+		v.iat_n = (uint32_t)(rand_r(&seed) % 3 ? rand_r(&seed) % 500 : 0);
+		v.iat_mean_s = (double)(rand_r(&seed) % 1000) / 10 - 5;
+		v.iat_cv = rand_r(&seed) % 50 ? (double)(rand_r(&seed) % 300) / 100 : NAN;
+		v.bypass = (uint32_t)(rand_r(&seed) % 4 ? 0 : rand_r(&seed) % 3000);
+		v.tags = (uint32_t)rand_r(&seed);
+		v.tagged = (uint32_t)(rand_r(&seed) % 100);
+		v.sni = (uint32_t)(rand_r(&seed) % 5);
+		v.hosts = (uint32_t)(rand_r(&seed) % 5);
+		v.responses = (uint64_t)(rand_r(&seed) % 3000);
+		v.nxdomain = (uint64_t)(rand_r(&seed) % 3000);
+		for (int k = 0; k < XF_QTYPE_SLOTS; k++)
+			v.qtypes[k] = (uint32_t)(rand_r(&seed) % 1000);
+		v.domain = rand_r(&seed) % 2 ? "xf.test" : "a-rather-long-registered-domain.example";
+		p.have_resolvers = rand_r(&seed) % 2;
+		p.window_s = 300;
 		for (int i = 0; i < xf_n_detectors; i++)
 			w[i] = weights[rand_r(&seed) % ARRAY_SIZE(weights)];
 		xf_score_flow(&v, &p, iter % 2 ? w : NULL, &sc);
