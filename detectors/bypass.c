@@ -23,7 +23,8 @@ static void bypass_score(const struct xf_flow_view *f, const struct xf_det_param
 		return;
 	r->score = 100.0 * xf_ramp(f->bypass, 0, 3);
 	xf_ev_add(r, "bypass_queries", f->bypass);
-	xf_ev_add(r, "bypass_ratio", f->bypass >= f->queries ? 1.0 : f->bypass / (double)f->queries);
+	xf_ev_add(r, "bypass_ratio",
+		  f->bypass >= f->queries ? 1.0 : f->bypass / (double)f->queries);
 	xf_ev_add(r, "queries", (double)f->queries);
 }
 

@@ -23,8 +23,7 @@ struct xf_labels {
 };
 
 /* Split name[0..len) at unescaped dots; empty labels are skipped. */
-static inline void xf_labels_split(const char *name, size_t len, size_t rd_off,
-				   struct xf_labels *l)
+static inline void xf_labels_split(const char *name, size_t len, size_t rd_off, struct xf_labels *l)
 {
 	size_t i, start = 0;
 

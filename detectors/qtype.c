@@ -26,12 +26,13 @@ static void qtype_score(const struct xf_flow_view *f, const struct xf_det_params
 	/* NULL and the rare carriers (KEY, SRV, PRIVATE, ANY) outweigh TXT,
 	 * which outweighs CNAME and MX */
 	carrier = (1.0 * t[XF_QT_NULL] + 0.9 * t[XF_QT_CARRIER] + 0.7 * t[XF_QT_TXT] +
-		   0.6 * t[XF_QT_CNAME] + 0.6 * t[XF_QT_MX]) / q;
+		   0.6 * t[XF_QT_CNAME] + 0.6 * t[XF_QT_MX]) /
+		  q;
 	if (carrier > 1)
 		carrier = 1; /* bucket counts and queries come from different sums */
 	uniq = xf_unique_ratio(f);
-	r->score = 100.0 * xf_ramp(carrier, 0.15, 0.85) * xf_ramp(uniq, 0.3, 0.8) *
-		   xf_ramp(q, 3, 12);
+	r->score =
+		100.0 * xf_ramp(carrier, 0.15, 0.85) * xf_ramp(uniq, 0.3, 0.8) * xf_ramp(q, 3, 12);
 	xf_ev_add(r, "carrier_ratio", carrier);
 	xf_ev_add(r, "null_ratio", t[XF_QT_NULL] / q);
 	xf_ev_add(r, "rare_ratio", t[XF_QT_CARRIER] / q);

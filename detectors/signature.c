@@ -29,8 +29,8 @@
  */
 static int is_iodine(const struct xf_labels *l)
 {
-	static const char *const pat[] = { "aA-Aaahhh-Drink-mal-ein-J", "aA-La-fl",
-					   "aAbBcCdDeEfFgGhH", "aA0123456789" };
+	static const char *const pat[] = {"aA-Aaahhh-Drink-mal-ein-J", "aA-La-fl",
+					  "aAbBcCdDeEfFgGhH", "aA0123456789"};
 
 	if (!l->n)
 		return 0;
@@ -114,9 +114,8 @@ static int is_dnsexfiltrator(const struct xf_labels *l)
 	if (l->rd >= 3 && xf_label_is(l, 0, "init") && xf_label_all(l, 1, b32) &&
 	    (xf_label_is(l, 2, "base64") || xf_label_is(l, 2, "base32")))
 		return 1;
-	return l->rd >= 3 && l->len[0] <= 6 && xf_label_all(l, 0, XF_DIGITS) &&
-	       l->len[1] >= 50 && xf_label_all(l, 1, b64url) && l->len[2] >= 50 &&
-	       xf_label_all(l, 2, b64url);
+	return l->rd >= 3 && l->len[0] <= 6 && xf_label_all(l, 0, XF_DIGITS) && l->len[1] >= 50 &&
+	       xf_label_all(l, 1, b64url) && l->len[2] >= 50 && xf_label_all(l, 2, b64url);
 }
 
 /*
@@ -177,9 +176,9 @@ static const struct {
 	uint32_t tag;
 	const char *key;
 } tools[] = {
-	{ XF_TAG_IODINE, "iodine" },	 { XF_TAG_DNS2TCP, "dns2tcp" },
-	{ XF_TAG_DNSCAT2, "dnscat2" },	 { XF_TAG_DNSEXFILTRATOR, "dnsexfiltrator" },
-	{ XF_TAG_SODS, "sods" },	 { XF_TAG_COBALTSTRIKE, "cobaltstrike" },
+	{XF_TAG_IODINE, "iodine"},   {XF_TAG_DNS2TCP, "dns2tcp"},
+	{XF_TAG_DNSCAT2, "dnscat2"}, {XF_TAG_DNSEXFILTRATOR, "dnsexfiltrator"},
+	{XF_TAG_SODS, "sods"},	     {XF_TAG_COBALTSTRIKE, "cobaltstrike"},
 };
 
 static void signature_score(const struct xf_flow_view *f, const struct xf_det_params *p,

@@ -33,8 +33,8 @@ static void timing_score(const struct xf_flow_view *f, const struct xf_det_param
 		periodic = xf_ramp(f->iat_n, 5, 20) * (1 - xf_ramp(cv, 0.3, 0.6)) *
 			   xf_ramp(uniq, 0.3, 0.8);
 	}
-	burst = xf_ramp(qps, 2 * s, 20 * s) * xf_ramp(sub_mean, 24, 60) *
-		xf_ramp(uniq, 0.5, 0.9) * xf_ramp((double)f->queries, 5, 20);
+	burst = xf_ramp(qps, 2 * s, 20 * s) * xf_ramp(sub_mean, 24, 60) * xf_ramp(uniq, 0.5, 0.9) *
+		xf_ramp((double)f->queries, 5, 20);
 	r->score = 100.0 * (periodic > burst ? periodic : burst);
 	xf_ev_add(r, "queries_per_s", qps);
 	xf_ev_add(r, "iat_mean_s", f->iat_n && f->iat_mean_s > 0 ? f->iat_mean_s : 0);

@@ -45,7 +45,8 @@ static void volume_score(const struct xf_flow_view *f, const struct xf_det_param
 	 * rate counts once there is at least 1 KiB behind it */
 	r->score = 100.0 * xf_ramp(bytes, 1024 * s, 8192 * s);
 	if (100.0 * xf_ramp(rate, 64 * s, 512 * s) * xf_ramp(bytes, 256 * s, 1024 * s) > r->score)
-		r->score = 100.0 * xf_ramp(rate, 64 * s, 512 * s) * xf_ramp(bytes, 256 * s, 1024 * s);
+		r->score =
+			100.0 * xf_ramp(rate, 64 * s, 512 * s) * xf_ramp(bytes, 256 * s, 1024 * s);
 	xf_ev_add(r, "encoded_bytes", bytes);
 	xf_ev_add(r, "bytes_per_s", rate);
 	xf_ev_add(r, "subdomain_bytes", sub);

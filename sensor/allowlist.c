@@ -308,7 +308,7 @@ size_t xf_allowlist_count(const struct xf_allowlist *al)
 
 struct xf_allowlist_stats xf_allowlist_stats(const struct xf_allowlist *al)
 {
-	return al ? al->st : (struct xf_allowlist_stats){ 0 };
+	return al ? al->st : (struct xf_allowlist_stats){0};
 }
 
 /*
@@ -326,8 +326,7 @@ static int label_form_match(const char *pat, const char *name, size_t rd_off)
 
 		if (!nd)
 			return 0; /* the pattern must end before the registered domain */
-		if (!(pl == 1 && *p == '*') &&
-		    ((size_t)(nd - n) != pl || strncasecmp(p, n, pl)))
+		if (!(pl == 1 && *p == '*') && ((size_t)(nd - n) != pl || strncasecmp(p, n, pl)))
 			return 0;
 		if (nd == n)
 			return 0; /* empty label */

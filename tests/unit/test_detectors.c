@@ -11,7 +11,8 @@
  * Kubernetes pod, reverse lookups, DKIM/DMARC/SPF). The tag hooks on the
  * captured names of ../shared/data/pcaps-external/. Evidence must carry
  * the very values the view holds; weights must work as documented; scores
- * stay in 0..100. */
+ * stay in 0..100.
+ */
 #include <stdarg.h>
 #include <stddef.h>
 #include <setjmp.h>
