@@ -14,8 +14,9 @@
 
 #include <stddef.h>
 #include <stdint.h>
+#include <string.h>
 
-#define XF_EVIDENCE_MAX 6
+#define XF_EVIDENCE_MAX 8
 #define XF_QTYPE_SLOTS 8 /* enum xf_qt_bucket */
 
 /* What detectors see of one flow. Counts cover the current window. */
@@ -69,6 +70,12 @@ enum xf_tag {
 	XF_TAG_SNI_RANDOM = 1u << 9, /* SNI with a random-looking long label */
 	XF_TAG_HOST_RANDOM = 1u << 10, /* HTTP Host with a random-looking long label */
 	XF_TAG_HOST_IP = 1u << 11, /* HTTP Host is an IP literal */
+	/* encodings seen in DNS query names (labels of at least enc_label_min) */
+	XF_TAG_ENC_HEX = 1u << 12, /* hex: 4 bits a character */
+	XF_TAG_ENC_B32 = 1u << 13, /* base32: 5 bits */
+	XF_TAG_ENC_B64 = 1u << 14, /* base64/base64url: 6 bits */
+	XF_TAG_ENC_BIN = 1u << 15, /* base128 or raw bytes: never legal in a hostname */
+	XF_TAG_ENC_MASK = 0xf000u,
 };
 
 struct xf_name_feat;
@@ -122,6 +129,37 @@ static inline void xf_ev_add(struct xf_det_result *r, const char *key, double va
 static inline double xf_ramp(double x, double lo, double hi)
 {
 	return x <= lo ? 0.0 : x >= hi ? 1.0 : (x - lo) / (hi - lo);
+}
+
+/* Distinct names per query, 0..1 (the sketch can overshoot a small exact count). */
+static inline double xf_unique_ratio(const struct xf_flow_view *f)
+{
+	double r;
+
+	if (!f->queries || !(f->distinct > 0))
+		return 0;
+	r = f->distinct / (double)f->queries;
+	return r > 1 ? 1 : r;
+}
+
+/*
+ * Bytes of the names left of the registered domain, summed. Every query in
+ * a flow shares the registered domain, so this is qname_bytes less
+ * queries x (strlen(domain) + 1) (the +1 is the dot before it); a query for
+ * the bare domain would make it negative, hence the floor at 0.
+ */
+static inline double xf_sub_bytes(const struct xf_flow_view *f)
+{
+	double dl = f->domain ? (double)strlen(f->domain) + 1 : 0;
+	double b = (double)f->qname_bytes - dl * (double)f->queries;
+
+	return b > 0 ? b : 0;
+}
+
+/* Volume thresholds are this many times higher for a resolver client. */
+static inline double xf_volume_scale(const struct xf_flow_view *f, const struct xf_det_params *p)
+{
+	return f->resolver && p->resolver_scale > 0 ? p->resolver_scale : 1.0;
 }
 
 /* The registry: every detector, in a stable order. */

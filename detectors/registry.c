@@ -9,11 +9,27 @@
 extern const struct xf_detector xf_det_length;
 extern const struct xf_detector xf_det_entropy;
 extern const struct xf_detector xf_det_distinct;
+extern const struct xf_detector xf_det_volume;
+extern const struct xf_detector xf_det_timing;
+extern const struct xf_detector xf_det_qtype;
+extern const struct xf_detector xf_det_nxdomain;
+extern const struct xf_detector xf_det_bypass;
+extern const struct xf_detector xf_det_signature;
+extern const struct xf_detector xf_det_sni;
+extern const struct xf_detector xf_det_host;
 
 const struct xf_detector *const xf_detectors[] = {
 	&xf_det_length,
 	&xf_det_entropy,
 	&xf_det_distinct,
+	&xf_det_volume,
+	&xf_det_timing,
+	&xf_det_qtype,
+	&xf_det_nxdomain,
+	&xf_det_bypass,
+	&xf_det_signature,
+	&xf_det_sni,
+	&xf_det_host,
 };
 
 const int xf_n_detectors = sizeof(xf_detectors) / sizeof(xf_detectors[0]);

@@ -1,0 +1,54 @@
+// SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause)
+/*
+ * timing.c - query rate and periodicity. A beacon asks on a timer: its gaps
+ * vary little (a low coefficient of variation over enough gaps), where
+ * people and programs asking on demand give gaps that vary about as much as
+ * they last (cv near 1 or above). Jitter of +-50% of the period, the most
+ * common beacon setting, still gives a cv under 0.2; one query every 10 to
+ * 30 s at random gives 0.29. A bulk tunnel instead asks as fast as it can:
+ * several long unique names a second to one domain.
+ *
+ * Both need unique names: a health check or an update poll asks for the
+ * same name on a timer, and a page load fires a burst of short ones. The
+ * weight keeps timing below the alert threshold alone (0.55 x 100 < 60):
+ * it raises what the shape detectors see.
+ */
+#include "detector.h"
+
+static void timing_score(const struct xf_flow_view *f, const struct xf_det_params *p,
+			 struct xf_det_result *r)
+{
+	double uniq, qps, sub_mean, periodic, burst, s, cv;
+
+	if (!f->queries)
+		return;
+	s = xf_volume_scale(f, p);
+	uniq = xf_unique_ratio(f);
+	qps = (double)f->queries / (f->span_s > 1 ? f->span_s : 1);
+	sub_mean = xf_sub_bytes(f) / (double)f->queries;
+	periodic = cv = 0;
+	/* (a NaN cv fails the test: no gaps to judge) */
+	if (f->iat_n && f->iat_mean_s > 0 && f->iat_cv >= 0) {
+		cv = f->iat_cv;
+		periodic = xf_ramp(f->iat_n, 5, 20) * (1 - xf_ramp(cv, 0.3, 0.6)) *
+			   xf_ramp(uniq, 0.3, 0.8);
+	}
+	burst = xf_ramp(qps, 2 * s, 20 * s) * xf_ramp(sub_mean, 24, 60) * xf_ramp(uniq, 0.5, 0.9) *
+		xf_ramp((double)f->queries, 5, 20);
+	r->score = 100.0 * (periodic > burst ? periodic : burst);
+	xf_ev_add(r, "queries_per_s", qps);
+	xf_ev_add(r, "iat_mean_s", f->iat_n && f->iat_mean_s > 0 ? f->iat_mean_s : 0);
+	xf_ev_add(r, "iat_cv", cv);
+	xf_ev_add(r, "iat_n", f->iat_n);
+	xf_ev_add(r, "unique_ratio", uniq);
+	xf_ev_add(r, "mean_subdomain_len", sub_mean);
+	xf_ev_add(r, "periodic", periodic);
+	xf_ev_add(r, "threshold_scale", s);
+}
+
+const struct xf_detector xf_det_timing = {
+	.name = "timing",
+	.rule = "DNS beacon: periodic or bulk queries",
+	.weight = 0.55,
+	.score = timing_score,
+};
