@@ -44,6 +44,7 @@
 #include "names.h"
 #include "outbox.h"
 #include "pipeline.h"
+#include "report.h"
 #include "exfilter_tc.skel.h"
 
 #define PSL_PATH "/usr/share/publicsuffix/public_suffix_list.dat"
@@ -68,6 +69,7 @@ struct replay {
 	struct xf_frame_lists lists;
 	struct xf_ingest_buf ibuf;
 	struct xf_outbox *ob;
+	struct xf_report *report;
 	/* the packet clock */
 	uint64_t pkt_ns, next_tick_ms, last_ms;
 	int started;
@@ -126,6 +128,21 @@ static int on_alert(void *ctx, const struct xf_alert_rec *rec, const struct xf_f
 	if (!strcmp(rec->action, "would-block") && f->alert->action < XF_AA_WOULD_BLOCK)
 		r->would_block++;
 	return 0;
+}
+
+static void on_scored(void *ctx, const struct xf_ft_flow *f, const struct xf_score *sc,
+		      uint64_t now_ms, uint64_t first_ms)
+{
+	struct replay *r = ctx;
+
+	xf_report_flow(r->report, f, sc, now_ms, first_ms);
+}
+
+static void on_allow_hit(void *ctx, const char *domain, const char *entry, const char *source)
+{
+	struct replay *r = ctx;
+
+	xf_report_allow_hit(r->report, domain, entry, source);
 }
 
 /* --- the packet clock --- */
@@ -550,6 +567,11 @@ static int replay_file(struct replay *r, const char *path, volatile sig_atomic_t
 static int setup(struct replay *r)
 {
 	static const struct xf_pipe_ops ops = { .alert = on_alert };
+	static const struct xf_pipe_ops ops_report = {
+		.alert = on_alert,
+		.scored = on_scored,
+		.allow_hit = on_allow_hit,
+	};
 	char err[512];
 
 	r->sfx = xf_suffix_set_load(PSL_PATH);
@@ -561,7 +583,18 @@ static int setup(struct replay *r)
 	}
 	if (list_keys(r))
 		return 2;
-	if (xf_pipe_init(&r->p, r->cfg, &ops, r, err, sizeof(err))) {
+	if (r->o->report) {
+		r->report = xf_report_new();
+		if (!r->report) {
+			fprintf(stderr, "exfilter: out of memory for the report\n");
+			return 1;
+		}
+		if (r->o->truth && xf_report_truth(r->report, r->o->truth, err, sizeof(err))) {
+			fprintf(stderr, "exfilter: --truth: %s\n", err);
+			return 2;
+		}
+	}
+	if (xf_pipe_init(&r->p, r->cfg, r->report ? &ops_report : &ops, r, err, sizeof(err))) {
 		fprintf(stderr, "exfilter: %s\n", err);
 		return 2;
 	}
@@ -579,6 +612,32 @@ static int setup(struct replay *r)
 	return 0;
 }
 
+static int write_report(struct replay *r)
+{
+	uint64_t errs = 0;
+	char err[512];
+	struct xf_report_meta m = {
+		.inputs = r->o->files,
+		.n_inputs = r->o->n_files,
+		.threshold = r->cfg->threshold,
+		.packets = r->packets,
+		.dns = r->queries + r->responses,
+		.allowlist_version = "config",
+	};
+
+	for (int e = 1; e < XF_PERR_SLOTS; e++)
+		errs += r->perr[e];
+	for (int e = 0; e < RP_MAX; e++)
+		errs += r->rperr[e];
+	m.parse_errors = errs;
+	if (xf_report_write(r->report, r->o->report, &m, err, sizeof(err))) {
+		fprintf(stderr, "exfilter: --report: %s\n", err);
+		return -1;
+	}
+	fprintf(stderr, "exfilter replay: report written to %s\n", r->o->report);
+	return 0;
+}
+
 static void teardown(struct replay *r)
 {
 	if (r->rb)
@@ -589,6 +648,7 @@ static void teardown(struct replay *r)
 		xf_outbox_commit(r->ob);
 		xf_outbox_close(r->ob);
 	}
+	xf_report_free(r->report);
 	xf_pipe_free(&r->p);
 	xf_suffix_set_free(r->sfx);
 	free(r->allow);
@@ -647,6 +707,8 @@ int xf_replay_run(struct xf_sensor_cfg *cfg, const struct xf_replay_opts *o,
 		fprintf(stderr, "exfilter: --db: commit failed: %s\n", xf_outbox_errmsg(r->ob));
 		rc = 1;
 	}
+	if (!rc && r->report && write_report(r))
+		rc = 1;
 out:
 	teardown(r);
 	free(r);

@@ -6,6 +6,7 @@
 #    schemas/alert.schema.json, as a table, and into SQLite with --db;
 #  - the same capture as Linux SLL, SLL2, raw IP, loopback (null) and pcapng
 #    gives the same alerts;
+#  - --report writes the tuning report (with --truth and an allowlist hit);
 #  - malformed packets and a capture cut mid-record are counted, never crash;
 #  - bad options fail with a message and a non-zero exit;
 #  - --kernel (the TC program through BPF_PROG_TEST_RUN) gives the same
@@ -46,6 +47,14 @@ trap cleanup EXIT
 
 nobody() { setpriv --reuid=65534 --regid=65534 --clear-groups --no-new-privs "$@"; }
 replay_u() { nobody "$EXFILTER" replay "$@"; }
+# expect CODE PATTERN CMD...
+expect() {
+	local want=$1 pat=$2 rc=0
+	shift 2
+	"$@" >"$U/x.out" 2>"$U/x.err" || rc=$?
+	echo "  exit $rc: $(head -c 200 "$U/x.err" | tr '\n' ' ')"
+	[[ $rc -eq $want ]] && grep -qE -- "$pat" "$U/x.err"
+}
 cp "$EXT"/*.pcap "$U/"
 chmod 644 "$U"/*.pcap
 
@@ -110,6 +119,21 @@ db_ok() {
 		nobody "$EXFILTER" alerts --db "$U/alerts.db" --json | grep -q '"registered_domain":"hsc.fr"'
 }
 xf_check "--db: alerts stored in SQLite, readable by exfilter alerts" db_ok || true
+
+report_ok() {
+	printf '# ground truth\nhsc.fr tunnel\nbiillpi.com tunnel\nexample.com benign\n' >"$U/truth.txt"
+	chmod 644 "$U/truth.txt"
+	replay_u --report "$U/r.html" --truth "$U/truth.txt" --set allow=hsc.fr \
+		"$U/dnscat2.pcap" "$U/dns2tcp.pcap" >"$U/r.jsonl" 2>"$U/r.err" || { cat "$U/r.err"; return 1; }
+	tail -n 2 "$U/r.err" | cut -c1-200
+	# the tunnel scored, the allowlisted one skipped (and not alerted), a chart drawn
+	grep -q "biillpi.com" "$U/r.html" && grep -q "<svg" "$U/r.html" &&
+		grep -q "[1-9][0-9]* allowlist hits" "$U/r.err" &&
+		[[ $(domains_of "$U/r.jsonl") == biillpi.com ]]
+}
+xf_check "--report with --truth: the tuning report is written" report_ok || true
+xf_check "bad input: a bad truth file names the line" expect 2 "truth" \
+	replay_u --report "$U/r2.html" --truth "$U/sods.pcap" "$U/iodine.pcap" || true
 
 # --- link types and pcapng -------------------------------------------------------
 python3 - "$U/iodine.pcap" "$U" <<'PY'
@@ -212,14 +236,6 @@ cut_ok() {
 }
 xf_check "a capture cut mid-record: what was read is replayed, exit 0" cut_ok || true
 
-# expect CODE PATTERN CMD...
-expect() {
-	local want=$1 pat=$2 rc=0
-	shift 2
-	"$@" >"$U/x.out" 2>"$U/x.err" || rc=$?
-	echo "  exit $rc: $(head -c 200 "$U/x.err" | tr '\n' ' ')"
-	[[ $rc -eq $want ]] && grep -qE -- "$pat" "$U/x.err"
-}
 xf_check "bad input: a missing file" expect 1 "nope.pcap" replay_u "$U/nope.pcap" || true
 xf_check "bad input: not a capture" expect 1 "failed to open capture" replay_u "$U/all.jsonl" || true
 xf_check "bad input: --format xml" expect 2 "--format" replay_u --format xml "$U/iodine.pcap" || true
