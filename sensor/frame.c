@@ -3,8 +3,12 @@
  * frame.c - per-frame parsing in userspace, step for step what
  * bpf/process.bpf.h does in the kernel: copy at most XF_HDR_WIN header bytes,
  * parse to L4, copy at most the protocol's payload window, then run the same
- * DNS / TLS / HTTP parsers and name features.
+ * DNS / TLS / HTTP parsers and name features. Then, for replay, the
+ * kernel's static decision and the event record it would emit.
  */
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include "frame.h"
 
@@ -193,4 +197,157 @@ int xf_frame_parse(const __u8 *data, __u32 len, const struct xf_config *cfg, xf_
 	if (err < 0)
 		f->err = err;
 	return err;
+}
+
+struct xf_suffix_set {
+	__u64 *h;
+	size_t n;
+};
+
+static int cmp_u64(const void *a, const void *b)
+{
+	__u64 x = *(const __u64 *)a, y = *(const __u64 *)b;
+
+	return x < y ? -1 : x > y;
+}
+
+/* The same rules as xf_suffixes_load() in loader.c: plain two-label rules
+ * only; wildcards, exceptions and comments are libpsl's business. */
+struct xf_suffix_set *xf_suffix_set_load(const char *psl_path)
+{
+	struct xf_suffix_set *s = calloc(1, sizeof(*s));
+	size_t cap = 0;
+	char line[512];
+	FILE *f;
+
+	if (!s)
+		return NULL;
+	f = fopen(psl_path, "r");
+	if (!f) {
+		free(s);
+		return NULL;
+	}
+	while (fgets(line, sizeof(line), f)) {
+		char *p = line, *dot;
+
+		line[strcspn(line, " \t\r\n")] = 0;
+		if (!*p || p[0] == '/' || p[0] == '!' || p[0] == '*')
+			continue;
+		dot = strchr(p, '.');
+		if (!dot || strchr(dot + 1, '.'))
+			continue;
+		if (s->n == cap) {
+			__u64 *h = realloc(s->h, (cap = cap ? cap * 2 : 1024) * sizeof(*h));
+
+			if (!h) {
+				fclose(f);
+				xf_suffix_set_free(s);
+				errno = ENOMEM;
+				return NULL;
+			}
+			s->h = h;
+		}
+		s->h[s->n++] = xf_name_hash_text(p);
+	}
+	fclose(f);
+	qsort(s->h, s->n, sizeof(*s->h), cmp_u64);
+	return s;
+}
+
+void xf_suffix_set_free(struct xf_suffix_set *s)
+{
+	if (!s)
+		return;
+	free(s->h);
+	free(s);
+}
+
+int xf_suffix_set_has(const void *set, __u64 hash)
+{
+	const struct xf_suffix_set *s = set;
+
+	return s && bsearch(&hash, s->h, s->n, sizeof(*s->h), cmp_u64) != NULL;
+}
+
+/* The index of (hash, kind) in keys, or -1. A few config entries: a scan. */
+static int list_find(const struct xf_vkey *keys, int n, __u64 hash, __u32 kind)
+{
+	for (int i = 0; i < n; i++)
+		if (keys[i].hash == hash && keys[i].kind == kind)
+			return i;
+	return -1;
+}
+
+static int verdict_of(const struct xf_frame_lists *l, __u64 hash, __u32 kind, __u8 dflt,
+		      __u8 *action, __u8 *reason)
+{
+	int at = l ? list_find(l->block, l->n_block, hash, kind) : -1;
+
+	if (at < 0)
+		return 0;
+	*action = l->block_v[at].action;
+	*reason = l->block_v[at].reason ? l->block_v[at].reason : dflt;
+	return *action != XF_ACT_PASS;
+}
+
+void xf_frame_decide(const struct xf_config *cfg, const struct xf_frame_lists *l,
+		     const struct xf_frame *f, __u8 *action, __u8 *reason, __u8 *flags)
+{
+	const struct xf_name_feat *x = &f->feat;
+
+	*action = XF_ACT_PASS;
+	*reason = XF_R_NONE;
+	*flags = (f->pkt.ipv6 ? XF_EF_IPV6 : 0) | (f->tcp ? XF_EF_TCP : 0);
+	if (f->kind == XF_EV_DNS_RESPONSE)
+		return; /* counted, never judged */
+	if (verdict_of(l, x->rd_hash, XF_VK_DOMAIN, XF_R_VERDICT_DOMAIN, action, reason) ||
+	    (f->kind == XF_EV_SNI &&
+	     verdict_of(l, x->name_hash, XF_VK_SNI, XF_R_VERDICT_SNI, action, reason)) ||
+	    (f->kind == XF_EV_HOST &&
+	     verdict_of(l, x->name_hash, XF_VK_HOST, XF_R_VERDICT_HOST, action, reason))) {
+		/* a verdict */
+	} else if (f->kind != XF_EV_DNS_QUERY) {
+		return;
+	} else if (cfg->enc_label_drop && x->enc_longest >= cfg->enc_label_drop) {
+		*action = (__u8)cfg->limit_action;
+		*reason = XF_R_ENC_LABEL;
+	} else if (cfg->drop_bad_bytes && x->binary) {
+		*action = (__u8)cfg->limit_action;
+		*reason = XF_R_BAD_BYTES;
+	}
+	if (*action != XF_ACT_PASS && l &&
+	    list_find(l->allow, l->n_allow, x->rd_hash, XF_VK_DOMAIN) >= 0) {
+		*flags |= XF_EF_ALLOWED;
+		*action = XF_ACT_PASS;
+		*reason = XF_R_NONE;
+	}
+	if (*action == XF_ACT_REFUSE &&
+	    !(f->kind == XF_EV_DNS_QUERY && f->pkt.l4proto == XF_IPPROTO_UDP))
+		*action = XF_ACT_DROP;
+}
+
+void xf_frame_event(const __u8 *data, __u32 len, const struct xf_frame *f,
+		    const struct xf_config *cfg, const struct xf_frame_lists *l, __u64 ts_ns,
+		    struct xf_event *ev)
+{
+	__u32 n = f->name_len < XF_NAME_MAX ? f->name_len : XF_NAME_MAX;
+
+	memset(ev, 0, sizeof(*ev));
+	ev->version = XF_EVENT_VERSION;
+	ev->kind = (__u8)f->kind;
+	xf_frame_decide(cfg, l, f, &ev->action, &ev->reason, &ev->flags);
+	ev->mode = (__u8)cfg->mode;
+	ev->pkt_len = len;
+	ev->ts_ns = ts_ns;
+	memcpy(ev->saddr, f->pkt.saddr, 16);
+	memcpy(ev->daddr, f->pkt.daddr, 16);
+	ev->sport = f->pkt.sport;
+	ev->dport = f->pkt.dport;
+	ev->feat = f->feat;
+	if (f->name_off >= len)
+		n = 0;
+	else if (n > len - f->name_off)
+		n = len - f->name_off;
+	ev->name_len = (__u16)n;
+	memcpy(ev->name, data + f->name_off, n);
 }

@@ -39,6 +39,40 @@ struct xf_frame {
 int xf_frame_parse(const __u8 *data, __u32 len, const struct xf_config *cfg, xf_suffix_fn sfx,
 		   const void *sfx_set, struct xf_frame *f);
 
+/* The two-label public suffixes of a public suffix list file, as the
+ * loader puts them in the kernel's xf_suffixes map. NULL and errno on error. */
+struct xf_suffix_set *xf_suffix_set_load(const char *psl_path);
+void xf_suffix_set_free(struct xf_suffix_set *s);
+/* An xf_suffix_fn over such a set. */
+int xf_suffix_set_has(const void *set, __u64 hash);
+
+/* The verdicts and allow entries the kernel would hold (keys as in its maps). */
+struct xf_frame_lists {
+	const struct xf_vkey *block;
+	const struct xf_verdict *block_v; /* one per block key */
+	int n_block;
+	const struct xf_vkey *allow;
+	int n_allow;
+};
+
+/*
+ * Twin of the kernel's decision for a parsed frame (xf_decide() and
+ * xf_allow_check() in bpf/process.bpf.h): verdict entries, the single-query
+ * hard limits, the allowlist, REFUSE only for UDP queries. The per-CPU rate
+ * limits (kernel.q_limit, kernel.enc_limit) and IP blocks are not modelled.
+ */
+void xf_frame_decide(const struct xf_config *cfg, const struct xf_frame_lists *l,
+		     const struct xf_frame *f, __u8 *action, __u8 *reason, __u8 *flags);
+
+/*
+ * The ring buffer record the kernel emits for a frame that parsed (f from
+ * xf_frame_parse() over data), stamped ts_ns; action, reason and flags from
+ * xf_frame_decide() with l (NULL: no lists) in cfg's mode, never enforced.
+ */
+void xf_frame_event(const __u8 *data, __u32 len, const struct xf_frame *f,
+		    const struct xf_config *cfg, const struct xf_frame_lists *l, __u64 ts_ns,
+		    struct xf_event *ev);
+
 /* Hash of a dotted name, as the kernel folds it (lower-cases ASCII). */
 __u64 xf_name_hash_text(const char *name);
 

@@ -1,8 +1,8 @@
 // SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause)
 /*
  * main.c - the exfilter command line: git-style subcommands that run the
- * data path (run) and steer a running one through its pinned maps (mode,
- * block, allow, unblock, status).
+ * data path (run), replay captures through it (replay), and steer a running
+ * one through its pinned maps (mode, block, allow, unblock, status).
  */
 #include <arpa/inet.h>
 #include <errno.h>
@@ -22,6 +22,7 @@
 #include "control.h"
 #include "config.h"
 #include "outbox.h"
+#include "replay.h"
 #include "sensor.h"
 #include "exfilter_tc.skel.h"
 #include <net/if.h>
@@ -248,6 +249,142 @@ static int cmd_run(int argc, char **argv)
 	rc = xf_sensor_run(&cfg, &stop);
 	xf_sensor_cfg_free(&cfg);
 	return rc ? XF_EXIT_FAIL : XF_EXIT_OK;
+}
+
+static const char replay_usage[] =
+	"usage: exfilter replay FILE... [--config F] [--set KEY=VALUE] [--format json|table]\n"
+	"                       [--db FILE] [--report FILE.html] [--truth FILE] [--kernel]\n"
+	"\n"
+	"Run pcap and pcapng captures (Ethernet, Linux SLL and SLL2, raw IP, loopback)\n"
+	"through the same parsers, flow table, detectors and scorer as `exfilter run`,\n"
+	"with packet time as the clock: the flow table ticks every flows.tick_ms of\n"
+	"capture time, and once at the end. Every packet is observed (live sees the\n"
+	"kernel's events only). Files are read in the order given, as one stream.\n"
+	"Alerts go to stdout; a progress bar and, at the end, a summary (packets,\n"
+	"DNS, parse errors by reason, alerts) go to stderr. Replay never blocks\n"
+	"anything: what enforce mode would block is reported as would-block.\n"
+	"Without --kernel it needs no privilege.\n"
+	"\n"
+	"  -c, --config FILE       YAML config, as for run (detect.*, flows.*, kernel.*,\n"
+	"                          resolvers, allow, block, geoip.*); options override it\n"
+	"  -s, --set KEY=VALUE     set any config key, e.g. --set detect.threshold=70\n"
+	"  -f, --format FMT        json: one ECS alert per line, the schema of live\n"
+	"                          alerts (schemas/alert.schema.json), an updated alert\n"
+	"                          again under the same id; table: one row per alert\n"
+	"                          (default json)\n"
+	"  -d, --db FILE           also store alerts in SQLite through the outbox, as\n"
+	"                          the live sensor does (query with exfilter alerts --db)\n"
+	"  -r, --report FILE.html  write the tuning report: per registered domain the\n"
+	"                          score, detectors, queries, bytes and time to detect;\n"
+	"                          a threshold sweep; the allowlist hits\n"
+	"  -t, --truth FILE        ground truth for the report: lines of\n"
+	"                          \"registered-domain label\" (tunnel, exfil, beacon,\n"
+	"                          benign); needs --report\n"
+	"  -k, --kernel            push each packet through the real TC program with\n"
+	"                          BPF_PROG_TEST_RUN (loaded, never attached, maps\n"
+	"                          pinned in a private directory removed on exit) and\n"
+	"                          take its events; needs root. The kernel's per-CPU\n"
+	"                          rate limits then run on the kernel's clock\n"
+	"\n"
+	"Exit status: 0 when every file was replayed, 1 on a runtime error (an\n"
+	"unreadable capture, an unsupported link type, a store or report failure),\n"
+	"2 on a bad option or config value (the message names the key).\n";
+
+static int cmd_replay(int argc, char **argv)
+{
+	static const struct option opts[] = {
+		{ "config", required_argument, 0, 'c' }, { "set", required_argument, 0, 's' },
+		{ "format", required_argument, 0, 'f' }, { "db", required_argument, 0, 'd' },
+		{ "report", required_argument, 0, 'r' }, { "truth", required_argument, 0, 't' },
+		{ "kernel", no_argument, 0, 'k' },	 { "help", no_argument, 0, 'h' },
+		{ 0 },
+	};
+	static struct xf_sensor_cfg cfg; /* large: keep it off the stack */
+	struct xf_replay_opts o = { .format = XF_RF_JSON };
+	const char *config = NULL;
+	char err[512], *eq;
+	int c, rc;
+
+	xf_sensor_cfg_defaults(&cfg);
+	optind = 1;
+	/* the file first, then the options over it, whatever their order */
+	while ((c = getopt_long(argc, argv, "c:s:f:d:r:t:kh", opts, NULL)) != -1) {
+		if (c == 'c')
+			config = optarg;
+		else if (c == 'h') {
+			fputs(replay_usage, stdout);
+			return XF_EXIT_OK;
+		} else if (c == '?') {
+			fputs(replay_usage, stderr);
+			return XF_EXIT_USAGE;
+		}
+	}
+	if (config && xf_sensor_cfg_load(&cfg, config, err, sizeof(err))) {
+		fprintf(stderr, "exfilter: %s\n", err);
+		return XF_EXIT_USAGE;
+	}
+	optind = 1;
+	while ((c = getopt_long(argc, argv, "c:s:f:d:r:t:kh", opts, NULL)) != -1) {
+		switch (c) {
+		case 's':
+			eq = strchr(optarg, '=');
+			if (!eq) {
+				fprintf(stderr, "exfilter: --set: expected KEY=VALUE, got '%s'\n",
+					optarg);
+				return XF_EXIT_USAGE;
+			}
+			*eq = 0;
+			rc = set_key(&cfg, optarg, eq + 1);
+			*eq = '=';
+			if (rc)
+				return XF_EXIT_USAGE;
+			break;
+		case 'f':
+			if (!strcmp(optarg, "json"))
+				o.format = XF_RF_JSON;
+			else if (!strcmp(optarg, "table"))
+				o.format = XF_RF_TABLE;
+			else {
+				fprintf(stderr, "invalid value for --format: '%s' (json or table)\n",
+					optarg);
+				return XF_EXIT_USAGE;
+			}
+			break;
+		case 'd':
+			o.db = optarg;
+			break;
+		case 'r':
+			o.report = optarg;
+			break;
+		case 't':
+			o.truth = optarg;
+			break;
+		case 'k':
+			o.kernel = 1;
+			break;
+		default:
+			break;
+		}
+	}
+	if (xf_sensor_cfg_check(&cfg, err, sizeof(err))) {
+		fprintf(stderr, "exfilter: %s\n", err);
+		return XF_EXIT_USAGE;
+	}
+	if (optind >= argc) {
+		fprintf(stderr, "exfilter replay: no capture file given\n%s", replay_usage);
+		return XF_EXIT_USAGE;
+	}
+	if (o.truth && !o.report) {
+		fprintf(stderr, "exfilter replay: --truth needs --report\n");
+		return XF_EXIT_USAGE;
+	}
+	o.files = (const char *const *)argv + optind;
+	o.n_files = argc - optind;
+	signal(SIGINT, on_signal);
+	signal(SIGTERM, on_signal);
+	rc = xf_replay_run(&cfg, &o, &stop);
+	xf_sensor_cfg_free(&cfg);
+	return rc;
 }
 
 static const char alerts_usage[] =
@@ -501,6 +638,7 @@ static const char usage[] =
 	"\n"
 	"commands:\n"
 	"  run       attach to interfaces and report (see exfilter run --help)\n"
+	"  replay    run pcap/pcapng captures through the same analysis\n"
 	"  mode      switch a running sensor: monitor or enforce\n"
 	"  block     block a domain, sni:NAME, host:NAME or IP/CIDR\n"
 	"  allow     allowlist a domain (never dropped)\n"
@@ -527,6 +665,8 @@ int main(int argc, char **argv)
 	argv += i;
 	if (!strcmp(argv[0], "run"))
 		return cmd_run(argc, argv);
+	if (!strcmp(argv[0], "replay"))
+		return cmd_replay(argc, argv);
 	if (!strcmp(argv[0], "mode"))
 		return cmd_mode(argc, argv);
 	if (!strcmp(argv[0], "block") || !strcmp(argv[0], "allow") || !strcmp(argv[0], "unblock"))

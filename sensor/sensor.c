@@ -5,9 +5,10 @@
  * One thread. The ring buffer's epoll fd and a timerfd drive it: events are
  * decoded and counted into the flow table as they arrive (no syscall per
  * event beyond the ring buffer's own); every flows.tick_ms the kernel's
- * per-CPU flow counters are merged in with batched map reads, touched flows
- * are scored, alerts go to the outbox, and in enforce mode a verdict goes
- * to the kernel map at once. Every store.flush_ms the outbox commits and
+ * per-CPU flow counters are merged in with batched map reads and the shared
+ * pipeline (pipeline.c) scores touched flows: its alerts go to the outbox,
+ * and in enforce mode its verdicts go to the kernel map at once. This file
+ * is only the live plumbing around that analysis. Every store.flush_ms the outbox commits and
  * the sinks are pumped; acknowledgements come back through poll.
  */
 #include <arpa/inet.h>
@@ -36,6 +37,7 @@
 #include "loader.h"
 #include "names.h"
 #include "outbox.h"
+#include "pipeline.h"
 #include "sink.h"
 #include "exfilter_tc.skel.h"
 
@@ -51,7 +53,7 @@ struct sensor {
 	struct xf_sensor_cfg *cfg;
 	struct xf_loader l;
 	struct ring_buffer *rb;
-	struct xf_ft *ft;
+	struct xf_pipeline p; /* the analysis: flow table, scoring, alerts */
 	struct xf_outbox *ob;
 	struct xf_sink *sinks[XF_OUTBOX_SINKS_MAX];
 	int nsinks;
@@ -59,19 +61,11 @@ struct sensor {
 	uint64_t exported[XF_OUTBOX_SINKS_MAX];
 	struct ack *ackq;
 	int n_ack, ack_max;
-	struct xf_geoip *geo;
-	double weights[16];
-	struct xf_det_params params;
-	uint8_t (*resolvers)[16];
-	int n_resolvers;
 	int flows_fd, config_fd;
-	__u32 mode; /* live, re-read from the pinned config each tick */
 	int64_t mono_to_wall_ns;
-	struct xf_sb sb;
-	char host[64];
 	char state_path[PATH_MAX];
 	/* counters */
-	uint64_t events, bad_events, alerts, alert_updates, verdicts, verdict_errors;
+	uint64_t events, bad_events, verdicts, verdict_errors;
 	uint64_t store_errors, sink_errors;
 	uint32_t uncommitted; /* alerts put since the last commit */
 	struct xf_kmerge km; /* batched reads of the kernel's flows */
@@ -93,29 +87,6 @@ void xf_state_path(const char *pin_dir, char *out, size_t size)
 	snprintf(out, size, "/run/exfilter/%s.state.json", base && base[1] ? base + 1 : pin_dir);
 }
 
-static int is_resolver(const struct sensor *s, const __u8 *a)
-{
-	for (int i = 0; i < s->n_resolvers; i++)
-		if (!memcmp(s->resolvers[i], a, 16))
-			return 1;
-	return 0;
-}
-
-static int allowlisted(const struct sensor *s, const char *domain)
-{
-	size_t dl = strlen(domain);
-
-	for (int i = 0; i < s->cfg->n_allow; i++) {
-		const char *a = s->cfg->allow[i];
-		size_t al = strlen(a);
-
-		if (!strcmp(domain, a) ||
-		    (dl > al && domain[dl - al - 1] == '.' && !strcmp(domain + dl - al, a)))
-			return 1;
-	}
-	return 0;
-}
-
 /* --- ring buffer events --- */
 
 static int on_event(void *ctx, void *data, size_t len)
@@ -128,99 +99,58 @@ static int on_event(void *ctx, void *data, size_t len)
 		return 0;
 	}
 	s->events++;
-	o.resolver = is_resolver(s, o.client);
-	xf_ft_observe(s->ft, &o);
+	xf_pipe_observe(&s->p, &o);
 	return 0;
 }
 
 /* --- the tick: merge, score, alert, enforce --- */
 
-static void write_verdict(struct sensor *s, const char *domain)
+static int on_enforce(void *ctx, const char *domain)
 {
+	struct sensor *s = ctx;
 	struct xf_target t = { .kind = XF_T_DOMAIN };
 
 	snprintf(t.name, sizeof(t.name), "%s", domain);
 	if (xf_target_apply(s->cfg->pin_dir, &t, "block", (int)s->cfg->verdict_action,
 			    s->cfg->verdict_ttl_s)) {
 		s->verdict_errors++;
-		return;
+		return -1;
 	}
 	s->verdicts++;
 	fprintf(stderr, "exfilter: enforce: blocked %s for %us\n", domain, s->cfg->verdict_ttl_s);
+	return 0;
 }
 
-static void on_flow(void *ctx, struct xf_ft_flow *f)
+static void on_rolled(void *ctx, const struct xf_ft_flow *f)
 {
 	struct sensor *s = ctx;
-	struct xf_score sc;
-	struct xf_alert_rec rec;
-	struct xf_geo geo, *g = NULL;
-	enum xf_alert_action act;
-	struct xf_alert_in in;
-	int kernel = f->kaction != 0, sev;
+	/* a new window: the kernel counts it from zero too */
+	struct xf_flow_key k = { .rd_hash = f->kernel_rd };
 
-	if (f->rolled) {
-		/* a new window: the kernel counts it from zero too */
-		struct xf_flow_key k = { .rd_hash = f->kernel_rd };
+	memcpy(k.client, f->client, 16);
+	bpf_map_delete_elem(s->flows_fd, &k);
+}
 
-		memcpy(k.client, f->client, 16);
-		bpf_map_delete_elem(s->flows_fd, &k);
-	}
-	if (allowlisted(s, f->domain))
-		return;
-	xf_score_flow(&f->view, &s->params, s->weights, &sc);
-	if (sc.score < s->cfg->threshold && !kernel)
-		return;
-	/* a tap alone sees copies: it can only say what it would have blocked */
-	if (s->mode == XF_MODE_ENFORCE && s->l.n_ifs && sc.score >= s->cfg->block_threshold) {
-		if (f->alert->action < XF_AA_BLOCKED)
-			write_verdict(s, f->domain);
-		act = XF_AA_BLOCKED;
-	} else if (kernel && f->kenforced) {
-		act = XF_AA_BLOCKED;
-	} else if (kernel || sc.score >= s->cfg->block_threshold) {
-		act = XF_AA_WOULD_BLOCK;
-	} else {
-		act = XF_AA_ALERTED;
-	}
-	sev = kernel && sc.severity < XF_SEV_HIGH ? XF_SEV_HIGH : sc.severity;
-	/* one alert per client x domain per window: update only when it got
-	 * worse, so more evidence of the same does not spam */
-	if (f->alert->rev && sev <= f->alert->severity && act <= f->alert->action)
-		return;
-	if (f->server && s->geo) {
-		char ip[48];
+static int on_alert(void *ctx, const struct xf_alert_rec *rec, const struct xf_ft_flow *f,
+		    const struct xf_score *sc)
+{
+	struct sensor *s = ctx;
 
-		xf_addr_text(f->server, ip, sizeof(ip));
-		if (xf_geoip_lookup(s->geo, ip, &geo) > 0)
-			g = &geo;
-	}
-	in = (struct xf_alert_in){
-		.flow = f,
-		.score = &sc,
-		.action = act,
-		.rev = f->alert->rev + 1u,
-		.now_ms = now_ns(CLOCK_REALTIME) / 1000000,
-		.window_s = s->cfg->window_s,
-		.mode = s->mode == XF_MODE_ENFORCE ? "enforce" : "monitor",
-		.observer = s->host,
-		.geo = g,
-	};
-	if (xf_alert_build(&in, &s->sb, &rec))
-		return;
-	if (xf_outbox_put(s->ob, &rec) < 0) {
+	(void)f;
+	(void)sc;
+	if (xf_outbox_put(s->ob, rec) < 0) {
 		s->store_errors++;
-		return;
+		return -1;
 	}
 	s->uncommitted++;
-	if (f->alert->rev)
-		s->alert_updates++;
-	else
-		s->alerts++;
-	f->alert->rev++;
-	f->alert->severity = (uint8_t)sev;
-	f->alert->action = (uint8_t)act;
+	return 0;
 }
+
+static const struct xf_pipe_ops live_ops = {
+	.enforce = on_enforce,
+	.alert = on_alert,
+	.rolled = on_rolled,
+};
 
 static void tick(struct sensor *s)
 {
@@ -228,9 +158,9 @@ static void tick(struct sensor *s)
 	__u32 zero = 0;
 
 	if (!bpf_map_lookup_elem(s->config_fd, &zero, &kc))
-		s->mode = kc.mode; /* `exfilter mode` may have changed it */
-	xf_kmerge_run(&s->km, s->ft);
-	xf_ft_tick(s->ft, on_flow, s);
+		s->p.mode = kc.mode; /* `exfilter mode` may have changed it */
+	xf_kmerge_run(&s->km, s->p.ft);
+	xf_pipe_tick(&s->p, (uint64_t)(now_ns(CLOCK_REALTIME) / 1000000));
 }
 
 /* --- outbox and sinks --- */
@@ -305,14 +235,14 @@ static void write_state(struct sensor *s)
 	char tmp[PATH_MAX + 8];
 	FILE *f;
 
-	xf_ft_stats(s->ft, &fs);
+	xf_ft_stats(s->p.ft, &fs);
 	xf_outbox_stats(s->ob, &os);
 	snprintf(tmp, sizeof(tmp), "%s.tmp", s->state_path);
 	f = fopen(tmp, "w");
 	if (!f)
 		return;
 	fprintf(f, "{\"pid\":%d,\"mode\":\"%s\",\"interfaces\":[", (int)getpid(),
-		s->mode == XF_MODE_ENFORCE ? "enforce" : "monitor");
+		s->p.mode == XF_MODE_ENFORCE ? "enforce" : "monitor");
 	for (int i = 0; i < s->l.n_ifs; i++)
 		fprintf(f, "%s\"%s\"", i ? "," : "", s->l.ifs[i].name);
 	fprintf(f, "],\"tap\":\"%s\",\"events\":%llu,\"bad_events\":%llu,\"alerts\":%llu,\"alert_updates\":%llu,"
@@ -320,7 +250,7 @@ static void write_state(struct sensor *s)
 		   "\"stored\":%llu,\"store_held\":%llu,\"store_lost\":%llu,"
 		   "\"store_errors\":%llu,\"sinks\":{",
 		s->l.tap, (unsigned long long)s->events, (unsigned long long)s->bad_events,
-		(unsigned long long)s->alerts, (unsigned long long)s->alert_updates,
+		(unsigned long long)s->p.alerts, (unsigned long long)s->p.alert_updates,
 		(unsigned long long)s->verdicts, (unsigned long long)fs.flows,
 		(unsigned long long)fs.evicted, (unsigned long long)fs.bytes,
 		(unsigned long long)os.stored, (unsigned long long)os.held,
@@ -404,66 +334,29 @@ static int apply_lists(struct sensor *s)
 
 static int setup(struct sensor *s)
 {
-	struct xf_ft_cfg fc = {
-		.max_flows = s->cfg->max_flows,
-		.max_details = s->cfg->max_flows / 16 + 1024,
-		.window_s = s->cfg->window_s,
-	};
 	char err[512];
 
 	/* in flight at most: kafka's max_inflight, plus a pump's worth of jsonl */
 	s->ack_max = (int)(s->cfg->kafka_max_inflight + 2 * ACKQ_MAX);
 	s->ackq = calloc((size_t)s->ack_max, sizeof(*s->ackq));
-	s->resolvers = calloc(XF_CFG_LIST_MAX, 16);
-	s->ft = xf_ft_new(&fc);
-	if (!s->ackq || !s->resolvers || !s->ft) {
+	if (!s->ackq) {
 		fprintf(stderr, "exfilter: out of memory for %u flows\n", s->cfg->max_flows);
 		return -1;
 	}
-	for (int i = 0; i < s->cfg->n_resolvers; i++) {
-		struct in_addr a4;
-		uint8_t *a = s->resolvers[s->n_resolvers];
-
-		if (inet_pton(AF_INET, s->cfg->resolvers[i], &a4) == 1) {
-			memset(a, 0, 10);
-			a[10] = a[11] = 0xff;
-			memcpy(a + 12, &a4, 4);
-		} else if (inet_pton(AF_INET6, s->cfg->resolvers[i], a) != 1) {
-			fprintf(stderr, "exfilter: resolvers: invalid address '%s'\n",
-				s->cfg->resolvers[i]);
-			return -1;
-		}
-		s->n_resolvers++;
-	}
-	for (int i = 0; i < xf_n_detectors; i++) {
-		s->weights[i] = xf_detectors[i]->weight;
-		for (int w = 0; w < s->cfg->n_weights; w++)
-			if (!strcmp(s->cfg->weights[w].name, xf_detectors[i]->name))
-				s->weights[i] = s->cfg->weights[w].weight;
-	}
-	for (int w = 0; w < s->cfg->n_weights; w++)
-		if (!xf_detector_find(s->cfg->weights[w].name)) {
-			fprintf(stderr, "exfilter: detect.weights.%s: no such detector\n",
-				s->cfg->weights[w].name);
-			return -1;
-		}
-	s->params.resolver_scale = s->cfg->resolver_scale;
-	if (s->cfg->geoip_city[0] || s->cfg->geoip_asn[0]) {
-		s->geo = xf_geoip_open(s->cfg->geoip_city, s->cfg->geoip_asn, err, sizeof(err));
-		if (!s->geo) {
-			fprintf(stderr, "exfilter: geoip: %s\n", err);
-			return -1;
-		}
+	if (xf_pipe_init(&s->p, s->cfg, &live_ops, s, err, sizeof(err))) {
+		fprintf(stderr, "exfilter: %s\n", err);
+		return -1;
 	}
 	if (open_store(s))
 		return -1;
 	s->cfg->kernel.mode = s->cfg->mode;
 	if (xf_loader__open_load(&s->l, s->cfg->pin_dir, &s->cfg->kernel))
 		return -1;
-	s->mode = s->cfg->mode;
+	s->p.mode = s->cfg->mode;
 	for (int i = 0; i < s->cfg->n_ifaces; i++)
 		if (xf_loader__attach(&s->l, s->cfg->ifaces[i]))
 			return -1;
+	s->p.can_enforce = s->l.n_ifs > 0;
 	if (s->cfg->tap[0] && xf_loader__tap(&s->l, s->cfg->tap))
 		return -1;
 	if (apply_lists(s))
@@ -480,7 +373,6 @@ static int setup(struct sensor *s)
 		return -1;
 	}
 	s->mono_to_wall_ns = now_ns(CLOCK_REALTIME) - now_ns(CLOCK_MONOTONIC);
-	gethostname(s->host, sizeof(s->host) - 1);
 	mkdir("/run/exfilter", 0755);
 	xf_state_path(s->cfg->pin_dir, s->state_path, sizeof(s->state_path));
 	return 0;
@@ -501,12 +393,9 @@ static void teardown(struct sensor *s, int loaded)
 		xf_loader__destroy(&s->l, s->cfg->keep_pinned);
 	if (*s->state_path)
 		unlink(s->state_path);
-	xf_geoip_close(s->geo);
-	xf_ft_free(s->ft);
-	xf_sb_free(&s->sb);
+	xf_pipe_free(&s->p);
 	xf_kmerge_free(&s->km);
 	free(s->ackq);
-	free(s->resolvers);
 }
 
 int xf_sensor_run(struct xf_sensor_cfg *cfg, volatile sig_atomic_t *stop)
@@ -538,7 +427,7 @@ int xf_sensor_run(struct xf_sensor_cfg *cfg, volatile sig_atomic_t *stop)
 		goto out;
 	}
 	fprintf(stderr, "exfilter: running in %s mode on %d interface(s), store %s\n",
-		s.mode == XF_MODE_ENFORCE ? "enforce" : "monitor", s.l.n_ifs, cfg->db_path);
+		s.p.mode == XF_MODE_ENFORCE ? "enforce" : "monitor", s.l.n_ifs, cfg->db_path);
 	while (!*stop) {
 		int n = epoll_wait(epfd, out, 4, 200);
 		int64_t now = now_ns(CLOCK_MONOTONIC);

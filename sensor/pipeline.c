@@ -1,0 +1,280 @@
+// SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause)
+/*
+ * pipeline.c - observe, score, decide, build: the analysis the live loop
+ * and replay share.
+ */
+#include <arpa/inet.h>
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+#include "pipeline.h"
+
+/* First observation time of the flow held in each flow table slot. A slot
+ * is reused after an eviction, so the owner's hash is kept with it. */
+struct xf_pipe_first {
+	uint64_t owner;
+	uint64_t ms;
+};
+
+static int parse_resolvers(struct xf_pipeline *p, char *err, size_t errlen)
+{
+	const struct xf_sensor_cfg *c = p->cfg;
+
+	for (int i = 0; i < c->n_resolvers; i++) {
+		struct in_addr a4;
+		uint8_t *a = p->resolvers[p->n_resolvers];
+
+		if (inet_pton(AF_INET, c->resolvers[i], &a4) == 1) {
+			memset(a, 0, 10);
+			a[10] = a[11] = 0xff;
+			memcpy(a + 12, &a4, 4);
+		} else if (inet_pton(AF_INET6, c->resolvers[i], a) != 1) {
+			snprintf(err, errlen, "resolvers: invalid address '%s'", c->resolvers[i]);
+			return -1;
+		}
+		p->n_resolvers++;
+	}
+	return 0;
+}
+
+static int set_weights(struct xf_pipeline *p, char *err, size_t errlen)
+{
+	const struct xf_sensor_cfg *c = p->cfg;
+
+	for (int i = 0; i < xf_n_detectors; i++) {
+		p->weights[i] = xf_detectors[i]->weight;
+		for (int w = 0; w < c->n_weights; w++)
+			if (!strcmp(c->weights[w].name, xf_detectors[i]->name))
+				p->weights[i] = c->weights[w].weight;
+	}
+	for (int w = 0; w < c->n_weights; w++)
+		if (!xf_detector_find(c->weights[w].name)) {
+			snprintf(err, errlen, "detect.weights.%s: no such detector",
+				 c->weights[w].name);
+			return -1;
+		}
+	return 0;
+}
+
+int xf_pipe_init(struct xf_pipeline *p, const struct xf_sensor_cfg *cfg,
+		 const struct xf_pipe_ops *ops, void *ctx, char *err, size_t errlen)
+{
+	static const struct xf_pipe_ops none;
+	struct xf_ft_cfg fc = {
+		.max_flows = cfg->max_flows,
+		.max_details = cfg->max_flows / 16 + 1024,
+		.window_s = cfg->window_s,
+	};
+	char gerr[512];
+
+	memset(p, 0, sizeof(*p));
+	p->cfg = cfg;
+	p->ops = ops ? ops : &none;
+	p->ctx = ctx;
+	p->mode = cfg->mode;
+	p->resolvers = calloc(XF_CFG_LIST_MAX, 16);
+	p->ft = xf_ft_new(&fc);
+	/* calloc'd: pages of slots never used are never mapped */
+	if (p->ops->scored)
+		p->first = calloc((size_t)cfg->max_flows + 1, sizeof(*p->first));
+	if (!p->resolvers || !p->ft || (p->ops->scored && !p->first)) {
+		snprintf(err, errlen, "out of memory for %u flows", cfg->max_flows);
+		return -1;
+	}
+	if (parse_resolvers(p, err, errlen) || set_weights(p, err, errlen))
+		return -1;
+	p->params.resolver_scale = cfg->resolver_scale;
+	p->params.window_s = cfg->window_s;
+	p->params.have_resolvers = p->n_resolvers > 0;
+	if (cfg->geoip_city[0] || cfg->geoip_asn[0]) {
+		p->geo = xf_geoip_open(cfg->geoip_city, cfg->geoip_asn, gerr, sizeof(gerr));
+		if (!p->geo) {
+			snprintf(err, errlen, "geoip: %s", gerr);
+			return -1;
+		}
+	}
+	gethostname(p->host, sizeof(p->host) - 1);
+	return 0;
+}
+
+void xf_pipe_free(struct xf_pipeline *p)
+{
+	xf_geoip_close(p->geo);
+	xf_ft_free(p->ft);
+	xf_sb_free(&p->sb);
+	free(p->resolvers);
+	free(p->first);
+	p->geo = NULL;
+	p->ft = NULL;
+	p->resolvers = NULL;
+	p->first = NULL;
+}
+
+int xf_pipe_is_resolver(const struct xf_pipeline *p, const __u8 *a)
+{
+	for (int i = 0; i < p->n_resolvers; i++)
+		if (!memcmp(p->resolvers[i], a, 16))
+			return 1;
+	return 0;
+}
+
+/*
+ * The one allowlist check: swap this function for a richer allowlist (the
+ * shipped lists, suffix rules) without touching the rest of the pipeline.
+ */
+const char *xf_pipe_allowed(const struct xf_pipeline *p, const char *domain,
+			    const char **source)
+{
+	size_t dl = strlen(domain);
+
+	for (int i = 0; i < p->cfg->n_allow; i++) {
+		const char *a = p->cfg->allow[i];
+		size_t al = strlen(a);
+
+		if (!strcmp(domain, a) ||
+		    (dl > al && domain[dl - al - 1] == '.' && !strcmp(domain + dl - al, a))) {
+			if (source)
+				*source = "config";
+			return a;
+		}
+	}
+	return NULL;
+}
+
+static uint64_t owner_of(const __u8 *client, const char *domain)
+{
+	uint64_t h = 0xcbf29ce484222325ULL;
+
+	for (int i = 0; i < 16; i++)
+		h = (h ^ client[i]) * 0x100000001b3ULL;
+	for (const char *s = domain; *s; s++)
+		h = (h ^ (uint8_t)*s) * 0x100000001b3ULL;
+	return h | 1; /* never 0: 0 is an empty slot */
+}
+
+int xf_pipe_observe(struct xf_pipeline *p, struct xf_obs *o)
+{
+	int idx;
+
+	o->resolver = xf_pipe_is_resolver(p, o->client);
+	o->bypass = p->n_resolvers && !o->response && !o->resolver && o->server &&
+		    (o->kind == XF_EV_DNS_QUERY || !o->kind) && !xf_pipe_is_resolver(p, o->server);
+	idx = xf_ft_observe(p->ft, o);
+	if (idx < 0) {
+		p->obs_errors++;
+		return idx;
+	}
+	p->observed++;
+	if (p->first && (uint32_t)idx <= p->cfg->max_flows) {
+		struct xf_pipe_first *f = &p->first[idx];
+		uint64_t owner = owner_of(o->client, o->domain);
+		uint64_t ms = o->ts_ms ? o->ts_ms : (uint64_t)o->now_s * 1000;
+
+		if (f->owner != owner) {
+			f->owner = owner;
+			f->ms = ms;
+		}
+	}
+	return idx;
+}
+
+static uint64_t first_ms(const struct xf_pipeline *p, const struct xf_ft_flow *f)
+{
+	if (!p->first || f->idx > p->cfg->max_flows ||
+	    p->first[f->idx].owner != owner_of(f->client, f->domain))
+		return 0;
+	return p->first[f->idx].ms;
+}
+
+static enum xf_alert_action decide(struct xf_pipeline *p, struct xf_ft_flow *f,
+				   const struct xf_score *sc)
+{
+	const struct xf_sensor_cfg *c = p->cfg;
+	int kernel = f->kaction != 0;
+
+	/* a tap alone sees copies: it can only say what it would have blocked */
+	if (p->mode == XF_MODE_ENFORCE && p->can_enforce && sc->score >= c->block_threshold) {
+		if (f->alert->action < XF_AA_BLOCKED && p->ops->enforce &&
+		    !p->ops->enforce(p->ctx, f->domain))
+			p->enforced++;
+		return XF_AA_BLOCKED;
+	}
+	if (kernel && f->kenforced)
+		return XF_AA_BLOCKED;
+	if (kernel || sc->score >= c->block_threshold)
+		return XF_AA_WOULD_BLOCK;
+	return XF_AA_ALERTED;
+}
+
+static void on_flow(void *ctx, struct xf_ft_flow *f)
+{
+	struct xf_pipeline *p = ctx;
+	const struct xf_sensor_cfg *c = p->cfg;
+	const char *entry, *source = "config";
+	struct xf_score sc;
+	struct xf_alert_rec rec;
+	struct xf_geo geo, *g = NULL;
+	enum xf_alert_action act;
+	struct xf_alert_in in;
+	int kernel = f->kaction != 0, sev;
+
+	if (f->rolled && p->ops->rolled)
+		p->ops->rolled(p->ctx, f);
+	entry = xf_pipe_allowed(p, f->domain, &source);
+	if (entry) {
+		p->allow_hits++;
+		if (p->ops->allow_hit)
+			p->ops->allow_hit(p->ctx, f->domain, entry, source);
+		return;
+	}
+	/* every kind of flow: DNS, and TLS SNI or HTTP Host ones */
+	xf_score_flow(&f->view, &p->params, p->weights, &sc);
+	p->scored++;
+	if (p->ops->scored)
+		p->ops->scored(p->ctx, f, &sc, p->now_ms, first_ms(p, f));
+	if (sc.score < c->threshold && !kernel)
+		return;
+	act = decide(p, f, &sc);
+	sev = kernel && sc.severity < XF_SEV_HIGH ? XF_SEV_HIGH : sc.severity;
+	/* one alert per client x domain per window: update only when it got
+	 * worse, so more evidence of the same does not spam */
+	if (f->alert->rev && sev <= f->alert->severity && act <= f->alert->action)
+		return;
+	if (f->server && p->geo) {
+		char ip[48];
+
+		xf_addr_text(f->server, ip, sizeof(ip));
+		if (xf_geoip_lookup(p->geo, ip, &geo) > 0)
+			g = &geo;
+	}
+	in = (struct xf_alert_in){
+		.flow = f,
+		.score = &sc,
+		.action = act,
+		.rev = f->alert->rev + 1u,
+		.now_ms = (int64_t)p->now_ms,
+		.window_s = c->window_s,
+		.mode = p->mode == XF_MODE_ENFORCE ? "enforce" : "monitor",
+		.observer = p->host,
+		.geo = g,
+	};
+	if (xf_alert_build(&in, &p->sb, &rec))
+		return;
+	if (p->ops->alert && p->ops->alert(p->ctx, &rec, f, &sc) < 0)
+		return;
+	if (f->alert->rev)
+		p->alert_updates++;
+	else
+		p->alerts++;
+	f->alert->rev++;
+	f->alert->severity = (uint8_t)sev;
+	f->alert->action = (uint8_t)act;
+}
+
+void xf_pipe_tick(struct xf_pipeline *p, uint64_t now_ms)
+{
+	p->now_ms = now_ms;
+	xf_ft_tick(p->ft, on_flow, p);
+}

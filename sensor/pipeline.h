@@ -1,0 +1,100 @@
+/* SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause) */
+/*
+ * pipeline.h - the analysis shared by the live sensor and offline replay:
+ * observations into the flow table (with the resolver and bypass marks),
+ * then on each tick every touched flow is scored through detectors/, the
+ * allowlist is applied, the alert decision is made (one alert per client x
+ * domain per window, updated only when it gets worse) and the alert built.
+ *
+ * What happens to a decision is the caller's: live writes verdicts to the
+ * kernel and puts alerts in the outbox, replay prints and stores them and
+ * feeds the tuning report. The clock is the caller's too: wall time live,
+ * packet time in replay. No I/O here beyond the callbacks.
+ */
+#ifndef XF_PIPELINE_H
+#define XF_PIPELINE_H
+
+#include <stdint.h>
+#include "alert.h"
+#include "config.h"
+#include "detector.h"
+#include "flowtab.h"
+#include "geoip.h"
+#include "names.h"
+
+/* Callbacks; any may be NULL. ctx is xf_pipeline.ctx. */
+struct xf_pipe_ops {
+	/* Enforce mode on an inline sensor, a score over detect.block_threshold:
+	 * block the registered domain. Called once per alert; return 0 when done. */
+	int (*enforce)(void *ctx, const char *domain);
+	/* A new or updated alert, rec valid during the call. Return 0 when taken;
+	 * < 0 leaves the flow's alert state as it was (the next tick retries). */
+	int (*alert)(void *ctx, const struct xf_alert_rec *rec, const struct xf_ft_flow *f,
+		     const struct xf_score *sc);
+	/* Every scored flow, before the threshold: now_ms is the tick's clock,
+	 * first_ms the flow's first observation (0 when unknown). */
+	void (*scored)(void *ctx, const struct xf_ft_flow *f, const struct xf_score *sc,
+		       uint64_t now_ms, uint64_t first_ms);
+	/* A flow skipped because an allowlist entry matched its domain. */
+	void (*allow_hit)(void *ctx, const char *domain, const char *entry, const char *source);
+	/* The flow's window restarted since the last tick (live: reset the
+	 * kernel's counters for it). */
+	void (*rolled)(void *ctx, const struct xf_ft_flow *f);
+};
+
+struct xf_pipe_first; /* first observation time per flow, for `scored` */
+
+struct xf_pipeline {
+	const struct xf_sensor_cfg *cfg;
+	const struct xf_pipe_ops *ops;
+	void *ctx;
+	struct xf_ft *ft;
+	struct xf_geoip *geo;
+	double weights[16];
+	struct xf_det_params params;
+	uint8_t (*resolvers)[16];
+	int n_resolvers;
+	__u32 mode; /* enum xf_mode: the caller keeps it current */
+	int can_enforce; /* inline (TC) attached: a verdict can block */
+	char host[64]; /* observer.hostname */
+	struct xf_sb sb;
+	struct xf_pipe_first *first;
+	uint64_t now_ms; /* the clock of the tick in progress */
+	/* counters */
+	uint64_t observed, obs_errors, scored, alerts, alert_updates, allow_hits, enforced;
+};
+
+/*
+ * Set up from the config: the flow table, detector weights (an unknown
+ * detector in detect.weights is an error), resolver addresses, GeoIP.
+ * ops and ctx may be NULL. Returns 0, or -1 with "KEY: what is wrong" (or
+ * "out of memory ...") in err. xf_pipe_free() is safe after a failure.
+ */
+int xf_pipe_init(struct xf_pipeline *p, const struct xf_sensor_cfg *cfg,
+		 const struct xf_pipe_ops *ops, void *ctx, char *err, size_t errlen);
+void xf_pipe_free(struct xf_pipeline *p);
+
+/* Is this 16-byte address a configured resolver? */
+int xf_pipe_is_resolver(const struct xf_pipeline *p, const __u8 *addr);
+
+/*
+ * Count one observation. Sets o->resolver (the client is a configured
+ * resolver) and o->bypass (a query to a server that is not a configured
+ * resolver, from a client that is not one, when resolvers are configured).
+ * Returns the flow's idx, or -1 (out of memory).
+ */
+int xf_pipe_observe(struct xf_pipeline *p, struct xf_obs *o);
+
+/* Score every flow touched since the last tick and raise or update alerts.
+ * now_ms stamps them (wall clock live, packet time in replay). */
+void xf_pipe_tick(struct xf_pipeline *p, uint64_t now_ms);
+
+/*
+ * The allowlist as it stands: the config's `allow` entries, matching the
+ * registered domain itself or a parent of it. Returns the entry that matched
+ * (and its source in *source), or NULL.
+ */
+const char *xf_pipe_allowed(const struct xf_pipeline *p, const char *domain,
+			    const char **source);
+
+#endif /* XF_PIPELINE_H */

@@ -1,0 +1,31 @@
+/* SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause) */
+/*
+ * replay.h - `exfilter replay`: pcap and pcapng captures through the same
+ * parsers (their userspace build, or the loaded TC program through
+ * BPF_PROG_TEST_RUN with --kernel) and the same pipeline as the live sensor,
+ * with packet time as the clock.
+ */
+#ifndef XF_REPLAY_H
+#define XF_REPLAY_H
+
+#include <signal.h>
+#include "config.h"
+
+enum xf_replay_format { XF_RF_JSON = 0, XF_RF_TABLE = 1 };
+
+struct xf_replay_opts {
+	const char *const *files;
+	int n_files;
+	enum xf_replay_format format;
+	const char *db; /* SQLite store through the outbox, NULL = none */
+	const char *report; /* HTML tuning report, NULL = none */
+	const char *truth; /* ground truth labels for the report, NULL = none */
+	int kernel; /* push packets through the TC program (root) */
+};
+
+/* Replay every file in order. Returns 0, 1 on a runtime error (unreadable
+ * file, store or report failure), 2 on bad input named on stderr. */
+int xf_replay_run(struct xf_sensor_cfg *cfg, const struct xf_replay_opts *o,
+		  volatile sig_atomic_t *stop);
+
+#endif /* XF_REPLAY_H */
