@@ -22,6 +22,7 @@
 #include <yaml.h>
 
 #include "config.h"
+#include "allowlist.h"
 #include "control.h"
 #include "frame.h"
 
@@ -125,7 +126,10 @@ static int check_allow(const char *s)
 {
 	struct xf_target t;
 
-	return !xf_target_parse(s, &t) && t.kind != XF_T_CIDR;
+	if (xf_target_parse(s, &t) || t.kind == XF_T_CIDR)
+		return 0;
+	/* a domain must not cover a whole public suffix (sensor/allowlist.c) */
+	return t.kind != XF_T_DOMAIN || !xf_allowlist_check(t.name, NULL, 0);
 }
 
 static int check_block(const char *s)
@@ -177,7 +181,8 @@ static const struct key keys[] = {
 	  .what = "an IPv4 or IPv6 address" },
 	{ INFO("allow", "[]", "user allowlist: never dropped or refused"),
 	  .type = KT_LIST, ENTRIES(allow), COUNT(n_allow), .check = check_allow,
-	  .canon = canon_target, .what = "a domain, sni:NAME or host:NAME" },
+	  .canon = canon_target,
+	  .what = "a domain of two or more labels that is not a public suffix, sni:NAME or host:NAME" },
 	{ INFO("block", "[]", "blocked at start in enforce mode"), .type = KT_LIST,
 	  ENTRIES(block), COUNT(n_block), .check = check_block, .canon = canon_target,
 	  .what = "a domain, IP, IP/CIDR, sni:NAME or host:NAME" },

@@ -9,6 +9,8 @@
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
+#include "allowlist.h"
+#include "control.h"
 #include "pipeline.h"
 
 /* First observation time of the flow held in each flow table slot. A slot
@@ -17,6 +19,8 @@ struct xf_pipe_first {
 	uint64_t owner;
 	uint64_t ms;
 };
+
+static int load_allowlist(struct xf_pipeline *p, char *err, size_t errlen);
 
 static int parse_resolvers(struct xf_pipeline *p, char *err, size_t errlen)
 {
@@ -83,7 +87,8 @@ int xf_pipe_init(struct xf_pipeline *p, const struct xf_sensor_cfg *cfg,
 		snprintf(err, errlen, "out of memory for %u flows", cfg->max_flows);
 		return -1;
 	}
-	if (parse_resolvers(p, err, errlen) || set_weights(p, err, errlen))
+	if (parse_resolvers(p, err, errlen) || set_weights(p, err, errlen) ||
+	    load_allowlist(p, err, errlen))
 		return -1;
 	p->params.resolver_scale = cfg->resolver_scale;
 	p->params.window_s = cfg->window_s;
@@ -103,6 +108,8 @@ void xf_pipe_free(struct xf_pipeline *p)
 {
 	xf_geoip_close(p->geo);
 	xf_ft_free(p->ft);
+	xf_allowlist_free(p->al);
+	p->al = NULL;
 	xf_sb_free(&p->sb);
 	free(p->resolvers);
 	free(p->first);
@@ -121,26 +128,47 @@ int xf_pipe_is_resolver(const struct xf_pipeline *p, const __u8 *a)
 }
 
 /*
- * The one allowlist check: swap this function for a richer allowlist (the
- * shipped lists, suffix rules) without touching the rest of the pipeline.
+ * The allowlist: the shipped list plus the config's domain entries
+ * (sensor/allowlist.c). A flow is exempt when an entry covers its
+ * registered domain; an entry for one domain never covers another.
  */
 const char *xf_pipe_allowed(const struct xf_pipeline *p, const char *domain,
 			    const char **source)
 {
-	size_t dl = strlen(domain);
+	const struct xf_allow_entry *e = xf_allowlist_match(p->al, domain, domain);
 
-	for (int i = 0; i < p->cfg->n_allow; i++) {
-		const char *a = p->cfg->allow[i];
-		size_t al = strlen(a);
+	if (!e)
+		return NULL;
+	if (source)
+		*source = e->source;
+	return e->pattern;
+}
 
-		if (!strcmp(domain, a) ||
-		    (dl > al && domain[dl - al - 1] == '.' && !strcmp(domain + dl - al, a))) {
-			if (source)
-				*source = "config";
-			return a;
+static int load_allowlist(struct xf_pipeline *p, char *err, size_t errlen)
+{
+	const struct xf_sensor_cfg *c = p->cfg;
+
+	p->al = xf_allowlist_new();
+	if (!p->al) {
+		snprintf(err, errlen, "out of memory for the allowlist");
+		return -1;
+	}
+	for (int i = 0; i < c->n_allow; i++) {
+		struct xf_target t;
+		char why[160];
+
+		/* addresses and sni:/host: entries live in the kernel maps only */
+		if (xf_target_parse(c->allow[i], &t) || t.kind != XF_T_DOMAIN)
+			continue;
+		if (xf_allowlist_add(p->al, t.name, "config")) {
+			if (xf_allowlist_check(t.name, why, sizeof(why)))
+				snprintf(err, errlen, "allow: '%s': %s", c->allow[i], why);
+			else
+				snprintf(err, errlen, "allow: '%s': cannot add", c->allow[i]);
+			return -1;
 		}
 	}
-	return NULL;
+	return 0;
 }
 
 static uint64_t owner_of(const __u8 *client, const char *domain)

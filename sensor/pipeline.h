@@ -42,6 +42,7 @@ struct xf_pipe_ops {
 	void (*rolled)(void *ctx, const struct xf_ft_flow *f);
 };
 
+struct xf_allowlist;
 struct xf_pipe_first; /* first observation time per flow, for `scored` */
 
 struct xf_pipeline {
@@ -49,6 +50,7 @@ struct xf_pipeline {
 	const struct xf_pipe_ops *ops;
 	void *ctx;
 	struct xf_ft *ft;
+	struct xf_allowlist *al; /* shipped entries plus the config's domains */
 	struct xf_geoip *geo;
 	double weights[16];
 	struct xf_det_params params;
@@ -90,9 +92,9 @@ int xf_pipe_observe(struct xf_pipeline *p, struct xf_obs *o);
 void xf_pipe_tick(struct xf_pipeline *p, uint64_t now_ms);
 
 /*
- * The allowlist as it stands: the config's `allow` entries, matching the
- * registered domain itself or a parent of it. Returns the entry that matched
- * (and its source in *source), or NULL.
+ * The allowlist entry (shipped, or a domain from the config's `allow`)
+ * covering this registered domain, with its source ("shipped:VERSION" or
+ * "config") in *source; NULL when none does.
  */
 const char *xf_pipe_allowed(const struct xf_pipeline *p, const char *domain,
 			    const char **source);

@@ -36,6 +36,7 @@
 #include <bpf/libbpf.h>
 
 #include "replay.h"
+#include "allowlist.h"
 #include "alert.h"
 #include "control.h"
 #include "frame.h"
@@ -622,7 +623,7 @@ static int write_report(struct replay *r)
 		.threshold = r->cfg->threshold,
 		.packets = r->packets,
 		.dns = r->queries + r->responses,
-		.allowlist_version = "config",
+		.allowlist_version = xf_allowlist_version,
 	};
 
 	for (int e = 1; e < XF_PERR_SLOTS; e++)

@@ -461,7 +461,7 @@ static const struct err_case file_errors[] = {
 	{ "block: [sni:A.example, \"sni:a.example.\"]\n", 1,
 	  "block[1]: 'sni:a.example.' is listed twice" },
 	{ "block: [\"10.0.0.0/33\"]\n", 1, "block[0]: expected a domain, IP, IP/CIDR" },
-	{ "allow: [10.0.0.0/8]\n", 1, "allow[0]: expected a domain, sni:NAME or host:NAME" },
+	{ "allow: [10.0.0.0/8]\n", 1, "allow[0]: expected a domain of two or more labels that is not a public suffix, sni:NAME or host:NAME" },
 	{ "kernel:\n  tls_ports: [0]\n", 2, "kernel.tls_ports[0]: expected an integer 1..65535" },
 	{ "kernel:\n  tls_ports: [443, 443]\n", 2, "kernel.tls_ports[1]: 443 is listed twice" },
 	/* unknown keys */

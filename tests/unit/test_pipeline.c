@@ -216,17 +216,27 @@ static void test_allowlist(void **state)
 	const char *src = NULL;
 
 	(void)state;
-	assert_int_equal(xf_sensor_cfg_set(&cfg, "allow", "example", err, sizeof(err)), 0);
+	/* a single label could cover a whole TLD: refused, naming the key */
+	assert_int_not_equal(xf_sensor_cfg_set(&cfg, "allow", "example", err, sizeof(err)), 0);
+	assert_non_null(strstr(err, "allow"));
+	assert_int_not_equal(xf_sensor_cfg_set(&cfg, "allow", "co.uk", err, sizeof(err)), 0);
+	cfg.n_allow = 0;
+	assert_int_equal(xf_sensor_cfg_set(&cfg, "allow", "tunnel.example", err, sizeof(err)), 0);
 	assert_int_equal(xf_pipe_init(&p, &cfg, &ops, NULL, err, sizeof(err)), 0);
-	assert_string_equal(xf_pipe_allowed(&p, "tunnel.example", &src), "example");
-	assert_null(xf_pipe_allowed(&p, "notexample", NULL));
+	assert_string_equal(xf_pipe_allowed(&p, "tunnel.example", &src), "tunnel.example");
+	assert_string_equal(src, "config");
+	assert_null(xf_pipe_allowed(&p, "nottunnel.example", NULL));
+	assert_null(xf_pipe_allowed(&p, "tunnel.example.evil", NULL));
+	/* the shipped list is there too */
+	assert_non_null(xf_pipe_allowed(&p, "in-addr.arpa", &src));
+	assert_non_null(strstr(src, "shipped:"));
 	for (int i = 0; i < 40; i++) {
 		query(&p, client, other, "tunnel.example", i, 1000000 + (uint64_t)i);
 		query(&p, client, other, "tunnel.other", i, 1000000 + (uint64_t)i);
 	}
 	xf_pipe_tick(&p, 1001000);
 	assert_int_equal(n_allow, 1);
-	assert_string_equal(last_entry, "example");
+	assert_string_equal(last_entry, "tunnel.example");
 	/* the entry hides its own domain only */
 	assert_int_equal(n_scored, 1);
 	assert_int_equal(n_alerts, 1);
