@@ -452,6 +452,8 @@ static __always_inline void xf_decide(const struct xf_config *cfg, struct xf_ctx
 
 	if (x->action != XF_ACT_PASS) /* ipblock, decided from the headers */
 		return;
+	if (!(cfg->flags & XF_CF_VERDICTS)) /* no verdict written: skip the lookups */
+		goto limits;
 	if (xf_verdict_get(f->rd_hash, XF_VK_DOMAIN, x->now, x, XF_R_VERDICT_DOMAIN))
 		return;
 	if (x->kind == XF_EV_SNI &&
@@ -460,6 +462,7 @@ static __always_inline void xf_decide(const struct xf_config *cfg, struct xf_ctx
 	if (x->kind == XF_EV_HOST &&
 	    xf_verdict_get(f->name_hash, XF_VK_HOST, x->now, x, XF_R_VERDICT_HOST))
 		return;
+limits:
 	if (x->kind != XF_EV_DNS_QUERY)
 		return;
 	if (cfg->enc_label_drop && f->enc_longest >= cfg->enc_label_drop) {
