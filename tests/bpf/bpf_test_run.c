@@ -1150,6 +1150,7 @@ static void test_sampling(void **state)
 	memset(r, 0, sizeof(*r));
 	xf_config_defaults(&r->cfg);
 	r->cfg.sample_every = 3;
+	r->cfg.event_gap_ms = 0; /* only sampling, however slow the run */
 	target_reset(&TC, &r->cfg);
 	{
 		/* the sample counter lives in the per-CPU scratch entry: start it at 0 */
@@ -1182,6 +1183,58 @@ static void test_sampling(void **state)
 		}
 	}
 	assert_int_equal(events, 2);
+}
+
+/*
+ * event_gap_ms: a plain query of a known flow yields an event (XF_EF_GAP)
+ * when the gap has passed since the flow's last query event on this CPU,
+ * and none before; 0 turns it off. Sleeps 0.6 s twice.
+ */
+static int plain_events(struct run *r)
+{
+	events_drain(&TC);
+	r->in_len = b_plain(r->in);
+	run_frame(&TC, r);
+	assert_int_equal(r->retval, TC_ACT_OK);
+	return Q.n;
+}
+
+static void test_event_gap(void **state)
+{
+	static const uint8_t ip[4] = { 10, 1, 1, 1 };
+	struct run *r = &R;
+	struct xf_flow sum, cpu;
+	uint8_t client[16];
+	__u32 zero = 0;
+
+	(void)state;
+	v4mapped(client, ip);
+	memset(r, 0, sizeof(*r));
+	xf_config_defaults(&r->cfg);
+	assert_int_equal(r->cfg.event_gap_ms, 1000); /* the default */
+	r->cfg.event_gap_ms = 500;
+	target_reset(&TC, &r->cfg);
+
+	assert_int_equal(plain_events(r), 1);
+	assert_int_equal(Q.ev[0].flags & (XF_EF_NEWFLOW | XF_EF_GAP), XF_EF_NEWFLOW | XF_EF_GAP);
+	assert_true(flow_read(&TC, client, "example.com", &sum, &cpu));
+	assert_int_equal(cpu.last_ev_ns, Q.ev[0].ts_ns);
+	assert_int_equal(plain_events(r), 0); /* within the gap */
+	usleep(600000);
+	assert_int_equal(plain_events(r), 1);
+	assert_int_equal(Q.ev[0].flags & (XF_EF_NEWFLOW | XF_EF_GAP | XF_EF_SAMPLED), XF_EF_GAP);
+	assert_int_equal(Q.ev[0].kind, XF_EV_DNS_QUERY);
+	check_event_equiv("event gap", &Q.ev[0], r);
+	assert_true(flow_read(&TC, client, "example.com", &sum, &cpu));
+	assert_int_equal(cpu.last_ev_ns, Q.ev[0].ts_ns);
+	assert_int_equal(sum.queries, 3);
+	assert_int_equal(plain_events(r), 0);
+
+	/* off: a known flow's plain queries stay silent however slow */
+	r->cfg.event_gap_ms = 0;
+	assert_int_equal(bpf_map_update_elem(TC.config, &zero, &r->cfg, BPF_ANY), 0);
+	usleep(600000);
+	assert_int_equal(plain_events(r), 0);
 }
 
 /* The egress program refuses too, and its events are not flagged ingress. */
@@ -1902,7 +1955,7 @@ int main(void)
 		fprintf(stderr, "bpf_test_run: FAIL: BPF load failed (see above)\n");
 		return 1;
 	}
-	tests = calloc(nc + 8, sizeof(*tests));
+	tests = calloc(nc + 9, sizeof(*tests));
 	if (!tests)
 		return 1;
 	for (i = 0; i < nc; i++) {
@@ -1916,6 +1969,8 @@ int main(void)
 					   test_sampling, NULL, NULL, NULL };
 	tests[nc++] = (struct CMUnitTest){ "verdicts via xf_target_apply set XF_CF_VERDICTS; sync",
 					   test_verdict_apply, pin_setup, pin_teardown, NULL };
+	tests[nc++] = (struct CMUnitTest){ "event gap: a slow flow's query is an event, XF_EF_GAP",
+					   test_event_gap, NULL, NULL, NULL };
 	tests[nc++] = (struct CMUnitTest){ "egress program: refuse answers, event not ingress",
 					   test_egress_refuse, NULL, NULL, NULL };
 	tests[nc++] = (struct CMUnitTest){ "full ring: ring_full counts, packets still pass",
