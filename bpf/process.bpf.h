@@ -156,11 +156,12 @@ static __always_inline int xf_suffix_known(struct xf_scratch *sc, __u64 sfx)
 static __always_inline void xf_name_done(struct xf_scratch *sc, struct xf_name_state *s,
 					 struct xf_name_feat *f)
 {
+	__u64 sfx2 = xf_name_suffix2(s);
 	int known = 0;
 
 	if (f->labels >= 3)
-		known = xf_suffix_known(sc, xf_name_suffix2(s));
-	xf_name_finish(s, f, known);
+		known = xf_suffix_known(sc, sfx2);
+	xf_name_finish_sfx(s, f, known, sfx2);
 }
 
 /*
