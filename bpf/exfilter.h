@@ -63,6 +63,7 @@ enum xf_ev_kind {
 #define XF_EF_TCP (1u << 4) /* DNS over TCP (SNI and Host are always TCP) */
 #define XF_EF_SAMPLED (1u << 5) /* emitted by sampling, nothing notable */
 #define XF_EF_NEWFLOW (1u << 6) /* first query of this client x domain on this CPU */
+#define XF_EF_GAP (1u << 7) /* the flow's first query event on this CPU in event_gap_ms */
 
 /* Counters in the per-CPU stats array. Append-only. */
 enum xf_stat {
@@ -116,6 +117,12 @@ _Static_assert(XF_PE_MAX <= XF_PERR_SLOTS, "parse error slots");
 /* struct xf_config.flags */
 #define XF_CF_IPBLOCK (1u << 0) /* the ipblock trie has entries: look it up */
 #define XF_CF_EVENTS_ALL (1u << 1) /* an event for every query, no sampling */
+/*
+ * The verdicts map may hold entries: look it up. Userspace sets it before it
+ * writes a verdict (sensor/control.c) and clears it only when it knows the
+ * map is empty; with it clear, queries skip the lookup (~20 ns).
+ */
+#define XF_CF_VERDICTS (1u << 2)
 
 /* The single entry of the config map. Ports in host byte order. */
 struct xf_config {
@@ -134,8 +141,15 @@ struct xf_config {
 	__u16 pad0;
 	__u16 tls_ports[XF_PORTS_MAX]; /* 0 = unused slot */
 	__u16 http_ports[XF_PORTS_MAX];
+	/*
+	 * An event for a query when this long has passed since the flow's last
+	 * query event on this CPU (at most one per flow per CPU per gap; slow
+	 * flows, such as beacons, get one per query); 0 = off.
+	 */
+	__u32 event_gap_ms;
+	__u32 pad1;
 };
-_Static_assert(sizeof(struct xf_config) == 64, "xf_config layout");
+_Static_assert(sizeof(struct xf_config) == 72, "xf_config layout");
 
 /* Features of one name (DNS qname, TLS server_name or HTTP Host). */
 struct xf_name_feat {
@@ -227,8 +241,9 @@ struct xf_flow {
 	__u32 win_queries;
 	__u32 win_enc;
 	__u8 hll[XF_HLL_REGS];
+	__u64 last_ev_ns; /* this CPU's last query event of the flow (event_gap_ms); not summed */
 };
-_Static_assert(sizeof(struct xf_flow) == 168, "xf_flow layout");
+_Static_assert(sizeof(struct xf_flow) == 176, "xf_flow layout");
 
 /* verdicts and allow map key. */
 enum xf_vkind {

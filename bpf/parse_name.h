@@ -330,9 +330,12 @@ XF_INLINE __u64 xf_name_suffix2(const struct xf_name_state *s)
 /*
  * Finish the features. suffix_known says whether the two-label suffix is a
  * public suffix (the caller looked it up), which makes the registered domain
- * three labels long.
+ * three labels long; sfx2 is xf_name_suffix2(s), which the caller has
+ * computed for that lookup: it is the registered domain's hash when that has
+ * two labels (the common case), so it is not folded again.
  */
-XF_INLINE void xf_name_finish(struct xf_name_state *s, struct xf_name_feat *f, int suffix_known)
+XF_INLINE void xf_name_finish_sfx(struct xf_name_state *s, struct xf_name_feat *f,
+				  int suffix_known, __u64 sfx2)
 {
 	__u32 n, t, idx;
 	__u64 h = XF_FOLD_SEED;
@@ -346,12 +349,14 @@ XF_INLINE void xf_name_finish(struct xf_name_state *s, struct xf_name_feat *f, i
 	if (f->labels >= 3 && suffix_known)
 		f->rd_labels = 3;
 	idx = 3 - f->rd_labels;
-	if (idx == 0)
-		h = xf_hash_fold(h, s->lh[0]);
-	if (idx <= 1)
-		h = xf_hash_fold(h, s->lh[1]);
-	if (idx <= 2)
-		h = xf_hash_fold(h, s->lh[2]);
+	if (idx == 1) {
+		h = sfx2;
+	} else {
+		if (idx == 0)
+			h = xf_hash_fold(xf_hash_fold(h, s->lh[0]), s->lh[1]);
+		if (idx <= 2)
+			h = xf_hash_fold(h, s->lh[2]);
+	}
 	f->rd_hash = h;
 	if (f->rd_labels == 3)
 		f->rd_off = (__u8)s->lab_off[0];
@@ -363,6 +368,12 @@ XF_INLINE void xf_name_finish(struct xf_name_state *s, struct xf_name_feat *f, i
 	t = xf_clog2c[n];
 	if (n && t > s->clog_sum)
 		f->entropy = (__u16)((((__u64)(t - s->clog_sum) * 1000) / n) >> XF_CLOG2_SHIFT);
+}
+
+/* xf_name_finish_sfx() for callers that have not computed the suffix hash. */
+XF_INLINE void xf_name_finish(struct xf_name_state *s, struct xf_name_feat *f, int suffix_known)
+{
+	xf_name_finish_sfx(s, f, suffix_known, xf_name_suffix2(s));
 }
 
 /* What the DNS and text walkers work on. */

@@ -156,11 +156,12 @@ static __always_inline int xf_suffix_known(struct xf_scratch *sc, __u64 sfx)
 static __always_inline void xf_name_done(struct xf_scratch *sc, struct xf_name_state *s,
 					 struct xf_name_feat *f)
 {
+	__u64 sfx2 = xf_name_suffix2(s);
 	int known = 0;
 
 	if (f->labels >= 3)
-		known = xf_suffix_known(sc, xf_name_suffix2(s));
-	xf_name_finish(s, f, known);
+		known = xf_suffix_known(sc, sfx2);
+	xf_name_finish_sfx(s, f, known, sfx2);
 }
 
 /*
@@ -383,9 +384,13 @@ static __always_inline int xf_find_text(struct __sk_buff *skb, struct xf_scratch
 	return XF_OK;
 }
 
-/* Update this CPU's counters for the flow; apply the per-CPU thresholds. */
-static __always_inline void xf_flow_count(struct xf_scratch *sc, const struct xf_config *cfg,
-					  struct xf_ctx *x, const __u8 *client, int query)
+/*
+ * Update this CPU's counters for the flow; apply the per-CPU thresholds.
+ * Returns the flow (NULL when it could not be created).
+ */
+static __always_inline struct xf_flow *xf_flow_count(struct xf_scratch *sc,
+						     const struct xf_config *cfg, struct xf_ctx *x,
+						     const __u8 *client, int query)
 {
 	struct xf_flow_key k = { .rd_hash = x->feat.rd_hash };
 	struct xf_flow *fl;
@@ -402,7 +407,7 @@ static __always_inline void xf_flow_count(struct xf_scratch *sc, const struct xf
 		bpf_map_update_elem(&xf_flows, &k, zero, BPF_NOEXIST);
 		fl = bpf_map_lookup_elem(&xf_flows, &k);
 		if (!fl)
-			return;
+			return NULL;
 		/* an event names the domain behind rd_hash for the sensor */
 		x->notable = 1;
 		x->flags |= XF_EF_NEWFLOW;
@@ -412,7 +417,7 @@ static __always_inline void xf_flow_count(struct xf_scratch *sc, const struct xf
 		fl->responses++;
 		if ((x->feat.dns_flags & XF_DNS_RCODE_MASK) == XF_DNS_RCODE_NXDOMAIN)
 			fl->nxdomain++;
-		return;
+		return fl;
 	}
 	fl->queries++;
 	fl->qname_bytes += x->feat.name_len;
@@ -434,8 +439,13 @@ static __always_inline void xf_flow_count(struct xf_scratch *sc, const struct xf
 	}
 	fl->win_queries++;
 	fl->win_enc += enc;
+	/* query timing for the sensor (beacons, low-and-slow): see event_gap_ms */
+	if (cfg->event_gap_ms && x->now - fl->last_ev_ns >= (__u64)cfg->event_gap_ms * 1000000ULL) {
+		x->notable = 1;
+		x->flags |= XF_EF_GAP;
+	}
 	if (x->action != XF_ACT_PASS)
-		return;
+		return fl;
 	if (cfg->kq_limit && fl->win_queries > cfg->kq_limit) {
 		x->action = (__u8)cfg->limit_action;
 		x->reason = XF_R_RATE;
@@ -443,6 +453,7 @@ static __always_inline void xf_flow_count(struct xf_scratch *sc, const struct xf
 		x->action = (__u8)cfg->limit_action;
 		x->reason = XF_R_RATE_ENC;
 	}
+	return fl;
 }
 
 /* Decide the verdict for a query, SNI or Host (the allowlist comes after). */
@@ -452,6 +463,8 @@ static __always_inline void xf_decide(const struct xf_config *cfg, struct xf_ctx
 
 	if (x->action != XF_ACT_PASS) /* ipblock, decided from the headers */
 		return;
+	if (!(cfg->flags & XF_CF_VERDICTS)) /* no verdict written: skip the lookups */
+		goto limits;
 	if (xf_verdict_get(f->rd_hash, XF_VK_DOMAIN, x->now, x, XF_R_VERDICT_DOMAIN))
 		return;
 	if (x->kind == XF_EV_SNI &&
@@ -460,6 +473,7 @@ static __always_inline void xf_decide(const struct xf_config *cfg, struct xf_ctx
 	if (x->kind == XF_EV_HOST &&
 	    xf_verdict_get(f->name_hash, XF_VK_HOST, x->now, x, XF_R_VERDICT_HOST))
 		return;
+limits:
 	if (x->kind != XF_EV_DNS_QUERY)
 		return;
 	if (cfg->enc_label_drop && f->enc_longest >= cfg->enc_label_drop) {
@@ -501,8 +515,10 @@ static __always_inline int xf_is_notable(const struct xf_config *cfg, struct xf_
 	       qb == XF_QT_NULL || qb == XF_QT_CARRIER;
 }
 
+/* Emit the event if the packet is worth one; qfl: the query's flow, or NULL. */
 static __always_inline void xf_emit(struct __sk_buff *skb, struct xf_scratch *sc,
-				    const struct xf_config *cfg, __u64 *st, struct xf_ctx *x)
+				    const struct xf_config *cfg, __u64 *st, struct xf_ctx *x,
+				    struct xf_flow *qfl)
 {
 	struct xf_event *ev;
 	const __u8 *src;
@@ -545,6 +561,8 @@ static __always_inline void xf_emit(struct __sk_buff *skb, struct xf_scratch *sc
 		((__u64 *)ev->name)[i] = *(const __u64 *)(src + i * 8);
 	bpf_ringbuf_submit(ev, 0);
 	st[XF_S_EVENTS]++;
+	if (qfl)
+		qfl->last_ev_ns = x->now;
 }
 
 /* The config and the stats entry, looked up once per packet by the entry points. */
@@ -570,6 +588,7 @@ static __always_inline int xf_process(struct __sk_buff *skb, const struct xf_con
 {
 	__u32 zero = 0, n = skb->len < XF_FRAME_COPY ? skb->len : XF_FRAME_COPY;
 	struct xf_scratch *sc = bpf_map_lookup_elem(&xf_scratch, &zero);
+	struct xf_flow *qfl = NULL;
 	struct xf_ctx *x;
 	struct xf_buf b;
 	int err, query, enforce;
@@ -620,7 +639,7 @@ static __always_inline int xf_process(struct __sk_buff *skb, const struct xf_con
 	if (x->kind == XF_EV_DNS_RESPONSE) {
 		st[XF_S_DNS_RESPONSES]++;
 		xf_flow_count(sc, cfg, x, x->pkt.daddr, 0);
-		xf_emit(skb, sc, cfg, st, x);
+		xf_emit(skb, sc, cfg, st, x, NULL);
 		return XF_ACT_PASS;
 	}
 	st[x->kind == XF_EV_DNS_QUERY ? XF_S_DNS_QUERIES : x->kind == XF_EV_SNI ? XF_S_SNI : XF_S_HOST]++;
@@ -631,7 +650,7 @@ static __always_inline int xf_process(struct __sk_buff *skb, const struct xf_con
 	xf_decide(cfg, x);
 	query = x->kind == XF_EV_DNS_QUERY;
 	if (query)
-		xf_flow_count(sc, cfg, x, x->pkt.saddr, 1);
+		qfl = xf_flow_count(sc, cfg, x, x->pkt.saddr, 1);
 	xf_allow_check(st, x);
 	if (x->action == XF_ACT_REFUSE && !(query && x->pkt.l4proto == XF_IPPROTO_UDP))
 		x->action = XF_ACT_DROP; /* REFUSED needs a UDP query to answer */
@@ -644,7 +663,7 @@ static __always_inline int xf_process(struct __sk_buff *skb, const struct xf_con
 			st[XF_S_WOULD_DROPS]++;
 		}
 	}
-	xf_emit(skb, sc, cfg, st, x);
+	xf_emit(skb, sc, cfg, st, x, qfl);
 	return enforce ? x->action : XF_ACT_PASS;
 }
 

@@ -10,6 +10,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+#include <unistd.h>
 #include <bpf/bpf.h>
 #include <bpf/libbpf.h>
 
@@ -152,7 +153,7 @@ int xf_target_parse(const char *s, struct xf_target *t)
 static const char *registered_domain(const char *pin_dir, const char *name)
 {
 	const char *p = name + strlen(name), *labels[3] = { 0 };
-	int n = 0, fd;
+	int n = 0, fd, known;
 	__u64 h;
 	__u8 v;
 
@@ -170,7 +171,9 @@ static const char *registered_domain(const char *pin_dir, const char *name)
 	if (fd < 0)
 		return labels[1];
 	h = xf_name_hash_text(labels[1]);
-	return bpf_map_lookup_elem(fd, &h, &v) ? labels[1] : labels[2];
+	known = !bpf_map_lookup_elem(fd, &h, &v);
+	close(fd);
+	return known ? labels[2] : labels[1];
 }
 
 static __u64 now_mono_ns(void)
@@ -183,31 +186,77 @@ static __u64 now_mono_ns(void)
 
 static int map_op(const char *pin_dir, const char *map, int del, const void *key, const void *val)
 {
-	int fd = xf_pinned_map(pin_dir, map), err;
+	int fd = xf_pinned_map(pin_dir, map), err = 0;
 
 	if (fd < 0)
 		return fd;
-	err = del ? bpf_map_delete_elem(fd, key) : bpf_map_update_elem(fd, key, val, BPF_ANY);
-	if (err && !(del && errno == ENOENT)) {
-		fprintf(stderr, "failed to update %s: %s\n", map, strerror(errno));
-		return -errno;
+	if (del ? bpf_map_delete_elem(fd, key) : bpf_map_update_elem(fd, key, val, BPF_ANY)) {
+		if (!(del && errno == ENOENT)) {
+			err = -errno;
+			fprintf(stderr, "failed to update %s: %s\n", map, strerror(errno));
+		}
 	}
-	return 0;
+	close(fd);
+	return err;
 }
 
-/* The kernel skips ipblock lookups until this flag says the trie has entries. */
-static int ipblock_flag_set(const char *pin_dir)
+int xf_config_hint(int config_fd, __u32 flags)
 {
 	struct xf_config cfg;
 	__u32 zero = 0;
-	int fd = xf_pinned_map(pin_dir, "xf_config");
 
-	if (fd < 0)
-		return fd;
-	if (bpf_map_lookup_elem(fd, &zero, &cfg))
+	if (bpf_map_lookup_elem(config_fd, &zero, &cfg))
 		return -errno;
-	cfg.flags |= XF_CF_IPBLOCK;
-	return bpf_map_update_elem(fd, &zero, &cfg, BPF_ANY) ? -errno : 0;
+	if ((cfg.flags & flags) == flags)
+		return 0; /* the common case: no write, nothing to race with */
+	cfg.flags |= flags;
+	return bpf_map_update_elem(config_fd, &zero, &cfg, BPF_ANY) ? -errno : 0;
+}
+
+static int map_has_entries(int fd, size_t key_size)
+{
+	__u8 key[64];
+
+	if (key_size > sizeof(key))
+		return 1; /* cannot tell: say yes, which is always safe */
+	return !bpf_map_get_next_key(fd, NULL, key) || errno != ENOENT;
+}
+
+int xf_config_hints_sync(int config_fd, int verdicts_fd, int ipblock_fd)
+{
+	__u32 want = 0;
+
+	if (verdicts_fd >= 0 && map_has_entries(verdicts_fd, sizeof(struct xf_vkey)))
+		want |= XF_CF_VERDICTS;
+	if (ipblock_fd >= 0 && map_has_entries(ipblock_fd, sizeof(struct xf_lpm_key)))
+		want |= XF_CF_IPBLOCK;
+	return want ? xf_config_hint(config_fd, want) : 0;
+}
+
+/*
+ * Set flags in the pinned config map, then write the entry: the kernel looks
+ * the map up from the moment the flag is set, so no packet misses the entry.
+ * The config is one map value written whole, so a concurrent writer that
+ * read it before this one (a mode switch) can put the old flags back; the
+ * check after the write narrows that, and xf_config_hints_sync() on the
+ * sensor's tick repairs it.
+ */
+static int map_put_hinted(const char *pin_dir, const char *map, __u32 flag, const void *key,
+			  const void *val)
+{
+	int cfd = xf_pinned_map(pin_dir, "xf_config"), err;
+
+	if (cfd < 0)
+		return cfd;
+	err = xf_config_hint(cfd, flag);
+	if (err)
+		fprintf(stderr, "failed to update xf_config: %s\n", strerror(-err));
+	else
+		err = map_op(pin_dir, map, 0, key, val);
+	if (!err)
+		err = xf_config_hint(cfd, flag);
+	close(cfd);
+	return err;
 }
 
 int xf_target_apply(const char *pin_dir, const struct xf_target *t, const char *verb, int action,
@@ -226,8 +275,9 @@ int xf_target_apply(const char *pin_dir, const struct xf_target *t, const char *
 			return -EINVAL;
 		}
 		v.reason = XF_R_IPBLOCK;
-		err = map_op(pin_dir, "xf_ipblock", del, &t->lpm, &v);
-		return err || del ? err : ipblock_flag_set(pin_dir);
+		if (del)
+			return map_op(pin_dir, "xf_ipblock", 1, &t->lpm, NULL);
+		return map_put_hinted(pin_dir, "xf_ipblock", XF_CF_IPBLOCK, &t->lpm, &v);
 	}
 	if (t->kind == XF_T_DOMAIN) {
 		const char *rd = registered_domain(pin_dir, t->name);
@@ -248,7 +298,7 @@ int xf_target_apply(const char *pin_dir, const struct xf_target *t, const char *
 	}
 	if (!strcmp(verb, "allow"))
 		return map_op(pin_dir, "xf_allow", 0, &k, &one);
-	return map_op(pin_dir, "xf_verdicts", 0, &k, &v);
+	return map_put_hinted(pin_dir, "xf_verdicts", XF_CF_VERDICTS, &k, &v);
 }
 
 int xf_status_print(const char *pin_dir, int stats_fd, int json)
@@ -273,8 +323,10 @@ int xf_status_print(const char *pin_dir, int stats_fd, int json)
 			sum[i] += vals[(size_t)c * XF_STATS_LEN + i];
 	free(vals);
 	cfd = xf_pinned_map(pin_dir, "xf_config");
-	if (cfd >= 0)
+	if (cfd >= 0) {
 		bpf_map_lookup_elem(cfd, &zero, &cfg);
+		close(cfd);
+	}
 	printf(json ? "{\"mode\":\"%s\"" : "mode: %s\n",
 	       cfg.mode == XF_MODE_ENFORCE ? "enforce" : "monitor");
 	for (i = 0; i < XF_S_MAX; i++)

@@ -26,6 +26,20 @@ int xf_target_parse(const char *s, struct xf_target *t);
 int xf_target_apply(const char *pin_dir, const struct xf_target *t, const char *verb, int action,
 		    __u32 ttl_s);
 
+/*
+ * Set flags (XF_CF_VERDICTS, XF_CF_IPBLOCK: "this map may hold entries, look
+ * it up") in the config map; never clears. No write when they are set.
+ */
+int xf_config_hint(int config_fd, __u32 flags);
+
+/*
+ * Set the hint flag of each of the verdicts and ipblock maps (fd, or -1 to
+ * skip) that holds entries. For the loader (adopted pinned maps) and for any
+ * writer of the whole config map: call it after such a write, and on the
+ * sensor's tick, so a flag lost to a concurrent config write comes back.
+ */
+int xf_config_hints_sync(int config_fd, int verdicts_fd, int ipblock_fd);
+
 /* Print mode and counters summed over CPUs, as text or one JSON object. */
 int xf_status_print(const char *pin_dir, int stats_fd, int json);
 

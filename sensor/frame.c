@@ -31,6 +31,7 @@ void xf_config_defaults(struct xf_config *cfg)
 	cfg->dns_port = 53;
 	cfg->tls_ports[0] = 443;
 	cfg->http_ports[0] = 80;
+	cfg->event_gap_ms = 1000;
 }
 
 __u64 xf_name_hash_text(const char *name)

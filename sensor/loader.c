@@ -21,6 +21,7 @@
 #include <bpf/libbpf.h>
 
 #include "loader.h"
+#include "control.h"
 #include "frame.h"
 #include "exfilter_tc.skel.h"
 #include "exfilter_sock.skel.h"
@@ -127,6 +128,12 @@ int xf_loader__open_load(struct xf_loader *l, const char *pin_dir, const struct 
 	err = bpf_map_update_elem(bpf_map__fd(l->skel->maps.xf_config), &zero, cfg, BPF_ANY);
 	if (err)
 		return -errno;
+	/* adopted verdicts and IP blocks must stay looked up */
+	err = xf_config_hints_sync(bpf_map__fd(l->skel->maps.xf_config),
+				   bpf_map__fd(l->skel->maps.xf_verdicts),
+				   bpf_map__fd(l->skel->maps.xf_ipblock));
+	if (err)
+		return err;
 	err = xf_suffixes_load(bpf_map__fd(l->skel->maps.xf_suffixes),
 			       "/usr/share/publicsuffix/public_suffix_list.dat");
 	if (err < 0)

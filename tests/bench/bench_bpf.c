@@ -3,7 +3,8 @@
  * bench_bpf.c - what the TC ingress program costs per packet, measured with
  * BPF_PROG_TEST_RUN against an empty TC program (r0 = 0; exit) on the same
  * machine: a non-DNS TCP segment, a short DNS query, a 253-byte qname and a
- * ~500-byte TLS ClientHello. Each case runs 5 times, interleaved, and the
+ * ~500-byte TLS ClientHello, and the short query again with XF_CF_VERDICTS
+ * set (the verdict lookup it enables) and with event_gap_ms 0. Each case runs 5 times, interleaved, and the
  * median is reported. Prints numbers, never fails on them.
  *
  *   taskset -c 0 .output/tests/bench_bpf [--markdown] [--repeat N]
@@ -42,6 +43,8 @@ struct bcase {
 	const char *name;
 	int empty;     /* run the empty program */
 	double target; /* ns over empty; 0 = none */
+	__u32 cfg_flags; /* XF_CF_* added to the default config for this case */
+	int gap_off; /* event_gap_ms = 0 */
 	uint8_t pkt[PKT_MAX];
 	size_t len;
 	double ns[RUNS];
@@ -172,6 +175,13 @@ static void build_cases(struct bcase *c)
 	s.dport = 443;
 	s.plen = pkt_tls_client_hello(p, "www.example.com", 512);
 	c[4].len = pkt_build(c[4].pkt, PKT_MAX, &s);
+
+	/* the short query again, with XF_CF_VERDICTS: what the verdict lookup costs */
+	memcpy(c[5].pkt, c[2].pkt, c[2].len);
+	c[5].len = c[2].len;
+	/* and with event_gap_ms 0: what the per-flow event gap check costs */
+	memcpy(c[6].pkt, c[2].pkt, c[2].len);
+	c[6].len = c[2].len;
 }
 
 static void usage(const char *argv0)
@@ -181,12 +191,14 @@ static void usage(const char *argv0)
 
 int main(int argc, char **argv)
 {
-	static struct bcase cases[5] = {
+	static struct bcase cases[7] = {
 		{ .name = "empty TC program (r0 = 0; exit)", .empty = 1 },
 		{ .name = "non-DNS TCP segment", .target = 10 },
 		{ .name = "DNS query www.example.com A", .target = 100 },
 		{ .name = "DNS query, 253-char qname (6 labels)", .target = 400 },
 		{ .name = "TLS ClientHello with SNI", .target = 500 },
+		{ .name = "DNS query, verdicts in use (flag set)", .cfg_flags = XF_CF_VERDICTS },
+		{ .name = "DNS query, event_gap_ms 0 (off)", .gap_off = 1 },
 	};
 	const int nc = sizeof(cases) / sizeof(cases[0]);
 	struct exfilter_tc_bpf *skel = NULL;
@@ -241,8 +253,8 @@ int main(int argc, char **argv)
 				    : "no: run under `taskset -c 0` for stable numbers");
 	printf("%smethod: BPF_PROG_TEST_RUN, opts.duration (kernel mean ns/packet, integer per "
 	       "batch of <= %d), up to %ld repeats per run bounded to ~%.1f s, median of %d "
-	       "interleaved runs; config: xf_config_defaults() (monitor mode), public suffixes "
-	       "loaded, event ring drained between batches\n",
+	       "interleaved runs; config: xf_config_defaults() (monitor mode) plus the case's flags, "
+	       "public suffixes loaded, verdicts map empty, event ring drained between batches\n",
 	       markdown ? "- " : "# ", BATCH, repeat, RUN_BUDGET_NS / 1e9, RUNS);
 	fflush(stdout);
 
@@ -274,6 +286,13 @@ int main(int argc, char **argv)
 			int fd = c->empty ? empty_fd : tc_fd;
 			long n = repeat;
 			double probe;
+			struct xf_config cc = cfg;
+
+			cc.flags |= c->cfg_flags;
+			if (c->gap_off)
+				cc.event_gap_ms = 0;
+			if (bpf_map_update_elem(bpf_map__fd(skel->maps.xf_config), &zero, &cc, BPF_ANY))
+				goto run_failed;
 
 			/* a short probe sizes the run to the time budget */
 			if (measure(fd, c, rb, 10000 < repeat ? 10000 : repeat, &probe))

@@ -19,6 +19,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 #include <cmocka.h>
 /* pcap's own struct bpf_insn clashes with linux/bpf.h: take only the DLTs */
@@ -32,6 +33,7 @@
 #include "exfilter.h"
 #include "frame.h"
 #include "loader.h"
+#include "control.h"
 #include "exfilter_tc.skel.h"
 #include "exfilter_sock.skel.h"
 #include "pkt.h"
@@ -256,6 +258,10 @@ static void put_verdict(struct target *t, const char *name, __u32 kind, __u8 act
 	struct xf_verdict v = { .action = action, .expires_ns = expires };
 
 	assert_int_equal(bpf_map_update_elem(t->verdicts, &k, &v, BPF_ANY), 0);
+	/* as userspace does: the kernel looks verdicts up only under this flag,
+	 * in the map now and in the config a tweak is about to write */
+	assert_int_equal(xf_config_hint(t->config, XF_CF_VERDICTS), 0);
+	R.cfg.flags |= XF_CF_VERDICTS;
 }
 
 static void put_allow(struct target *t, const char *name)
@@ -657,6 +663,12 @@ static void tw_verdict_expired(struct target *t, struct xf_config *c)
 	put_verdict(t, "xf.test", XF_VK_DOMAIN, XF_ACT_DROP, 1); /* 1 ns after boot */
 }
 
+static void tw_verdict_noflag(struct target *t, struct xf_config *c)
+{
+	tw_verdict_drop(t, c);
+	c->flags &= ~XF_CF_VERDICTS; /* an entry present, lookups not enabled */
+}
+
 static void tw_verdict_refuse(struct target *t, struct xf_config *c)
 {
 	c->mode = XF_MODE_ENFORCE;
@@ -827,6 +839,15 @@ static const struct tc_case cases[] = {
 	{ .desc = "expired domain verdict: pass",
 	  .build = b_xf,
 	  .tweak = tw_verdict_expired,
+	  .retval = TC_ACT_OK,
+	  .st = { ST(DNS_QUERIES, 1) },
+	  .ev_kind = XF_EV_DNS_QUERY, /* the new-flow event */
+	  .ev_action = XF_ACT_PASS,
+	  .ev_flags_set = EF_IN | XF_EF_NEWFLOW,
+	  .ev_flags_clear = XF_EF_ENFORCED },
+	{ .desc = "domain verdict without XF_CF_VERDICTS: not looked up, pass",
+	  .build = b_xf,
+	  .tweak = tw_verdict_noflag,
 	  .retval = TC_ACT_OK,
 	  .st = { ST(DNS_QUERIES, 1) },
 	  .ev_kind = XF_EV_DNS_QUERY, /* the new-flow event */
@@ -1129,6 +1150,7 @@ static void test_sampling(void **state)
 	memset(r, 0, sizeof(*r));
 	xf_config_defaults(&r->cfg);
 	r->cfg.sample_every = 3;
+	r->cfg.event_gap_ms = 0; /* only sampling, however slow the run */
 	target_reset(&TC, &r->cfg);
 	{
 		/* the sample counter lives in the per-CPU scratch entry: start it at 0 */
@@ -1161,6 +1183,58 @@ static void test_sampling(void **state)
 		}
 	}
 	assert_int_equal(events, 2);
+}
+
+/*
+ * event_gap_ms: a plain query of a known flow yields an event (XF_EF_GAP)
+ * when the gap has passed since the flow's last query event on this CPU,
+ * and none before; 0 turns it off. Sleeps 0.6 s twice.
+ */
+static int plain_events(struct run *r)
+{
+	events_drain(&TC);
+	r->in_len = b_plain(r->in);
+	run_frame(&TC, r);
+	assert_int_equal(r->retval, TC_ACT_OK);
+	return Q.n;
+}
+
+static void test_event_gap(void **state)
+{
+	static const uint8_t ip[4] = { 10, 1, 1, 1 };
+	struct run *r = &R;
+	struct xf_flow sum, cpu;
+	uint8_t client[16];
+	__u32 zero = 0;
+
+	(void)state;
+	v4mapped(client, ip);
+	memset(r, 0, sizeof(*r));
+	xf_config_defaults(&r->cfg);
+	assert_int_equal(r->cfg.event_gap_ms, 1000); /* the default */
+	r->cfg.event_gap_ms = 500;
+	target_reset(&TC, &r->cfg);
+
+	assert_int_equal(plain_events(r), 1);
+	assert_int_equal(Q.ev[0].flags & (XF_EF_NEWFLOW | XF_EF_GAP), XF_EF_NEWFLOW | XF_EF_GAP);
+	assert_true(flow_read(&TC, client, "example.com", &sum, &cpu));
+	assert_int_equal(cpu.last_ev_ns, Q.ev[0].ts_ns);
+	assert_int_equal(plain_events(r), 0); /* within the gap */
+	usleep(600000);
+	assert_int_equal(plain_events(r), 1);
+	assert_int_equal(Q.ev[0].flags & (XF_EF_NEWFLOW | XF_EF_GAP | XF_EF_SAMPLED), XF_EF_GAP);
+	assert_int_equal(Q.ev[0].kind, XF_EV_DNS_QUERY);
+	check_event_equiv("event gap", &Q.ev[0], r);
+	assert_true(flow_read(&TC, client, "example.com", &sum, &cpu));
+	assert_int_equal(cpu.last_ev_ns, Q.ev[0].ts_ns);
+	assert_int_equal(sum.queries, 3);
+	assert_int_equal(plain_events(r), 0);
+
+	/* off: a known flow's plain queries stay silent however slow */
+	r->cfg.event_gap_ms = 0;
+	assert_int_equal(bpf_map_update_elem(TC.config, &zero, &r->cfg, BPF_ANY), 0);
+	usleep(600000);
+	assert_int_equal(plain_events(r), 0);
 }
 
 /* The egress program refuses too, and its events are not flagged ingress. */
@@ -1324,6 +1398,130 @@ static void test_sock_never_drops(void **state)
 	}
 	ring_buffer__free(t.rb);
 	exfilter_sock_bpf__destroy(s);
+}
+
+/*
+ * Verdicts written the way the CLI and the sensor write them
+ * (xf_target_apply() on the pinned maps) set the config hint that makes the
+ * kernel look them up; without it, an entry in the map is never looked up.
+ */
+static char pin_dir[64];
+static const char *const pinned[] = { "xf_config", "xf_verdicts", "xf_allow", "xf_ipblock",
+				      "xf_suffixes" };
+
+static int pin_setup(void **state)
+{
+	char path[128];
+	unsigned i;
+
+	(void)state;
+	snprintf(pin_dir, sizeof(pin_dir), "/sys/fs/bpf/xf-test-%d", (int)getpid());
+	if (xf_bpffs_ensure() || (mkdir(pin_dir, 0700) && errno != EEXIST))
+		return -1;
+	for (i = 0; i < sizeof(pinned) / sizeof(pinned[0]); i++) {
+		struct bpf_map *m = bpf_object__find_map_by_name(tc_skel->obj, pinned[i]);
+
+		snprintf(path, sizeof(path), "%s/%s", pin_dir, pinned[i]);
+		if (!m || bpf_map__pin(m, path)) {
+			fprintf(stderr, "failed to pin %s\n", path);
+			return -1;
+		}
+	}
+	return 0;
+}
+
+static int pin_teardown(void **state)
+{
+	char path[128];
+	unsigned i;
+
+	(void)state;
+	for (i = 0; i < sizeof(pinned) / sizeof(pinned[0]); i++) {
+		struct bpf_map *m = bpf_object__find_map_by_name(tc_skel->obj, pinned[i]);
+
+		snprintf(path, sizeof(path), "%s/%s", pin_dir, pinned[i]);
+		if (m)
+			bpf_map__unpin(m, path);
+	}
+	rmdir(pin_dir);
+	return 0;
+}
+
+static __u32 config_flags(void)
+{
+	struct xf_config c;
+	__u32 zero = 0;
+
+	assert_int_equal(bpf_map_lookup_elem(TC.config, &zero, &c), 0);
+	return c.flags;
+}
+
+static void apply(const char *target, const char *verb)
+{
+	struct xf_target t;
+
+	assert_int_equal(xf_target_parse(target, &t), 0);
+	assert_int_equal(xf_target_apply(pin_dir, &t, verb, XF_ACT_DROP, 0), 0);
+}
+
+static void expect_run(size_t (*build)(uint8_t *), __u32 retval, __u8 reason)
+{
+	struct run *r = &R;
+
+	events_drain(&TC);
+	r->in_len = build(r->in);
+	run_frame(&TC, r);
+	if (r->retval != retval)
+		fail_msg("retval %u, expected %u (reason %u)", r->retval, retval,
+			 Q.n ? Q.ev[0].reason : 0);
+	if (reason) {
+		assert_int_equal(Q.n, 1);
+		assert_int_equal(Q.ev[0].reason, reason);
+		assert_int_equal(Q.ev[0].flags & XF_EF_ENFORCED, XF_EF_ENFORCED);
+	}
+}
+
+static void test_verdict_apply(void **state)
+{
+	struct run *r = &R;
+	__u32 zero = 0;
+
+	(void)state;
+	memset(r, 0, sizeof(*r));
+	xf_config_defaults(&r->cfg);
+	r->cfg.mode = XF_MODE_ENFORCE;
+	target_reset(&TC, &r->cfg);
+	assert_int_equal(config_flags() & (XF_CF_VERDICTS | XF_CF_IPBLOCK), 0);
+	expect_run(b_xf, TC_ACT_OK, 0);
+
+	/* a longer name is cut to its registered domain xf.test */
+	apply("foo.t.xf.test", "block");
+	assert_int_equal(config_flags() & XF_CF_VERDICTS, XF_CF_VERDICTS);
+	expect_run(b_xf, TC_ACT_SHOT, XF_R_VERDICT_DOMAIN);
+	apply("sni:evil.example.com", "block");
+	expect_run(b_tls, TC_ACT_SHOT, XF_R_VERDICT_SNI);
+	apply("10.9.9.0/24", "block");
+	assert_int_equal(config_flags() & XF_CF_IPBLOCK, XF_CF_IPBLOCK);
+	expect_run(b_blocked_ip, TC_ACT_SHOT, XF_R_IPBLOCK);
+
+	/* a config write that lost the flags (a racing mode switch): the sync
+	 * finds the entries and sets them again */
+	assert_int_equal(bpf_map_update_elem(TC.config, &zero, &r->cfg, BPF_ANY), 0);
+	expect_run(b_xf, TC_ACT_OK, 0);
+	assert_int_equal(xf_config_hints_sync(TC.config, TC.verdicts, TC.ipblock), 0);
+	assert_int_equal(config_flags() & (XF_CF_VERDICTS | XF_CF_IPBLOCK),
+			 XF_CF_VERDICTS | XF_CF_IPBLOCK);
+	expect_run(b_xf, TC_ACT_SHOT, XF_R_VERDICT_DOMAIN);
+
+	/* unblock removes the entry; the flag stays (clearing is never needed) */
+	apply("xf.test", "unblock");
+	expect_run(b_xf, TC_ACT_OK, 0);
+	assert_int_equal(config_flags() & XF_CF_VERDICTS, XF_CF_VERDICTS);
+
+	/* empty maps: the sync sets nothing */
+	target_reset(&TC, &r->cfg);
+	assert_int_equal(xf_config_hints_sync(TC.config, TC.verdicts, TC.ipblock), 0);
+	assert_int_equal(config_flags() & (XF_CF_VERDICTS | XF_CF_IPBLOCK), 0);
 }
 
 /* --- public captures ------------------------------------------------------- */
@@ -1757,7 +1955,7 @@ int main(void)
 		fprintf(stderr, "bpf_test_run: FAIL: BPF load failed (see above)\n");
 		return 1;
 	}
-	tests = calloc(nc + 7, sizeof(*tests));
+	tests = calloc(nc + 9, sizeof(*tests));
 	if (!tests)
 		return 1;
 	for (i = 0; i < nc; i++) {
@@ -1769,6 +1967,10 @@ int main(void)
 					   test_rate_limit_enc, NULL, NULL, NULL };
 	tests[nc++] = (struct CMUnitTest){ "sampling: 1 in 3 plain queries, flagged sampled",
 					   test_sampling, NULL, NULL, NULL };
+	tests[nc++] = (struct CMUnitTest){ "verdicts via xf_target_apply set XF_CF_VERDICTS; sync",
+					   test_verdict_apply, pin_setup, pin_teardown, NULL };
+	tests[nc++] = (struct CMUnitTest){ "event gap: a slow flow's query is an event, XF_EF_GAP",
+					   test_event_gap, NULL, NULL, NULL };
 	tests[nc++] = (struct CMUnitTest){ "egress program: refuse answers, event not ingress",
 					   test_egress_refuse, NULL, NULL, NULL };
 	tests[nc++] = (struct CMUnitTest){ "full ring: ring_full counts, packets still pass",
