@@ -195,6 +195,9 @@ static const struct key keys[] = {
 	  .type = KT_UINT, FIELD(kernel.enc_label_drop), .min = 0, .max = 63 },
 	{ INFO("kernel.long_qname", "100", "a query name this long counts as long"),
 	  .type = KT_UINT, FIELD(kernel.long_qname), .min = 1, .max = 255 },
+	{ INFO("kernel.event_gap_ms", "1000", "an event for a flow's query when this long has "
+					      "passed since its last query event on this CPU; 0 = off"),
+	  .type = KT_UINT, FIELD(kernel.event_gap_ms), .min = 0, .max = 3600000 },
 	{ INFO("kernel.drop_bad_bytes", "true", "hard limit: drop names with bytes never legal "
 						"in a hostname"),
 	  .type = KT_BOOL, FIELD(kernel.drop_bad_bytes) },

@@ -547,8 +547,23 @@ static int cmd_mode(int argc, char **argv)
 	}
 	if (bpf_map_update_elem(fd, &zero, &cfg, BPF_ANY)) {
 		fprintf(stderr, "failed to write config: %s\n", strerror(errno));
+		close(fd);
 		return XF_EXIT_FAIL;
 	}
+	{
+		/* the whole value was written back: a verdict written meanwhile may
+		 * have set a flag this copy lacks, so set it again from the maps */
+		int vfd = xf_pinned_map(pin_dir, "xf_verdicts");
+		int ifd = xf_pinned_map(pin_dir, "xf_ipblock");
+
+		if (vfd >= 0 && ifd >= 0)
+			xf_config_hints_sync(fd, vfd, ifd);
+		if (vfd >= 0)
+			close(vfd);
+		if (ifd >= 0)
+			close(ifd);
+	}
+	close(fd);
 	printf("mode %s\n", argv[1]);
 	return XF_EXIT_OK;
 }

@@ -61,7 +61,7 @@ struct sensor {
 	uint64_t exported[XF_OUTBOX_SINKS_MAX];
 	struct ack *ackq;
 	int n_ack, ack_max;
-	int flows_fd, config_fd;
+	int flows_fd, config_fd, verdicts_fd, ipblock_fd;
 	int64_t mono_to_wall_ns;
 	char state_path[PATH_MAX];
 	/* counters */
@@ -159,6 +159,9 @@ static void tick(struct sensor *s)
 
 	if (!bpf_map_lookup_elem(s->config_fd, &zero, &kc))
 		s->p.mode = kc.mode; /* `exfilter mode` may have changed it */
+	/* a whole-config write racing a first verdict may have put back flags
+	 * without XF_CF_VERDICTS: repair it */
+	xf_config_hints_sync(s->config_fd, s->verdicts_fd, s->ipblock_fd);
 	xf_kmerge_run(&s->km, s->p.ft);
 	xf_pipe_tick(&s->p, (uint64_t)(now_ns(CLOCK_REALTIME) / 1000000));
 }
@@ -367,6 +370,8 @@ static int setup(struct sensor *s)
 		return -1;
 	}
 	s->config_fd = bpf_map__fd(s->l.skel->maps.xf_config);
+	s->verdicts_fd = bpf_map__fd(s->l.skel->maps.xf_verdicts);
+	s->ipblock_fd = bpf_map__fd(s->l.skel->maps.xf_ipblock);
 	s->rb = ring_buffer__new(bpf_map__fd(s->l.skel->maps.xf_events), on_event, s, NULL);
 	if (!s->rb) {
 		fprintf(stderr, "exfilter: ring buffer: %s\n", strerror(errno));

@@ -287,6 +287,7 @@ static const char all_keys[] = "mode: enforce\n"
 			       "  enc_label_min: 20\n"
 			       "  enc_label_drop: 50\n"
 			       "  long_qname: 120\n"
+			       "  event_gap_ms: 2500\n"
 			       "  drop_bad_bytes: false\n"
 			       "  window_ms: 5000\n"
 			       "  query_limit: 4294967295\n"
@@ -363,6 +364,7 @@ static void test_all_keys(void **state)
 	assert_int_equal(cfg.kernel.enc_label_min, 20);
 	assert_int_equal(cfg.kernel.enc_label_drop, 50);
 	assert_int_equal(cfg.kernel.long_qname, 120);
+	assert_int_equal(cfg.kernel.event_gap_ms, 2500);
 	assert_int_equal(cfg.kernel.drop_bad_bytes, 0);
 	assert_int_equal(cfg.kernel.kwin_ms, 5000);
 	assert_int_equal(cfg.kernel.kq_limit, 4294967295u);
