@@ -12,13 +12,19 @@
  * same name on a timer, and a page load fires a burst of short ones. The
  * weight keeps timing below the alert threshold alone (0.55 x 100 < 60):
  * it raises what the shape detectors see.
+ *
+ * Gaps only mean something when they are gaps between queries. Live, the
+ * kernel sends an event per query only for slow flows (kernel.event_gap_ms
+ * caps a busy flow at about one a second per CPU), and those capped events
+ * would look like a perfect one-second beacon. So periodicity counts only
+ * when the gaps cover most of the flow's queries (iat_n + 1 of queries).
  */
 #include "detector.h"
 
 static void timing_score(const struct xf_flow_view *f, const struct xf_det_params *p,
 			 struct xf_det_result *r)
 {
-	double uniq, qps, sub_mean, periodic, burst, s, cv;
+	double uniq, qps, sub_mean, periodic, burst, s, cv, cover;
 
 	if (!f->queries)
 		return;
@@ -30,8 +36,9 @@ static void timing_score(const struct xf_flow_view *f, const struct xf_det_param
 	/* (a NaN cv fails the test: no gaps to judge) */
 	if (f->iat_n && f->iat_mean_s > 0 && f->iat_cv >= 0) {
 		cv = f->iat_cv;
+		cover = (double)(f->iat_n + 1) / (double)f->queries;
 		periodic = xf_ramp(f->iat_n, 5, 20) * (1 - xf_ramp(cv, 0.3, 0.6)) *
-			   xf_ramp(uniq, 0.3, 0.8);
+			   xf_ramp(uniq, 0.3, 0.8) * xf_ramp(cover, 0.5, 0.9);
 	}
 	burst = xf_ramp(qps, 2 * s, 20 * s) * xf_ramp(sub_mean, 24, 60) * xf_ramp(uniq, 0.5, 0.9) *
 		xf_ramp((double)f->queries, 5, 20);

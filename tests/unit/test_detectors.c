@@ -1402,6 +1402,30 @@ static void test_volume_subdomain(void **state)
 
 /* ---- xf_ramp ---- */
 
+/* Live, a busy flow's events are capped near one a second per CPU
+ * (kernel.event_gap_ms): those gaps are regular but are not query gaps, so
+ * they must not read as a beacon. The same gaps over every query do. */
+static void test_timing_coverage(void **state)
+{
+	const struct xf_detector *d = xf_detector_find("timing");
+	struct xf_flow_view v = {
+		.domain = "cdn.example", .queries = 3000, .qname_bytes = 3000 * 30,
+		.distinct = 2500, .span_s = 120, .iat_n = 119, .iat_mean_s = 1.0,
+		.iat_cv = 0.05,
+	};
+	struct xf_det_result r = { 0 };
+
+	(void)state;
+	d->score(&v, &wparams, &r);
+	assert_true(r.score < 1);
+	v.queries = 120;
+	v.qname_bytes = 120 * 30;
+	v.distinct = 120;
+	memset(&r, 0, sizeof(r));
+	d->score(&v, &wparams, &r);
+	assert_true(r.score > 90);
+}
+
 static void test_ramp(void **state)
 {
 	(void)state;
@@ -1436,7 +1460,7 @@ int main(void)
 		cmocka_unit_test(test_evidence),     cmocka_unit_test(test_no_queries),
 		cmocka_unit_test(test_ev_add_bound), cmocka_unit_test(test_weights),
 		cmocka_unit_test(test_severity),     cmocka_unit_test(test_bounds),
-		cmocka_unit_test(test_ramp),	     cmocka_unit_test(test_iodine_names),
+		cmocka_unit_test(test_ramp), cmocka_unit_test(test_timing_coverage),	     cmocka_unit_test(test_iodine_names),
 		cmocka_unit_test(test_iodine_base128), cmocka_unit_test(test_dns2tcp_names),
 		cmocka_unit_test(test_dnscat2_names), cmocka_unit_test(test_slow_exfil),
 		cmocka_unit_test(test_beacon),	     cmocka_unit_test(test_cdn_names),
