@@ -8,7 +8,7 @@
  * rank law, usual subdomains (www, api, cdn, ...), a realistic qtype mix,
  * reverse lookups, EDNS on most queries, every query answered (A/AAAA
  * records, MX, TXT, NS, PTR; NODATA for HTTPS; a few NXDOMAIN). A few tunnels
- * from their own clients, about 1% of the packets: long base32 labels over
+ * from their own clients, about 0.5% of the packets: long base32 labels over
  * NULL and TXT (iodine-like), long hex labels over A and CNAME (scripted
  * exfiltration), so the detectors score and alert as on real captures.
  * Packets are in time order, ~10k packets/s of capture time.
@@ -370,7 +370,7 @@ static void exchange(struct gen *g)
 	const struct tunnel *t = NULL;
 
 	if (tun) {
-		/* ~1% of packets: one exchange in 200 */
+		/* 0.5% of the packets: one exchange in 200 */
 		t = &tunnels[below(g, N_TUNNELS)];
 		tunnel_name(g, t, name, sizeof(name));
 		qtype = t->qtypes[below(g, 2)];
