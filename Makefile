@@ -5,6 +5,7 @@
 #   make demo        deps + build + the netns demo with a real iodine tunnel
 #   make bench-bpf   BPF_PROG_TEST_RUN ns/packet against an empty program
 #   make bench-sensor  outbox, Kafka sink, flow table memory, ring buffer
+#   make bench-replay  exfilter replay vs a bare libpcap loop and tshark (BENCH_ARGS=--smoke)
 #   make check       clang-format check
 # V=1 shows full commands.
 
@@ -144,6 +145,22 @@ $(OUTPUT)/tests/bench_sensor: tests/bench/bench_sensor.c $(LIBXF) $(wildcard tes
 .PHONY: bench-sensor
 bench-sensor: $(OUTPUT)/tests/bench_sensor
 	$(Q)$(OUTPUT)/tests/bench_sensor $(BENCH_ARGS)
+
+# Replay benchmark: the capture generator and the bare libpcap loop it is
+# compared with. tshark is installed here only (as root), since no test uses
+# it; without root the script names what is missing (or BENCH_ARGS=--no-tshark).
+BENCH_REPLAY_BINS := $(OUTPUT)/tests/gen_dns_pcap $(OUTPUT)/tests/pcap_loop
+$(BENCH_REPLAY_BINS): $(OUTPUT)/tests/%: tests/bench/%.c | $(OUTPUT)/tests
+	$(call msg,CC,$@)
+	$(Q)$(CC) $(XF_CFLAGS) $< -lpcap -lm -o $@
+
+.PHONY: bench-replay
+bench-replay: $(OUTPUT)/exfilter $(BENCH_REPLAY_BINS)
+	$(Q)if ! command -v tshark >/dev/null && [ "$$(id -u)" = 0 ]; then \
+		apt-get update -q && DEBIAN_FRONTEND=noninteractive apt-get install -y -q \
+			--no-install-recommends tshark; \
+	fi
+	$(Q)tests/bench/bench_replay.sh $(BENCH_ARGS)
 
 check:
 	$(Q)clang-format --dry-run --Werror bpf/*.c bpf/*.h sensor/*.c sensor/*.h tests/unit/*.c tests/bpf/*.c
