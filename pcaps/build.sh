@@ -228,7 +228,9 @@ cap_start() {
 	# --immediate-mode: without it packets wait in the capture ring for up to
 	# a second and the ones still there when tcpdump is stopped are lost.
 	# -Z root: Debian's tcpdump otherwise drops to a user that cannot write XF_TMP.
-	xf_bg "$XF_NS_C" capture tcpdump -Z root -n -U --immediate-mode -i "$XF_IF_CR" \
+	rm -f "$XF_TMP/capture.log" # the wait below must not see the last run's log
+	# -B: a large ring; on a busy host the default 2 MB overflows in a burst.
+	xf_bg "$XF_NS_C" capture tcpdump -Z root -n -U --immediate-mode -B 65536 -i "$XF_IF_CR" \
 		-w "$CAP_RAW" udp port 53 or tcp port 53
 	xf_wait_for 5 grep -q 'listening on' "$XF_TMP/capture.log" || xf_die "tcpdump did not start"
 	sleep 0.3
@@ -237,6 +239,10 @@ cap_stop() {
 	sleep 1 # let the last answers in
 	xf_stop capture
 	[[ -s $CAP_RAW ]] || xf_die "capture $CAP_RAW is empty"
+	# "N packets captured, M received by filter, K dropped by kernel"
+	grep -h 'packets' "$XF_TMP/capture.log" | paste -sd, | sed 's/^/  tcpdump: /' >&2 || true
+	grep -q '^0 packets dropped by kernel' "$XF_TMP/capture.log" ||
+		xf_die "tcpdump dropped packets for $CAP_RAW: $(grep dropped "$XF_TMP/capture.log")"
 }
 # manifest FILE KIND DOMAINS LABEL NOTES
 manifest() {
@@ -246,7 +252,13 @@ manifest() {
 		[[ $d == - ]] || printf '%s %s\n' "$d" "$4" >>"$XF_TMP/truth.rows"
 	done
 }
-check() { python3 "$TOOLS/check.py" "$@" | tee -a "$XF_TMP/checks.log"; }
+# check FILE [check.py options]: tcpdump must read it, then check.py counts it
+check() {
+	tcpdump -nr "$1" -c 3 >"$XF_TMP/tcpdump-read.log" 2>&1 ||
+		xf_die "tcpdump cannot read $1: $(cat "$XF_TMP/tcpdump-read.log")"
+	sed 's/^/  | /' "$XF_TMP/tcpdump-read.log" | cut -c1-160 >&2
+	python3 "$TOOLS/check.py" "$@" | tee -a "$XF_TMP/checks.log"
+}
 summary() { grep -o '[0-9]* queries, [0-9]* responses' <<<"$1" | head -1; }
 
 # --- iodine ----------------------------------------------------------------------
@@ -260,6 +272,7 @@ run_iodine() {
 	xf_wait_for 10 xf_in_has_addr "$XF_NS_A" "$XF_TUN_DEV" "$XF_TUN_IP_SRV" ||
 		xf_die "iodined for t.$d did not come up: $(tail -n 5 "$XF_TMP/iodined.log")"
 	cap_start "$name"
+	rm -f "$XF_TMP/iodine.log" # the wait below must not see the last run's log
 	# -r: never the raw-UDP shortcut, always through the resolver
 	# shellcheck disable=SC2086
 	xf_bg "$XF_NS_C" iodine iodine -f -r $opts -d "$XF_TUN_DEV" -P "$XF_IODINE_PASS" \
@@ -324,7 +337,7 @@ run_dns2tcp() {
 }
 
 # --- scripted exfiltration and beacons -----------------------------------------
-digbatch() { xf_in "$XF_NS_C" dig @"$RES" +tries=1 +time=3 -f "$1" >"$XF_TMP/dig.out" 2>&1 || true; }
+digbatch() { xf_in "$XF_NS_C" dig @"$RES" +tries=1 +time=3 -f "$1" >"$XF_TMP/dig.log" 2>&1 || true; }
 
 run_exfil() {
 	local name enc qt per size pace d sha s out

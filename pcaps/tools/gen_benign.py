@@ -203,7 +203,8 @@ def add_domain(zone, d, n, seed):
 
 
 def gen_web(zone, plan, domains, infos, r, span):
-    """Office browsing: 60 clients, each domain visited once or twice."""
+    """Office browsing: 60 clients, each domain visited once or twice (A, AAAA,
+    sometimes HTTPS; a few MX/TXT), some sub-resources (api, cdn, static...)."""
     clients = [f"10.201.1.{i}" for i in range(10, 70)]
     for d in domains:
         info = infos[d]
@@ -217,6 +218,9 @@ def gen_web(zone, plan, domains, infos, r, span):
                 plan.add(t + 0.0004, c, host, "AAAA", stub)
             if r.random() < 0.25:
                 plan.add(t + 0.0008, c, host, "HTTPS", stub)
+            if r.random() < 0.05:
+                # mail clients and security software look at MX and TXT too
+                plan.add(t + 0.001, c, d, r.choice(["MX", "TXT"]), stub)
             if r.random() < 0.12:
                 # a sub-resource; half the time one the site does not have (NXDOMAIN)
                 pool = info["subs"] if info["subs"] and r.random() < 0.5 else \
