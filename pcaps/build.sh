@@ -57,7 +57,6 @@ xf_topo_up
 
 IP_ROOT=10.201.2.53
 IP_EVIL=10.201.2.54
-IP_MTA=10.201.1.5
 RES=$XF_IP_R
 GEN=$XF_TMP/gen
 mkdir -p "$GEN"

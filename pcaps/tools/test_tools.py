@@ -10,6 +10,7 @@ MANIFEST.tsv and truth.txt and run check.py over every committed capture.
 """
 
 import base64
+import hashlib
 import os
 import random
 import struct
@@ -175,7 +176,6 @@ class Check(unittest.TestCase):
         for seq, off in enumerate(range(0, len(data), 20)):
             text = base64.b32encode(data[off:off + 20]).decode().rstrip("=").lower()
             names.append(f"{text}.{seq}.x-exfil.test")
-        import hashlib
         sha = hashlib.sha256(data).hexdigest()
         with tempfile.TemporaryDirectory() as d:
             p = os.path.join(d, "e.pcap")
