@@ -2,16 +2,19 @@
 /*
  * flowtab.c - the flow table: client x registered domain, LRU-bounded.
  *
- * Everything lives in arrays allocated once at the bound and addressed by
+ * Entries live in arrays allocated once at the bound and addressed by
  * 32-bit indexes (0 = none): no allocation per packet, and calloc'd arrays
  * are mapped lazily, so memory follows the flows actually held. Chained
- * hashing over power-of-two bucket arrays. The LRU is an intrusive doubly
+ * hashing over power-of-two bucket arrays that double with the entries they
+ * hold (a full array at the bound would be touched all over by hashing).
+ * The tick's dirty list is threaded through the entries. The LRU is an intrusive doubly
  * linked list; eviction takes the tail. Written by hand because none of the
  * Debian libraries offers an index-based LRU with a hard memory bound.
  */
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <math.h>
 #include "flowtab.h"
 #include "parse_common.h"
@@ -19,16 +22,27 @@
 
 #define F_RESOLVER 0x01
 #define F_ROLLED 0x02
+#define F_DIRTY 0x04 /* touched since its last visit by a tick */
+#define F_LISTED 0x08 /* the slot is on the dirty list (live or not) */
+#define F_Q1 0x10 /* one query counted in this window that no detail holds */
+
+/* Bucket arrays grow with what they hold (never with the bound): at most
+ * FT_LOAD entries per bucket on average. Flows allow 2, which keeps a
+ * million flows' buckets at 2 MiB; a hit then walks 1.5-2 entries. */
+#define FT_LOAD_FLOWS 2
+#define FT_LOAD_INTERN 1
+#define FT_BUCKETS_MIN 16
 
 struct ft_flow { /* 64 bytes: the memory bound is per flow */
 	uint32_t hnext, prev, next;
 	uint32_t client, dom;
-	uint32_t win_start_s, last_s;
+	uint32_t win_start_s;
+	uint32_t last_ms; /* latest observation, ms after win_start_s */
 	uint32_t queries, qname_bytes;
 	uint32_t entropy_cb; /* centi-bits summed: fits 5M queries of 8 bits */
 	uint32_t enc, longq;
 	uint32_t detail;
-	uint32_t dirty_gen;
+	uint32_t dnext; /* the dirty list (F_LISTED) */
 	uint8_t max_name, max_label, max_enc, flags;
 	struct xf_ft_alert alert;
 };
@@ -38,6 +52,11 @@ struct ft_detail {
 	uint32_t owner, prev, next;
 	uint32_t responses, nxdomain;
 	uint32_t qtypes[XF_QT_BUCKETS];
+	uint32_t tags, tagged, tag_names; /* struct xf_flow_view */
+	uint32_t bypass, sni, hosts;
+	uint32_t iat_n;
+	uint64_t iat_sum, iat_sq; /* gaps between queries, ms and ms^2 */
+	uint64_t q_last_ms; /* the latest query, ms since the epoch; 0 = none yet */
 	uint16_t last_qtype;
 	uint8_t n_samples, has_server;
 	uint8_t kind, kaction, kreason, kenforced;
@@ -61,7 +80,8 @@ struct xf_ft {
 	struct xf_ft_cfg cfg;
 	/* each array: a free list of recycled entries, then the never used ones
 	 * above *used, handed out in order so untouched pages stay unmapped */
-	struct ft_flow *flows;
+	struct ft_flow *flows; /* 64-byte aligned: one cache line per entry */
+	void *flows_mem;
 	uint32_t *fbuckets, fmask, ffree, fused, lru_head, lru_tail;
 	struct ft_detail *details;
 	uint32_t dfree, dused, dlru_head, dlru_tail;
@@ -69,7 +89,9 @@ struct xf_ft {
 	uint32_t *cbuckets, cmask, cfree, cused;
 	struct ft_dom *doms;
 	uint32_t *dbuckets, *kbuckets, dmask, domfree, domused;
-	uint32_t *dirty, n_dirty, gen;
+	/* flows to visit: a FIFO through ft_flow.dnext; n_dirty counts the
+	 * live ones (an evicted flow's slot stays listed until popped) */
+	uint32_t dirty_head, dirty_tail, n_dirty;
 	struct xf_ft_stats st;
 };
 
@@ -92,13 +114,9 @@ static uint64_t hash_bytes(const void *p, size_t n)
 	return mix64(h);
 }
 
-static uint32_t pow2_at_least(uint32_t n)
+static uint64_t flow_hash(uint32_t c, uint32_t d)
 {
-	uint32_t p = 16;
-
-	while (p < n && p < (1u << 31))
-		p <<= 1;
-	return p;
+	return mix64(((uint64_t)c << 32) | d);
 }
 
 struct xf_ft *xf_ft_new(const struct xf_ft_cfg *cfg)
@@ -117,22 +135,23 @@ struct xf_ft *xf_ft_new(const struct xf_ft_cfg *cfg)
 	if (!ft->cfg.max_details)
 		ft->cfg.max_details = 1;
 	n = cfg->max_flows;
-	ft->fmask = pow2_at_least(n) - 1;
-	ft->cmask = ft->fmask;
-	ft->dmask = ft->fmask;
-	ft->flows = calloc((size_t)n + 1, sizeof(*ft->flows));
-	ft->fbuckets = calloc((size_t)ft->fmask + 1, sizeof(uint32_t));
+	ft->fmask = ft->cmask = ft->dmask = FT_BUCKETS_MIN - 1;
+	/* entry arrays at the bound: calloc'd, so mapped as they are used */
+	/* one spare entry for the alignment: a hash chain walk then costs one
+	 * cache miss per entry, not two (malloc aligns to 16 only) */
+	ft->flows_mem = calloc((size_t)n + 2, sizeof(*ft->flows));
+	ft->flows = (void *)(((uintptr_t)ft->flows_mem + 63) & ~(uintptr_t)63);
 	ft->details = calloc((size_t)ft->cfg.max_details + 1, sizeof(*ft->details));
 	ft->clients = calloc((size_t)n + 1, sizeof(*ft->clients));
-	ft->cbuckets = calloc((size_t)ft->cmask + 1, sizeof(uint32_t));
 	ft->doms = calloc((size_t)n + 1, sizeof(*ft->doms));
-	ft->dbuckets = calloc((size_t)ft->dmask + 1, sizeof(uint32_t));
-	ft->kbuckets = calloc((size_t)ft->dmask + 1, sizeof(uint32_t));
-	ft->dirty = calloc((size_t)n, sizeof(uint32_t));
-	if (!ft->flows || !ft->fbuckets || !ft->details || !ft->clients || !ft->cbuckets ||
-	    !ft->doms || !ft->dbuckets || !ft->kbuckets || !ft->dirty)
+	/* bucket arrays small: hashing touches every page of them */
+	ft->fbuckets = calloc(FT_BUCKETS_MIN, sizeof(uint32_t));
+	ft->cbuckets = calloc(FT_BUCKETS_MIN, sizeof(uint32_t));
+	ft->dbuckets = calloc(FT_BUCKETS_MIN, sizeof(uint32_t));
+	ft->kbuckets = calloc(FT_BUCKETS_MIN, sizeof(uint32_t));
+	if (!ft->flows_mem || !ft->fbuckets || !ft->details || !ft->clients || !ft->cbuckets ||
+	    !ft->doms || !ft->dbuckets || !ft->kbuckets)
 		goto fail;
-	ft->gen = 1;
 	return ft;
 fail:
 	xf_ft_free(ft);
@@ -146,7 +165,7 @@ void xf_ft_free(struct xf_ft *ft)
 	if (ft->doms)
 		for (uint32_t i = 1; i <= ft->domused; i++)
 			free(ft->doms[i].name);
-	free(ft->flows);
+	free(ft->flows_mem);
 	free(ft->fbuckets);
 	free(ft->details);
 	free(ft->clients);
@@ -154,8 +173,87 @@ void xf_ft_free(struct xf_ft *ft)
 	free(ft->doms);
 	free(ft->dbuckets);
 	free(ft->kbuckets);
-	free(ft->dirty);
 	free(ft);
+}
+
+/* --- growing the bucket arrays --- */
+
+/*
+ * Rehash into twice the buckets. The entries are walked in array order
+ * (sequential reads), live ones told apart by a field that is zero when
+ * free. On allocation failure the old array stays: chains get longer,
+ * nothing is lost.
+ */
+static void flows_grow(struct xf_ft *ft)
+{
+	uint32_t nb = (ft->fmask + 1) * 2, *b = calloc(nb, sizeof(*b));
+
+	if (!b)
+		return;
+	for (uint32_t i = 1; i <= ft->fused; i++) {
+		struct ft_flow *f = &ft->flows[i];
+		uint32_t k;
+
+		if (!f->client)
+			continue;
+		k = flow_hash(f->client, f->dom) & (nb - 1);
+		f->hnext = b[k];
+		b[k] = i;
+	}
+	free(ft->fbuckets);
+	ft->fbuckets = b;
+	ft->fmask = nb - 1;
+}
+
+static void clients_grow(struct xf_ft *ft)
+{
+	uint32_t nb = (ft->cmask + 1) * 2, *b = calloc(nb, sizeof(*b));
+
+	if (!b)
+		return;
+	for (uint32_t i = 1; i <= ft->cused; i++) {
+		struct ft_client *c = &ft->clients[i];
+		uint32_t k;
+
+		if (!c->refs)
+			continue;
+		k = hash_bytes(c->addr, 16) & (nb - 1);
+		c->hnext = b[k];
+		b[k] = i;
+	}
+	free(ft->cbuckets);
+	ft->cbuckets = b;
+	ft->cmask = nb - 1;
+}
+
+static void doms_grow(struct xf_ft *ft)
+{
+	uint32_t nb = (ft->dmask + 1) * 2, *b = calloc(nb, sizeof(*b)),
+		 *kb = calloc(nb, sizeof(*kb));
+
+	if (!b || !kb) {
+		free(b);
+		free(kb);
+		return;
+	}
+	for (uint32_t i = 1; i <= ft->domused; i++) {
+		struct ft_dom *d = &ft->doms[i];
+		uint32_t k;
+
+		if (!d->name)
+			continue;
+		k = d->h & (nb - 1);
+		d->hnext = b[k];
+		b[k] = i;
+		k = mix64(d->khash) & (nb - 1);
+		d->knext = kb[k];
+		kb[k] = i;
+	}
+	free(ft->dbuckets);
+	free(ft->kbuckets);
+	ft->dbuckets = b;
+	ft->kbuckets = kb;
+	ft->dmask = nb - 1;
 }
 
 /* --- free entries: recycled first, then the next never used one --- */
@@ -214,20 +312,26 @@ static uint32_t client_find(struct xf_ft *ft, const uint8_t *addr, uint64_t h)
 	return 0;
 }
 
+/* Returns the client with one more reference, or 0. */
 static uint32_t client_get(struct xf_ft *ft, const uint8_t *addr)
 {
 	uint64_t h = hash_bytes(addr, 16);
 	uint32_t i = client_find(ft, addr, h);
 	struct ft_client *c;
 
-	if (i)
+	if (i) {
+		ft->clients[i].refs++;
 		return i;
+	}
+	/* grow before taking: free slots have no references, the rehash skips them */
+	if (ft->st.clients + 1 > (uint64_t)FT_LOAD_INTERN * (ft->cmask + 1))
+		clients_grow(ft);
 	i = client_take(ft);
 	if (!i)
 		return 0;
 	c = &ft->clients[i];
 	memcpy(c->addr, addr, 16);
-	c->refs = 0;
+	c->refs = 1;
 	c->hnext = ft->cbuckets[h & ft->cmask];
 	ft->cbuckets[h & ft->cmask] = i;
 	ft->st.clients++;
@@ -258,6 +362,7 @@ static uint32_t dom_find(struct xf_ft *ft, const char *name, uint64_t h)
 	return 0;
 }
 
+/* Returns the domain with one more reference, or 0. */
 static uint32_t dom_get(struct xf_ft *ft, const char *name, uint64_t khash)
 {
 	size_t len = strlen(name);
@@ -265,8 +370,13 @@ static uint32_t dom_get(struct xf_ft *ft, const char *name, uint64_t khash)
 	struct ft_dom *d;
 	uint32_t i = dom_find(ft, name, h);
 
-	if (i)
+	if (i) {
+		ft->doms[i].refs++;
 		return i;
+	}
+	/* grow before taking: free slots have no name, so the rehash skips them */
+	if (ft->st.domains + 1 > (uint64_t)FT_LOAD_INTERN * (ft->dmask + 1))
+		doms_grow(ft);
 	i = dom_take(ft);
 	if (!i)
 		return 0;
@@ -281,7 +391,7 @@ static uint32_t dom_get(struct xf_ft *ft, const char *name, uint64_t khash)
 	}
 	d->h = h;
 	d->khash = khash;
-	d->refs = 0;
+	d->refs = 1;
 	d->hnext = ft->dbuckets[h & ft->dmask];
 	ft->dbuckets[h & ft->dmask] = i;
 	d->knext = ft->kbuckets[mix64(khash) & ft->dmask];
@@ -354,6 +464,11 @@ static void detail_release(struct xf_ft *ft, uint32_t fi)
 	ft->st.details--;
 }
 
+static uint64_t flow_last_ms(const struct ft_flow *f)
+{
+	return (uint64_t)f->win_start_s * 1000 + f->last_ms;
+}
+
 static struct ft_detail *detail_get(struct xf_ft *ft, uint32_t fi)
 {
 	struct ft_flow *f = &ft->flows[fi];
@@ -377,15 +492,18 @@ static struct ft_detail *detail_get(struct xf_ft *ft, uint32_t fi)
 	f->detail = di;
 	dlru_push(ft, di);
 	ft->st.details++;
+	/* the window's first query came without a detail: it was a name the
+	 * tag hooks saw (and found nothing in), and the start of the timing.
+	 * Nothing else has touched the flow since, so last_ms is its time. */
+	if (f->flags & F_Q1) {
+		d->tag_names = 1;
+		d->q_last_ms = flow_last_ms(f);
+		f->flags &= ~F_Q1;
+	}
 	return d;
 }
 
 /* --- flows --- */
-
-static uint64_t flow_hash(uint32_t c, uint32_t d)
-{
-	return mix64(((uint64_t)c << 32) | d);
-}
 
 static uint32_t flow_find(struct xf_ft *ft, uint32_t c, uint32_t d)
 {
@@ -422,10 +540,22 @@ static void lru_push(struct xf_ft *ft, uint32_t i)
 		ft->lru_tail = i;
 }
 
+/* Clear a slot but keep its place on the dirty list: the list is singly
+ * linked, so a slot leaves it only when a tick pops it. */
+static void flow_clear(struct ft_flow *f)
+{
+	uint32_t dnext = f->dnext;
+	uint8_t listed = f->flags & F_LISTED;
+
+	memset(f, 0, sizeof(*f));
+	f->dnext = dnext;
+	f->flags = listed;
+}
+
 static void flow_evict(struct xf_ft *ft, uint32_t i)
 {
 	struct ft_flow *f = &ft->flows[i];
-	uint32_t *pp, g;
+	uint32_t *pp;
 
 	for (pp = &ft->fbuckets[flow_hash(f->client, f->dom) & ft->fmask]; *pp != i;
 	     pp = &ft->flows[*pp].hnext)
@@ -435,11 +565,9 @@ static void flow_evict(struct xf_ft *ft, uint32_t i)
 	detail_release(ft, i);
 	client_put(ft, f->client);
 	dom_put(ft, f->dom);
-	g = f->dirty_gen;
-	memset(f, 0, sizeof(*f));
-	/* the slot may be on this tick's dirty list: remember it, so a flow
-	 * reusing the slot in the same tick is not listed twice */
-	f->dirty_gen = g;
+	if (f->flags & F_DIRTY)
+		ft->n_dirty--;
+	flow_clear(f);
 	f->next = ft->ffree;
 	ft->ffree = i;
 	ft->st.flows--;
@@ -450,24 +578,36 @@ static void window_reset(struct xf_ft *ft, uint32_t i, uint32_t now)
 	struct ft_flow *f = &ft->flows[i];
 
 	f->win_start_s = now;
+	f->last_ms = 0;
 	f->queries = f->qname_bytes = f->entropy_cb = f->enc = f->longq = 0;
 	f->max_name = f->max_label = f->max_enc = 0;
+	f->flags &= ~F_Q1;
 	memset(&f->alert, 0, sizeof(f->alert));
 	detail_release(ft, i);
 }
 
 static void mark_dirty(struct xf_ft *ft, uint32_t i)
 {
-	if (ft->flows[i].dirty_gen == ft->gen)
+	struct ft_flow *f = &ft->flows[i];
+
+	if (f->flags & F_DIRTY)
 		return;
-	ft->flows[i].dirty_gen = ft->gen;
-	if (ft->n_dirty < ft->cfg.max_flows)
-		ft->dirty[ft->n_dirty++] = i;
+	f->flags |= F_DIRTY;
+	ft->n_dirty++;
+	if (f->flags & F_LISTED)
+		return; /* an evicted flow's slot, reused before the tick popped it */
+	f->flags |= F_LISTED;
+	f->dnext = 0;
+	if (ft->dirty_tail)
+		ft->flows[ft->dirty_tail].dnext = i;
+	else
+		ft->dirty_head = i;
+	ft->dirty_tail = i;
 }
 
 static uint32_t flow_get(struct xf_ft *ft, const struct xf_obs *o)
 {
-	uint32_t c, d, i, g;
+	uint32_t c, d, i, k;
 	struct ft_flow *f;
 
 	c = client_find(ft, o->client, hash_bytes(o->client, 16));
@@ -489,22 +629,22 @@ static uint32_t flow_get(struct xf_ft *ft, const struct xf_obs *o)
 	c = client_get(ft, o->client);
 	if (!c)
 		goto undo;
-	ft->clients[c].refs++;
 	d = dom_get(ft, o->domain, o->kernel_rd);
 	if (!d) {
 		client_put(ft, c);
 		goto undo;
 	}
-	ft->doms[d].refs++;
+	/* before linking: the new slot has no client yet, the rehash skips it */
+	if (ft->st.flows + 1 > (uint64_t)FT_LOAD_FLOWS * (ft->fmask + 1))
+		flows_grow(ft);
 	f = &ft->flows[i];
-	g = f->dirty_gen;
-	memset(f, 0, sizeof(*f));
-	f->dirty_gen = g;
+	flow_clear(f);
 	f->client = c;
 	f->dom = d;
 	f->win_start_s = o->now_s;
-	f->hnext = ft->fbuckets[flow_hash(c, d) & ft->fmask];
-	ft->fbuckets[flow_hash(c, d) & ft->fmask] = i;
+	k = flow_hash(c, d) & ft->fmask;
+	f->hnext = ft->fbuckets[k];
+	ft->fbuckets[k] = i;
 	lru_push(ft, i);
 	ft->st.flows++;
 	return i;
@@ -551,12 +691,127 @@ static int kstrength(uint8_t enforced, uint8_t reason)
 	return (enforced ? 2 : 0) + (reason >= XF_R_VERDICT_DOMAIN && reason <= XF_R_IPBLOCK);
 }
 
+/* The tag hooks' verdict on one observed name (a query, SNI or Host). */
+static uint32_t name_tags(const struct xf_ft *ft, const struct xf_obs *o)
+{
+	struct xf_name_in n = {
+		.kind = o->kind,
+		.name = o->name,
+		.len = strlen(o->name),
+		.feat = o->feat,
+		.qtype = o->feat ? o->feat->qtype : 0,
+	};
+	size_t dl = o->domain ? strlen(o->domain) : 0;
+
+	/* o->domain is lower-case, the name as sent: compare without case */
+	n.rd_off = n.len;
+	if (dl && dl <= n.len && !strcasecmp(o->name + n.len - dl, o->domain) &&
+	    (dl == n.len || o->name[n.len - dl - 1] == '.'))
+		n.rd_off = n.len - dl;
+	return ft->cfg.tag ? ft->cfg.tag(&n) : xf_name_tags(&n);
+}
+
+static void tags_add(struct ft_detail *d, uint32_t tags)
+{
+	d->tag_names++;
+	if (tags) {
+		d->tags |= tags;
+		d->tagged++;
+	}
+}
+
+/*
+ * One more query at ms. Identical timestamps (a retry, A and AAAA sent
+ * together, several queries in one second of a packet clock) are one
+ * arrival, not a gap of 0; an older one (events from several CPUs
+ * interleave) moves nothing. So a beacon stays a beacon at any resolution.
+ */
+static void iat_add(struct ft_detail *d, uint64_t ms)
+{
+	if (ms <= d->q_last_ms)
+		return;
+	if (d->q_last_ms) {
+		uint64_t gap = ms - d->q_last_ms;
+
+		if (gap > UINT32_MAX)
+			gap = UINT32_MAX; /* keeps gap^2 sums in 64 bits */
+		d->iat_n++;
+		d->iat_sum += gap;
+		d->iat_sq += gap * gap;
+	}
+	d->q_last_ms = ms;
+}
+
+/* Latest observation, in ms after the window start. The second comes from
+ * now_s (late packets never rewind it), the milliseconds from ts_ms. */
+static void touch_last(struct ft_flow *f, const struct xf_obs *o)
+{
+	int64_t off;
+
+	if (o->now_s < f->win_start_s)
+		return;
+	off = (int64_t)(o->now_s - f->win_start_s) * 1000;
+	if (o->ts_ms / 1000 == o->now_s)
+		off += (int64_t)(o->ts_ms % 1000);
+	if (off > UINT32_MAX)
+		off = UINT32_MAX;
+	if ((uint64_t)off > f->last_ms)
+		f->last_ms = (uint32_t)off;
+}
+
+static void observe_query(struct xf_ft *ft, uint32_t i, const struct xf_obs *o,
+			  struct ft_detail *d, uint32_t tags)
+{
+	const struct xf_name_feat *x = o->feat;
+	struct ft_flow *f = &ft->flows[i];
+
+	f->queries++;
+	f->qname_bytes += x->name_len;
+	f->entropy_cb += x->entropy / 10;
+	f->enc += x->enc_longest > 0;
+	f->longq += o->long_qname && x->name_len >= o->long_qname;
+	if (x->name_len > f->max_name)
+		f->max_name = x->name_len > 255 ? 255 : (uint8_t)x->name_len;
+	if (x->longest > f->max_label)
+		f->max_label = x->longest;
+	if (x->enc_longest > f->max_enc)
+		f->max_enc = x->enc_longest;
+	/* a single plain query needs no sketch: details start with the second,
+	 * or with the first that looks encoded, carries a tag or went around
+	 * the resolvers; the flags remember it for when they do */
+	if (!d && !f->detail && f->queries < 2 && !x->enc_longest && !x->binary) {
+		f->flags |= F_Q1;
+		return;
+	}
+	if (!d)
+		d = detail_get(ft, i);
+	tags_add(d, tags);
+	iat_add(d, o->ts_ms ? o->ts_ms : (uint64_t)o->now_s * 1000);
+	{
+		uint32_t r = xf_hll_index(x->name_hash) & (XF_HLL_REGS - 1);
+		uint8_t rank = xf_hll_rank(x->name_hash);
+
+		if (d->hll[r] < rank)
+			d->hll[r] = rank;
+	}
+	d->qtypes[bucket_of(x->qtype)]++;
+	d->last_qtype = x->qtype;
+	if (o->server) {
+		memcpy(d->server, o->server, 16);
+		d->has_server = 1;
+	}
+	if (o->name && *o->name)
+		sample_add(d, o->name);
+}
+
 int xf_ft_observe(struct xf_ft *ft, const struct xf_obs *o)
 {
 	const struct xf_name_feat *x = o->feat;
-	struct ft_detail *d;
+	struct ft_detail *d = NULL;
 	struct ft_flow *f;
-	uint32_t i = flow_get(ft, o);
+	uint32_t i = flow_get(ft, o), tags = 0;
+	int named = !o->response && o->name && *o->name;
+	int second = o->kind == XF_EV_SNI || o->kind == XF_EV_HOST;
 
 	if (!i)
 		return -1;
@@ -566,11 +821,11 @@ int xf_ft_observe(struct xf_ft *ft, const struct xf_obs *o)
 		window_reset(ft, i, o->now_s);
 		f->flags |= F_ROLLED;
 	}
-	if (o->now_s > f->last_s)
-		f->last_s = o->now_s;
 	f->flags = (f->flags & ~F_RESOLVER) | (o->resolver ? F_RESOLVER : 0);
 	mark_dirty(ft, i);
-	if (o->kaction || o->kind == XF_EV_SNI || o->kind == XF_EV_HOST) {
+	if (named)
+		tags = name_tags(ft, o);
+	if (o->kaction || second || tags || o->bypass) {
 		d = detail_get(ft, i);
 		if (o->kind)
 			d->kind = o->kind;
@@ -587,46 +842,22 @@ int xf_ft_observe(struct xf_ft *ft, const struct xf_obs *o)
 			memcpy(d->server, o->server, 16);
 			d->has_server = 1;
 		}
-		if (o->kind == XF_EV_SNI || o->kind == XF_EV_HOST)
-			return (int)i;
+		d->bypass += !!o->bypass;
 	}
-	if (o->response) {
-		d = detail_get(ft, i);
+	if (second) {
+		if (named)
+			tags_add(d, tags);
+		d->sni += o->kind == XF_EV_SNI;
+		d->hosts += o->kind == XF_EV_HOST;
+	} else if (o->response) {
+		if (!d)
+			d = detail_get(ft, i);
 		d->responses++;
 		d->nxdomain += (x->dns_flags & 0xf) == 3;
-		return (int)i;
+	} else {
+		observe_query(ft, i, o, d, tags);
 	}
-	f->queries++;
-	f->qname_bytes += x->name_len;
-	f->entropy_cb += x->entropy / 10;
-	f->enc += x->enc_longest > 0;
-	f->longq += o->long_qname && x->name_len >= o->long_qname;
-	if (x->name_len > f->max_name)
-		f->max_name = x->name_len > 255 ? 255 : (uint8_t)x->name_len;
-	if (x->longest > f->max_label)
-		f->max_label = x->longest;
-	if (x->enc_longest > f->max_enc)
-		f->max_enc = x->enc_longest;
-	/* a single query needs no sketch: details start with the second, or
-	 * with the first that looks encoded */
-	if (f->queries < 2 && !x->enc_longest && !x->binary)
-		return (int)i;
-	d = detail_get(ft, i);
-	{
-		uint32_t r = xf_hll_index(x->name_hash) & (XF_HLL_REGS - 1);
-		uint8_t rank = xf_hll_rank(x->name_hash);
-
-		if (d->hll[r] < rank)
-			d->hll[r] = rank;
-	}
-	d->qtypes[bucket_of(x->qtype)]++;
-	d->last_qtype = x->qtype;
-	if (o->server) {
-		memcpy(d->server, o->server, 16);
-		d->has_server = 1;
-	}
-	if (o->name && *o->name)
-		sample_add(d, o->name);
+	touch_last(f, o);
 	return (int)i;
 }
 
@@ -694,6 +925,19 @@ double xf_hll_estimate(const __u8 *regs)
 	return sum;
 }
 
+static void iat_view(const struct ft_detail *d, struct xf_flow_view *v)
+{
+	double n = d->iat_n, mean, var;
+
+	v->iat_n = d->iat_n;
+	if (!d->iat_n)
+		return;
+	mean = (double)d->iat_sum / n;
+	var = (double)d->iat_sq / n - mean * mean;
+	v->iat_mean_s = mean / 1000.0;
+	v->iat_cv = var > 0 && mean > 0 ? sqrt(var) / mean : 0.0;
+}
+
 static void flow_view(struct xf_ft *ft, uint32_t i, struct xf_ft_flow *out)
 {
 	struct ft_flow *f = &ft->flows[i];
@@ -706,7 +950,7 @@ static void flow_view(struct xf_ft *ft, uint32_t i, struct xf_ft_flow *out)
 	out->domain = ft->doms[f->dom].name;
 	out->kernel_rd = ft->doms[f->dom].khash;
 	out->win_start_s = f->win_start_s;
-	out->last_s = f->last_s;
+	out->last_s = f->win_start_s + f->last_ms / 1000;
 	out->alert = &f->alert;
 	out->rolled = !!(f->flags & F_ROLLED);
 	v->domain = out->domain;
@@ -718,14 +962,22 @@ static void flow_view(struct xf_ft *ft, uint32_t i, struct xf_ft_flow *out)
 	v->max_name_len = f->max_name;
 	v->max_label = f->max_label;
 	v->max_enc_label = f->max_enc;
-	v->span_s = f->last_s - f->win_start_s;
+	v->span_s = f->last_ms / 1000.0;
 	v->resolver = !!(f->flags & F_RESOLVER);
 	v->distinct = f->queries ? 1 : 0;
+	v->tag_names = !!(f->flags & F_Q1);
 	if (d) {
 		v->responses = d->responses;
 		v->nxdomain = d->nxdomain;
 		memcpy(v->qtypes, d->qtypes, sizeof(v->qtypes));
 		v->distinct = xf_hll_estimate(d->hll);
+		v->tags = d->tags;
+		v->tagged = d->tagged;
+		v->tag_names = d->tag_names;
+		v->bypass = d->bypass;
+		v->sni = d->sni;
+		v->hosts = d->hosts;
+		iat_view(d, v);
 		for (int k = 0; k < d->n_samples; k++)
 			out->samples[k] = d->samples[k];
 		out->last_qtype = d->last_qtype;
@@ -737,26 +989,53 @@ static void flow_view(struct xf_ft *ft, uint32_t i, struct xf_ft_flow *out)
 	}
 }
 
-void xf_ft_tick(struct xf_ft *ft, xf_ft_fn fn, void *ctx)
+/* Take the next slot off the dirty list: its flow if live and touched, else 0. */
+static uint32_t dirty_pop(struct xf_ft *ft)
+{
+	uint32_t i = ft->dirty_head;
+	struct ft_flow *f = &ft->flows[i];
+
+	ft->dirty_head = f->dnext;
+	if (!ft->dirty_head)
+		ft->dirty_tail = 0;
+	f->dnext = 0;
+	f->flags &= ~F_LISTED;
+	if (!(f->flags & F_DIRTY))
+		return 0; /* evicted since it was listed, slot not reused */
+	f->flags &= ~F_DIRTY;
+	ft->n_dirty--;
+	return i;
+}
+
+uint32_t xf_ft_tick_budget(struct xf_ft *ft, xf_ft_fn fn, void *ctx, uint32_t max)
 {
 	struct xf_ft_flow v;
-	uint32_t n = ft->n_dirty;
+	uint32_t done = 0;
 
-	ft->n_dirty = 0;
-	ft->gen++; /* flows touched from here on go on the next tick's list */
-	if (!ft->gen)
-		ft->gen = 1;
-	for (uint32_t k = 0; k < n; k++) {
-		uint32_t i = ft->dirty[k];
+	/* oldest touch first; a flow touched again while it waits keeps its
+	 * place, one touched after its visit goes to the back */
+	while (done < max && ft->dirty_head) {
+		uint32_t i = dirty_pop(ft);
 
-		/* evicted (or evicted and reused) since it was listed */
-		if (!ft->flows[i].client || ft->flows[i].dirty_gen != ft->gen - 1)
+		if (!i)
 			continue;
-		ft->flows[i].dirty_gen = 0; /* once per tick, even if listed twice */
 		flow_view(ft, i, &v);
 		fn(ctx, &v);
 		ft->flows[i].flags &= ~F_ROLLED;
+		done++;
 	}
+	return ft->n_dirty;
+}
+
+void xf_ft_tick(struct xf_ft *ft, xf_ft_fn fn, void *ctx)
+{
+	/* what is dirty now: flows the callbacks touch wait for the next tick */
+	xf_ft_tick_budget(ft, fn, ctx, ft->n_dirty);
+}
+
+uint32_t xf_ft_dirty(const struct xf_ft *ft)
+{
+	return ft->n_dirty;
 }
 
 void xf_ft_each(struct xf_ft *ft, xf_ft_fn fn, void *ctx)
@@ -776,5 +1055,6 @@ void xf_ft_stats(const struct xf_ft *ft, struct xf_ft_stats *st)
 		     ft->st.details * sizeof(struct ft_detail) +
 		     ft->st.clients * sizeof(struct ft_client) +
 		     ft->st.domains * sizeof(struct ft_dom) +
-		     ((uint64_t)ft->fmask + 1) * 4 * 4;
+		     ((uint64_t)ft->fmask + 1 + ft->cmask + 1 + 2 * ((uint64_t)ft->dmask + 1)) *
+			     sizeof(uint32_t);
 }

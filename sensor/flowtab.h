@@ -5,8 +5,10 @@
  *
  * Entries are 64 bytes: clients and domains are interned (a flow holds two
  * 32-bit ids), and the parts only busy flows need (the HyperLogLog, qtype
- * buckets, sample names, last destination) live in a separately bounded
- * pool of details, so a million quiet flows fit in about 64 MiB.
+ * buckets, sample names, last destination, tags, query timing) live in a
+ * separately bounded pool of details. Hash buckets grow with what they hold
+ * and the tick's list is threaded through the entries, so a million quiet
+ * flows fit in 64 MiB (BENCHMARKS.md).
  *
  * The same table serves live (fed by kernel events, merged with the
  * kernel's per-CPU counters each tick) and replay (fed by every packet,
@@ -29,6 +31,9 @@ struct xf_ft_cfg {
 	uint32_t max_flows; /* LRU bound of flows */
 	uint32_t max_details; /* LRU bound of details (HLL, samples) */
 	uint32_t window_s; /* counting window, and one alert per flow per window */
+	/* tags for one observed name (query, SNI, Host); NULL = xf_name_tags(),
+	 * every detector's tag hook. Tests and tools may pass their own. */
+	uint32_t (*tag)(const struct xf_name_in *n);
 };
 
 /* One query or response: from a kernel event, or a replayed packet. */
@@ -101,8 +106,17 @@ int xf_ft_observe(struct xf_ft *ft, const struct xf_obs *o);
 int xf_ft_merge_kernel(struct xf_ft *ft, const __u8 *client, __u64 kernel_rd,
 		       const struct xf_flow *sum);
 
-/* Call fn for every flow observed or merged since the last tick. */
+/* Call fn for every flow observed or merged since the last tick (flows the
+ * callbacks touch wait for the next one). */
 void xf_ft_tick(struct xf_ft *ft, xf_ft_fn fn, void *ctx);
+
+/* The same, bounded: visit at most max touched flows, oldest touch first,
+ * and leave the rest for the next call, so a loop can drain its ring buffer
+ * between slices of a burst. Returns how many touched flows remain. */
+uint32_t xf_ft_tick_budget(struct xf_ft *ft, xf_ft_fn fn, void *ctx, uint32_t max);
+
+/* Touched flows waiting for a tick. */
+uint32_t xf_ft_dirty(const struct xf_ft *ft);
 
 /* Call fn for every live flow (reports, shutdown). */
 void xf_ft_each(struct xf_ft *ft, xf_ft_fn fn, void *ctx);

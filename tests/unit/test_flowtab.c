@@ -6,8 +6,10 @@
  * dirty list (once per tick, never when untouched), merging the kernel's
  * per-CPU sums, samples, responses and NXDOMAIN, SNI and Host names, kernel
  * actions (the strongest one stays), the HyperLogLog estimate against the
- * truth over the kernel's name hashes, and a printed memory figure for a
- * million quiet flows (only bytes per flow is asserted).
+ * truth over the kernel's name hashes, per-name tags (what the hook is
+ * given, what the flow keeps), query timing (beacons against jitter),
+ * bypass, SNI and Host counts, the bounded tick, and the memory of a million
+ * quiet flows (RSS printed; bytes per flow asserted).
  */
 #include <stdarg.h>
 #include <stddef.h>
@@ -724,6 +726,99 @@ static void test_tick_merge_evict(void **state)
 	xf_ft_free(ft);
 }
 
+/* the bounded tick: at most max flows a call, oldest touch first, each once */
+static void test_tick_budget(void **state)
+{
+	struct xf_ft *ft = ft_new(8, 8, 300);
+	char dom[32];
+	__u8 a[16];
+	struct seen s;
+
+	(void)state;
+	ip4(a, 0x0a000001);
+	for (int i = 0; i < 6; i++) {
+		snprintf(dom, sizeof(dom), "d%d.test", i);
+		observe(ft, a, dom, "www.d.test", T0);
+	}
+	/* touched again while waiting: keeps its place, visited once */
+	observe(ft, a, "d1.test", "www.d.test", T0 + 1);
+	assert_int_equal(xf_ft_dirty(ft), 6);
+	memset(&s, 0, sizeof(s));
+	assert_int_equal(xf_ft_tick_budget(ft, collect, &s, 0), 6);
+	assert_int_equal(s.n, 0);
+	assert_int_equal(xf_ft_tick_budget(ft, collect, &s, 2), 4);
+	assert_int_equal(s.n, 2);
+	assert_string_equal(s.f[0].domain, "d0.test");
+	assert_string_equal(s.f[1].domain, "d1.test");
+	assert_int_equal(s.f[1].view.queries, 2);
+	/* d0 touched after its visit goes to the back; d3 evicted while it
+	 * waits is never visited, and its slot's new flow is */
+	observe(ft, a, "d0.test", "www.d.test", T0 + 2);
+	observe(ft, a, "d6.test", "www.d.test", T0 + 2);
+	observe(ft, a, "d7.test", "www.d.test", T0 + 2);
+	assert_int_equal(xf_ft_dirty(ft), 7);
+	for (int i = 2; i < 6; i++) { /* make d3 the LRU tail: refresh the others */
+		snprintf(dom, sizeof(dom), "d%d.test", i);
+		if (i != 3)
+			observe(ft, a, dom, "www.d.test", T0 + 3);
+	}
+	observe(ft, a, "d1.test", "www.d.test", T0 + 3);
+	observe(ft, a, "d0.test", "www.d.test", T0 + 3);
+	observe(ft, a, "d6.test", "www.d.test", T0 + 3);
+	observe(ft, a, "d7.test", "www.d.test", T0 + 3);
+	observe(ft, a, "d8.test", "www.d.test", T0 + 3); /* evicts d3 */
+	assert_int_equal(stats(ft).evicted, 1);
+	/* waiting: d2 d4 d5 (d3 gone), d0 d6 d7 d1, d8 in d3's slot */
+	assert_int_equal(xf_ft_dirty(ft), 8);
+	memset(&s, 0, sizeof(s));
+	assert_int_equal(xf_ft_tick_budget(ft, collect, &s, 3), 5);
+	assert_int_equal(s.n, 3);
+	assert_int_equal(seen_count(&s, a, "d3.test"), 0);
+	assert_int_equal(xf_ft_tick_budget(ft, collect, &s, 100), 0);
+	assert_int_equal(s.n, 8);
+	for (int i = 0; i < 9; i++) {
+		snprintf(dom, sizeof(dom), "d%d.test", i);
+		assert_int_equal(seen_count(&s, a, dom), i == 3 ? 0 : 1);
+	}
+	assert_int_equal(xf_ft_dirty(ft), 0);
+	/* nothing left: nothing visited; the unbounded tick still visits all */
+	assert_int_equal(xf_ft_tick_budget(ft, collect, &s, 100), 0);
+	assert_int_equal(s.n, 8);
+	for (int i = 0; i < 8; i++) {
+		snprintf(dom, sizeof(dom), "d%d.test", i + 1);
+		observe(ft, a, dom, "www.d.test", T0 + 4);
+	}
+	seen_tick(ft, &s);
+	assert_int_equal(s.n, 8);
+	assert_int_equal(xf_ft_dirty(ft), 0);
+	xf_ft_free(ft);
+}
+
+/* a bounded tick's callback touching flows: they wait for the next call */
+static void touch_cb(void *ctx, struct xf_ft_flow *f)
+{
+	struct xf_ft *ft = ctx;
+	__u8 a[16];
+
+	ip4(a, 0x0a000001);
+	observe(ft, a, f->domain, "www.again.test", T0 + 1);
+}
+
+static void test_tick_touch_in_callback(void **state)
+{
+	struct xf_ft *ft = ft_new(8, 8, 300);
+	__u8 a[16];
+
+	(void)state;
+	ip4(a, 0x0a000001);
+	observe(ft, a, "a.test", "www.a.test", T0);
+	observe(ft, a, "b.test", "www.b.test", T0);
+	xf_ft_tick(ft, touch_cb, ft);
+	assert_int_equal(xf_ft_dirty(ft), 2);
+	assert_int_equal(xf_ft_tick_budget(ft, touch_cb, ft, 1), 2);
+	xf_ft_free(ft);
+}
+
 /* ---- the kernel's counters ---- */
 
 static void hll_add(__u8 *regs, __u64 h)
@@ -1031,6 +1126,308 @@ static void test_kernel_action(void **state)
 	kact_expect((struct kact[]){ verdict, would }, 2, verdict);
 }
 
+/* ---- per-name tags ---- */
+
+#define TAG_SEEN_MAX 16
+
+/* What the tag hook was given, and a judgement: names whose first label
+ * starts with "t-" carry XF_TAG_IODINE, SNI names starting "doh" carry
+ * XF_TAG_DOH_PROVIDER. */
+static struct {
+	int n;
+	struct {
+		int kind;
+		char name[300];
+		size_t len, rd_off;
+		uint16_t qtype;
+		int has_feat;
+	} in[TAG_SEEN_MAX];
+} g_tag;
+
+static uint32_t test_tagger(const struct xf_name_in *n)
+{
+	if (g_tag.n < TAG_SEEN_MAX) {
+		g_tag.in[g_tag.n].kind = n->kind;
+		snprintf(g_tag.in[g_tag.n].name, sizeof(g_tag.in[0].name), "%s", n->name);
+		g_tag.in[g_tag.n].len = n->len;
+		g_tag.in[g_tag.n].rd_off = n->rd_off;
+		g_tag.in[g_tag.n].qtype = n->qtype;
+		g_tag.in[g_tag.n].has_feat = n->feat != NULL;
+	}
+	g_tag.n++;
+	if (!strncmp(n->name, "t-", 2))
+		return XF_TAG_IODINE;
+	if (n->kind == XF_EV_SNI && !strncmp(n->name, "doh", 3))
+		return XF_TAG_DOH_PROVIDER;
+	return 0;
+}
+
+static struct xf_ft *ft_new_tagged(uint32_t window_s)
+{
+	struct xf_ft_cfg c = { .max_flows = 16, .max_details = 16, .window_s = window_s,
+			       .tag = test_tagger };
+	struct xf_ft *ft = xf_ft_new(&c);
+
+	assert_non_null(ft);
+	memset(&g_tag, 0, sizeof(g_tag));
+	return ft;
+}
+
+static void test_tags(void **state)
+{
+	struct xf_ft *ft = ft_new_tagged(60);
+	struct seen_flow *f;
+	__u8 a[16];
+	struct seen s;
+	struct q q;
+
+	(void)state;
+	ip4(a, 0x0a000001);
+	/* one plain untagged query: no detail, but a name the hooks looked at;
+	 * the name as sent (case kept), the registered domain found without case */
+	q_set(&q, a, "evil.test", "WWW.Evil.Test", T0);
+	q.feat.qtype = 16;
+	xf_ft_observe(ft, &q.o);
+	assert_int_equal(g_tag.n, 1);
+	assert_string_equal(g_tag.in[0].name, "WWW.Evil.Test");
+	assert_int_equal(g_tag.in[0].kind, XF_EV_DNS_QUERY);
+	assert_int_equal(g_tag.in[0].len, 13);
+	assert_int_equal(g_tag.in[0].rd_off, 4);
+	assert_int_equal(g_tag.in[0].qtype, 16);
+	assert_true(g_tag.in[0].has_feat);
+	assert_int_equal(stats(ft).details, 0);
+	seen_tick(ft, &s);
+	f = must_find(&s, a, "evil.test");
+	assert_int_equal(f->view.tag_names, 1);
+	assert_int_equal(f->view.tagged, 0);
+	assert_int_equal(f->view.tags, 0);
+	/* a tagged one, then a plain one: 3 looked at, 1 tagged */
+	observe(ft, a, "evil.test", "t-abc.evil.test", T0 + 1);
+	observe(ft, a, "evil.test", "www.evil.test", T0 + 2);
+	assert_int_equal(g_tag.in[1].rd_off, strlen("t-abc."));
+	seen_tick(ft, &s);
+	f = must_find(&s, a, "evil.test");
+	assert_int_equal(f->view.tag_names, 3);
+	assert_int_equal(f->view.tagged, 1);
+	assert_int_equal(f->view.tags, XF_TAG_IODINE);
+	/* the name is the registered domain itself: rd_off 0; a name that does
+	 * not end in its domain (a caller's mistake) gets len */
+	observe(ft, a, "evil.test", "evil.test", T0 + 3);
+	assert_int_equal(g_tag.in[3].rd_off, 0);
+	observe(ft, a, "evil.test", "xevil.test", T0 + 3);
+	assert_int_equal(g_tag.in[4].rd_off, g_tag.in[4].len);
+	/* responses are not names to judge */
+	q_set(&q, a, "evil.test", "t-abc.evil.test", T0 + 4);
+	q.o.response = 1;
+	xf_ft_observe(ft, &q.o);
+	assert_int_equal(g_tag.n, 5);
+	/* a tagged first query makes its own detail */
+	observe(ft, a, "other.test", "t-x.other.test", T0 + 4);
+	assert_int_equal(g_tag.in[5].rd_off, 4);
+	seen_tick(ft, &s);
+	f = must_find(&s, a, "other.test");
+	assert_int_equal(f->view.tag_names, 1);
+	assert_int_equal(f->view.tagged, 1);
+	assert_int_equal(f->view.tags, XF_TAG_IODINE);
+	f = must_find(&s, a, "evil.test");
+	assert_int_equal(f->view.tag_names, 5);
+	/* SNI and Host names are judged and counted too */
+	q_set(&q, a, "dns.test", "doh.dns.test", T0 + 5);
+	q.o.kind = XF_EV_SNI;
+	xf_ft_observe(ft, &q.o);
+	q_set(&q, a, "dns.test", "www.dns.test", T0 + 5);
+	q.o.kind = XF_EV_SNI;
+	xf_ft_observe(ft, &q.o);
+	q_set(&q, a, "dns.test", "t-h.dns.test", T0 + 6);
+	q.o.kind = XF_EV_HOST;
+	xf_ft_observe(ft, &q.o);
+	seen_tick(ft, &s);
+	f = must_find(&s, a, "dns.test");
+	assert_int_equal(f->view.sni, 2);
+	assert_int_equal(f->view.hosts, 1);
+	assert_int_equal(f->view.queries, 0);
+	assert_int_equal(f->view.tag_names, 3);
+	assert_int_equal(f->view.tagged, 2);
+	assert_int_equal(f->view.tags, XF_TAG_DOH_PROVIDER | XF_TAG_IODINE);
+	assert_int_equal(g_tag.in[6].kind, XF_EV_SNI);
+	assert_int_equal(g_tag.in[8].kind, XF_EV_HOST);
+	/* a new window starts from nothing */
+	observe(ft, a, "dns.test", "www.dns.test", T0 + 100);
+	observe(ft, a, "evil.test", "www.evil.test", T0 + 100);
+	seen_tick(ft, &s);
+	f = must_find(&s, a, "dns.test");
+	assert_int_equal(f->rolled, 1);
+	assert_int_equal(f->view.tags, 0);
+	assert_int_equal(f->view.tagged, 0);
+	assert_int_equal(f->view.tag_names, 1);
+	assert_int_equal(f->view.sni, 0);
+	assert_int_equal(f->view.hosts, 0);
+	f = must_find(&s, a, "evil.test");
+	assert_int_equal(f->view.tags, 0);
+	assert_int_equal(f->view.tag_names, 1);
+	xf_ft_free(ft);
+}
+
+/* without a tagger of its own the table asks the registry's hooks */
+static void test_tags_registry(void **state)
+{
+	struct xf_ft *ft = ft_new(16, 16, 60);
+	__u8 a[16];
+	struct seen s;
+	uint32_t want = 0;
+	const char *name = "aGVsbG8gd29ybGQ.t.evil.test";
+	struct xf_name_in in = { .kind = XF_EV_DNS_QUERY, .name = name, .len = strlen(name),
+				 .rd_off = strlen(name) - strlen("evil.test") };
+
+	(void)state;
+	ip4(a, 0x0a000001);
+	observe(ft, a, "evil.test", name, T0);
+	observe(ft, a, "evil.test", name, T0 + 1);
+	seen_tick(ft, &s);
+	want = xf_name_tags(&in);
+	assert_int_equal(must_find(&s, a, "evil.test")->view.tags, want);
+	assert_int_equal(must_find(&s, a, "evil.test")->view.tagged, want ? 2 : 0);
+	assert_int_equal(must_find(&s, a, "evil.test")->view.tag_names, 2);
+	xf_ft_free(ft);
+}
+
+/* ---- query timing ---- */
+
+static void query_at(struct xf_ft *ft, const __u8 *a, const char *domain, const char *name,
+		     uint64_t ts_ms)
+{
+	struct q q;
+
+	q_set(&q, a, domain, name, (uint32_t)(ts_ms / 1000));
+	q.o.ts_ms = ts_ms;
+	xf_ft_observe(ft, &q.o);
+}
+
+static struct seen_flow view_of(struct xf_ft *ft, const __u8 *a, const char *domain)
+{
+	struct seen s;
+
+	seen_each(ft, &s);
+	return *must_find(&s, a, domain);
+}
+
+static void test_iat(void **state)
+{
+	struct xf_ft *ft = ft_new(16, 16, 3600);
+	const uint64_t t0 = (uint64_t)T0 * 1000;
+	uint64_t lcg = 12345, t;
+	struct seen_flow f;
+	__u8 a[16];
+	struct q q;
+
+	(void)state;
+	ip4(a, 0x0a000001);
+	/* a beacon every 30 s on the packet clock (ts_ms 0): the first query
+	 * has no detail, its time still starts the first gap */
+	for (int i = 0; i < 10; i++) {
+		q_set(&q, a, "beacon.test", "www.beacon.test", T0 + 30 * (uint32_t)i);
+		xf_ft_observe(ft, &q.o);
+		if (!i)
+			assert_int_equal(stats(ft).details, 0);
+	}
+	f = view_of(ft, a, "beacon.test");
+	assert_int_equal(f.view.iat_n, 9);
+	assert_true(fabs(f.view.iat_mean_s - 30.0) < 1e-9);
+	assert_true(f.view.iat_cv < 1e-6);
+	assert_int_equal((int)f.view.span_s, 270);
+	/* a beacon with millisecond jitter (+-50 ms), each query sent as A and
+	 * AAAA at the same millisecond: one arrival each, cv near 0 */
+	for (int i = 0; i < 20; i++) {
+		lcg = lcg * 6364136223846793005ULL + 1442695040888963407ULL;
+		t = t0 + 30000 * (uint64_t)i + (lcg >> 33) % 101;
+		query_at(ft, a, "jb.test", "www.jb.test", t);
+		query_at(ft, a, "jb.test", "www.jb.test", t);
+	}
+	f = view_of(ft, a, "jb.test");
+	assert_int_equal(f.view.queries, 40);
+	assert_int_equal(f.view.iat_n, 19);
+	assert_true(fabs(f.view.iat_mean_s - 30.0) < 0.01);
+	assert_true(f.view.iat_cv < 0.01);
+	/* jittered traffic: gaps of 1 to 120 s */
+	t = t0;
+	for (int i = 0; i < 30; i++) {
+		lcg = lcg * 6364136223846793005ULL + 1442695040888963407ULL;
+		t += 1000 + (lcg >> 33) % 119000;
+		query_at(ft, a, "human.test", "www.human.test", t);
+	}
+	f = view_of(ft, a, "human.test");
+	assert_int_equal(f.view.iat_n, 29);
+	assert_true(f.view.iat_cv > 0.4);
+	/* exact figures: gaps 10, 20, 30 s -> mean 20, population sd 8.165 */
+	query_at(ft, a, "exact.test", "www.exact.test", t0);
+	query_at(ft, a, "exact.test", "www.exact.test", t0 + 10000);
+	query_at(ft, a, "exact.test", "www.exact.test", t0 + 30000);
+	/* late (another CPU's event): no gap, nothing moves */
+	query_at(ft, a, "exact.test", "www.exact.test", t0 + 20000);
+	query_at(ft, a, "exact.test", "www.exact.test", t0 + 60000);
+	f = view_of(ft, a, "exact.test");
+	assert_int_equal(f.view.queries, 5);
+	assert_int_equal(f.view.iat_n, 3);
+	assert_true(fabs(f.view.iat_mean_s - 20.0) < 1e-9);
+	assert_true(fabs(f.view.iat_cv - sqrt(200.0 / 3.0) / 20.0) < 1e-9);
+	/* responses, SNI and Host are not queries: no gaps */
+	q_set(&q, a, "exact.test", "www.exact.test", T0 + 100);
+	q.o.response = 1;
+	xf_ft_observe(ft, &q.o);
+	q_set(&q, a, "exact.test", "www.exact.test", T0 + 200);
+	q.o.kind = XF_EV_SNI;
+	xf_ft_observe(ft, &q.o);
+	assert_int_equal(view_of(ft, a, "exact.test").view.iat_n, 3);
+	/* a new window: timing starts again (no gap across the roll) */
+	query_at(ft, a, "exact.test", "www.exact.test", t0 + 3600000);
+	f = view_of(ft, a, "exact.test");
+	assert_int_equal(f.rolled, 1);
+	assert_int_equal(f.view.iat_n, 0);
+	assert_true(f.view.iat_mean_s == 0 && f.view.iat_cv == 0);
+	query_at(ft, a, "exact.test", "www.exact.test", t0 + 3605000);
+	f = view_of(ft, a, "exact.test");
+	assert_int_equal(f.view.iat_n, 1);
+	assert_true(fabs(f.view.iat_mean_s - 5.0) < 1e-9);
+	assert_true(f.view.iat_cv == 0);
+	xf_ft_free(ft);
+}
+
+/* ---- queries around the resolvers ---- */
+
+static void test_bypass(void **state)
+{
+	struct xf_ft *ft = ft_new(16, 16, 60);
+	struct seen_flow f;
+	__u8 a[16];
+	struct q q;
+
+	(void)state;
+	ip4(a, 0x0a000001);
+	/* the first query already counts: it makes a detail */
+	q_set(&q, a, "x.test", "www.x.test", T0);
+	q.o.bypass = 1;
+	xf_ft_observe(ft, &q.o);
+	assert_int_equal(stats(ft).details, 1);
+	observe(ft, a, "x.test", "www.x.test", T0 + 1);
+	q_set(&q, a, "x.test", "www.x.test", T0 + 2);
+	q.o.bypass = 1;
+	xf_ft_observe(ft, &q.o);
+	q.o.response = 1; /* its answer, from the same server */
+	xf_ft_observe(ft, &q.o);
+	f = view_of(ft, a, "x.test");
+	assert_int_equal(f.view.queries, 3);
+	assert_int_equal(f.view.bypass, 3);
+	assert_int_equal(f.view.responses, 1);
+	/* none through the resolvers */
+	observe(ft, a, "y.test", "www.y.test", T0);
+	observe(ft, a, "y.test", "www.y.test", T0 + 1);
+	assert_int_equal(view_of(ft, a, "y.test").view.bypass, 0);
+	/* the window roll clears it */
+	observe(ft, a, "x.test", "www.x.test", T0 + 61);
+	assert_int_equal(view_of(ft, a, "x.test").view.bypass, 0);
+	xf_ft_free(ft);
+}
+
 /* ---- HyperLogLog ---- */
 
 /* a tunnel-like name: 32 hex characters of an LCG, then the domain */
@@ -1248,12 +1645,18 @@ int main(void)
 		cmocka_unit_test(test_tick_once),
 		cmocka_unit_test(test_tick_churn),
 		cmocka_unit_test(test_tick_merge_evict),
+		cmocka_unit_test(test_tick_budget),
+		cmocka_unit_test(test_tick_touch_in_callback),
 		cmocka_unit_test(test_merge_kernel),
 		cmocka_unit_test(test_merge_by_kernel_rd),
 		cmocka_unit_test(test_samples),
 		cmocka_unit_test(test_responses),
 		cmocka_unit_test(test_sni_host),
 		cmocka_unit_test(test_kernel_action),
+		cmocka_unit_test(test_tags),
+		cmocka_unit_test(test_tags_registry),
+		cmocka_unit_test(test_iat),
+		cmocka_unit_test(test_bypass),
 		cmocka_unit_test(test_hll_estimate),
 		cmocka_unit_test(test_hll_in_table),
 		cmocka_unit_test(test_new_rejects_zero),
