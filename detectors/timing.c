@@ -9,9 +9,12 @@
  * several long unique names a second to one domain.
  *
  * Both need unique names: a health check or an update poll asks for the
- * same name on a timer, and a page load fires a burst of short ones. The
- * weight keeps timing below the alert threshold alone (0.55 x 100 < 60):
- * it raises what the shape detectors see.
+ * same name on a timer, and a page load fires a burst of short ones.
+ * A regular beacon with a fresh name each time (a nonce, a session id) is
+ * the C2 shape itself, and alerts alone once 20 gaps back it (0.7 x 100):
+ * the flow table carries gaps across windows, so a one-minute beacon
+ * alerts after about 20 minutes. A burst alone stays below the threshold
+ * (0.7 x 0.8 x 100 = 56): it raises what the shape detectors see.
  *
  * Gaps only mean something when they are gaps between queries. Live, the
  * kernel sends an event per query only for slow flows (kernel.event_gap_ms
@@ -42,6 +45,7 @@ static void timing_score(const struct xf_flow_view *f, const struct xf_det_param
 	}
 	burst = xf_ramp(qps, 2 * s, 20 * s) * xf_ramp(sub_mean, 24, 60) * xf_ramp(uniq, 0.5, 0.9) *
 		xf_ramp((double)f->queries, 5, 20);
+	burst *= 0.8;
 	r->score = 100.0 * (periodic > burst ? periodic : burst);
 	xf_ev_add(r, "queries_per_s", qps);
 	xf_ev_add(r, "iat_mean_s", f->iat_n && f->iat_mean_s > 0 ? f->iat_mean_s : 0);
@@ -56,6 +60,6 @@ static void timing_score(const struct xf_flow_view *f, const struct xf_det_param
 const struct xf_detector xf_det_timing = {
 	.name = "timing",
 	.rule = "DNS beacon: periodic or bulk queries",
-	.weight = 0.55,
+	.weight = 0.7,
 	.score = timing_score,
 };

@@ -54,8 +54,12 @@ struct ft_detail {
 	uint32_t qtypes[XF_QT_BUCKETS];
 	uint32_t tags, tagged, tag_names; /* struct xf_flow_view */
 	uint32_t bypass, sni, hosts;
-	uint32_t iat_n;
-	uint64_t iat_sum, iat_sq; /* gaps between queries, ms and ms^2 */
+	/* query timing spans windows (a beacon every minute shows its period
+	 * only over many): gaps of past windows whose every query was observed
+	 * (iat_*), and of this window (w_*), with the queries observed in it */
+	uint32_t iat_n, w_n, w_obs;
+	double iat_sum, iat_sq; /* gaps between queries, ms and ms^2 */
+	double w_sum, w_sq;
 	uint64_t q_last_ms; /* the latest query, ms since the epoch; 0 = none yet */
 	uint16_t last_qtype;
 	uint8_t n_samples, has_server;
@@ -497,6 +501,7 @@ static struct ft_detail *detail_get(struct xf_ft *ft, uint32_t fi)
 	 * Nothing else has touched the flow since, so last_ms is its time. */
 	if (f->flags & F_Q1) {
 		d->tag_names = 1;
+		d->w_obs = 1;
 		d->q_last_ms = flow_last_ms(f);
 		f->flags &= ~F_Q1;
 	}
@@ -573,9 +578,67 @@ static void flow_evict(struct xf_ft *ft, uint32_t i)
 	ft->st.flows--;
 }
 
+/*
+ * One more query at ms. Identical timestamps (a retry, A and AAAA sent
+ * together, several queries in one second of a packet clock) are one
+ * arrival, not a gap of 0; an older one (events from several CPUs
+ * interleave) moves nothing. So a beacon stays a beacon at any resolution.
+ */
+static void iat_add(struct ft_detail *d, uint64_t ms)
+{
+	d->w_obs++;
+	if (ms <= d->q_last_ms)
+		return;
+	if (d->q_last_ms) {
+		uint64_t gap = ms - d->q_last_ms;
+
+		d->w_n++;
+		d->w_sum += (double)gap;
+		d->w_sq += (double)gap * (double)gap;
+	}
+	d->q_last_ms = ms;
+}
+
+/*
+ * Gaps are gaps between queries only when every query was observed: live,
+ * the kernel sends an event per query for slow flows, but caps a busy
+ * flow's (kernel.event_gap_ms), and the gaps between capped events would
+ * read as a perfect beacon. A window counts when its observed queries are
+ * 90% of its counted ones (the kernel's merged count, live).
+ */
+static int iat_covered(const struct ft_detail *d, uint32_t queries)
+{
+	return queries && (uint64_t)d->w_obs * 10 >= (uint64_t)queries * 9;
+}
+
+#define IAT_KEEP 64 /* past gaps kept, halved beyond: recent ones weigh more */
+
+/* At a window's end: keep its gaps if covered, else forget all timing. */
+static void iat_roll(struct ft_detail *d, uint32_t queries)
+{
+	if (iat_covered(d, queries)) {
+		d->iat_n += d->w_n;
+		d->iat_sum += d->w_sum;
+		d->iat_sq += d->w_sq;
+		if (d->iat_n > IAT_KEEP) {
+			/* scaled as a whole: mean and variance stay */
+			double k = (double)IAT_KEEP / 2 / d->iat_n;
+
+			d->iat_n = IAT_KEEP / 2;
+			d->iat_sum *= k;
+			d->iat_sq *= k;
+		}
+	} else {
+		d->iat_n = 0;
+		d->iat_sum = d->iat_sq = 0;
+	}
+}
+
 static void window_reset(struct xf_ft *ft, uint32_t i, uint32_t now)
 {
 	struct ft_flow *f = &ft->flows[i];
+
+	uint32_t queries = f->queries;
 
 	f->win_start_s = now;
 	f->last_ms = 0;
@@ -583,7 +646,26 @@ static void window_reset(struct xf_ft *ft, uint32_t i, uint32_t now)
 	f->max_name = f->max_label = f->max_enc = 0;
 	f->flags &= ~F_Q1;
 	memset(&f->alert, 0, sizeof(f->alert));
-	detail_release(ft, i);
+	if (f->detail) {
+		/* everything starts again but the timing of past windows */
+		struct ft_detail *d = &ft->details[f->detail];
+		uint32_t n;
+		uint64_t last;
+		double sum, sq;
+
+		iat_roll(d, queries);
+		n = d->iat_n;
+		sum = d->iat_sum;
+		sq = d->iat_sq;
+		last = d->q_last_ms;
+		memset(&d->responses, 0,
+		       offsetof(struct ft_detail, samples) - offsetof(struct ft_detail, responses));
+		d->n_samples = 0;
+		d->iat_n = n;
+		d->iat_sum = sum;
+		d->iat_sq = sq;
+		d->q_last_ms = last;
+	}
 }
 
 static void mark_dirty(struct xf_ft *ft, uint32_t i)
@@ -718,28 +800,6 @@ static void tags_add(struct ft_detail *d, uint32_t tags)
 		d->tags |= tags;
 		d->tagged++;
 	}
-}
-
-/*
- * One more query at ms. Identical timestamps (a retry, A and AAAA sent
- * together, several queries in one second of a packet clock) are one
- * arrival, not a gap of 0; an older one (events from several CPUs
- * interleave) moves nothing. So a beacon stays a beacon at any resolution.
- */
-static void iat_add(struct ft_detail *d, uint64_t ms)
-{
-	if (ms <= d->q_last_ms)
-		return;
-	if (d->q_last_ms) {
-		uint64_t gap = ms - d->q_last_ms;
-
-		if (gap > UINT32_MAX)
-			gap = UINT32_MAX; /* keeps gap^2 sums in 64 bits */
-		d->iat_n++;
-		d->iat_sum += gap;
-		d->iat_sq += gap * gap;
-	}
-	d->q_last_ms = ms;
 }
 
 /* Latest observation, in ms after the window start. The second comes from
@@ -925,15 +985,19 @@ double xf_hll_estimate(const __u8 *regs)
 	return sum;
 }
 
-static void iat_view(const struct ft_detail *d, struct xf_flow_view *v)
+static void iat_view(const struct ft_detail *d, uint32_t queries, struct xf_flow_view *v)
 {
-	double n = d->iat_n, mean, var;
+	double n, mean, var;
 
-	v->iat_n = d->iat_n;
-	if (!d->iat_n)
+	/* this window's gaps only while its queries were all seen */
+	if (!iat_covered(d, queries))
 		return;
-	mean = (double)d->iat_sum / n;
-	var = (double)d->iat_sq / n - mean * mean;
+	v->iat_n = d->iat_n + d->w_n;
+	if (!v->iat_n)
+		return;
+	n = v->iat_n;
+	mean = (d->iat_sum + d->w_sum) / n;
+	var = (d->iat_sq + d->w_sq) / n - mean * mean;
 	v->iat_mean_s = mean / 1000.0;
 	v->iat_cv = var > 0 && mean > 0 ? sqrt(var) / mean : 0.0;
 }
@@ -977,7 +1041,7 @@ static void flow_view(struct xf_ft *ft, uint32_t i, struct xf_ft_flow *out)
 		v->bypass = d->bypass;
 		v->sni = d->sni;
 		v->hosts = d->hosts;
-		iat_view(d, v);
+		iat_view(d, f->queries, v);
 		for (int k = 0; k < d->n_samples; k++)
 			out->samples[k] = d->samples[k];
 		out->last_qtype = d->last_qtype;

@@ -1020,8 +1020,11 @@ static void test_beacon(void **state)
 		snprintf(name, sizeof(name), "%s.beacon.test", id);
 		vb_query(&b, name, 1, t, 0);
 	}
+	/* a fresh short name on a timer, nothing else odd: the C2 shape, and
+	 * enough to alert on its own once 20+ gaps back it */
 	sc = score_vb("beacon short", &b, NULL);
-	assert_true(sc.score < THRESHOLD);
+	assert_true(sc.score >= THRESHOLD);
+	assert_true(sc.score < 80);
 	assert_true(sc.det[det_index("timing")].score > 90);
 	/* the same, sent straight to a server that is not the resolver */
 	b.v.bypass = (uint32_t)b.v.queries;

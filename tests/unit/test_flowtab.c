@@ -1378,17 +1378,44 @@ static void test_iat(void **state)
 	q.o.kind = XF_EV_SNI;
 	xf_ft_observe(ft, &q.o);
 	assert_int_equal(view_of(ft, a, "exact.test").view.iat_n, 3);
-	/* a new window: timing starts again (no gap across the roll) */
+	/* a new window: timing goes on across the roll (a beacon every few
+	 * minutes shows its period only over many windows), counting the gap
+	 * across it: 10, 20, 30 and 3540 s */
 	query_at(ft, a, "exact.test", "www.exact.test", t0 + 3600000);
 	f = view_of(ft, a, "exact.test");
 	assert_int_equal(f.rolled, 1);
-	assert_int_equal(f.view.iat_n, 0);
-	assert_true(f.view.iat_mean_s == 0 && f.view.iat_cv == 0);
+	assert_int_equal(f.view.queries, 1);
+	assert_int_equal(f.view.iat_n, 4);
+	assert_true(fabs(f.view.iat_mean_s - 900.0) < 1e-9);
 	query_at(ft, a, "exact.test", "www.exact.test", t0 + 3605000);
 	f = view_of(ft, a, "exact.test");
+	assert_int_equal(f.view.iat_n, 5);
+	assert_true(fabs(f.view.iat_mean_s - 721.0) < 1e-9);
+	/* the kernel counted queries no event showed (a busy flow, live): the
+	 * gaps between the events are not gaps between queries, so no timing */
+	{
+		struct xf_flow k = { .queries = 50, .qname_bytes = 50 * 14 };
+		static struct seen sn;
+
+		seen_tick(ft, &sn); /* the roll is done: merges apply again */
+		assert_int_equal(xf_ft_merge_kernel(ft, a, xf_name_hash_text("exact.test"), &k), 1);
+	}
+	f = view_of(ft, a, "exact.test");
+	assert_int_equal(f.view.queries, 50);
+	assert_int_equal(f.view.iat_n, 0);
+	assert_true(f.view.iat_mean_s == 0 && f.view.iat_cv == 0);
+	/* and that window's end forgets the past gaps too */
+	query_at(ft, a, "exact.test", "www.exact.test", t0 + 7300000);
+	f = view_of(ft, a, "exact.test");
+	assert_int_equal(f.rolled, 1);
 	assert_int_equal(f.view.iat_n, 1);
-	assert_true(fabs(f.view.iat_mean_s - 5.0) < 1e-9);
-	assert_true(f.view.iat_cv == 0);
+	/* many windows of a covered beacon: the past is kept, halved beyond 64 */
+	for (int i = 0; i < 200; i++)
+		query_at(ft, a, "long.test", "www.long.test", t0 + 1200000 * (uint64_t)i);
+	f = view_of(ft, a, "long.test");
+	assert_true(f.view.iat_n >= 32 && f.view.iat_n <= 66);
+	assert_true(fabs(f.view.iat_mean_s - 1200.0) < 1e-6);
+	assert_true(f.view.iat_cv < 1e-6);
 	xf_ft_free(ft);
 }
 
