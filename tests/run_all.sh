@@ -30,6 +30,7 @@ for t in .output/tests/test_*; do
 	run "unit:$(basename "$t")" "$t"
 done
 run "bpf:bpf_test_run" .output/tests/bpf_test_run
+run "pcaps:test_tools" python3 pcaps/tools/test_tools.py
 for t in tests/integration/test_*.sh; do
 	run "integration:$(basename "$t" .sh)" bash "$t"
 done
