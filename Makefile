@@ -6,6 +6,8 @@
 #   make bench-bpf   BPF_PROG_TEST_RUN ns/packet against an empty program
 #   make bench-sensor  outbox, Kafka sink, flow table memory, ring buffer
 #   make check       clang-format check
+#   make eval        replay the corpus (pcaps/ + public captures): detection table and
+#                    quality gate, no root (EVAL_ARGS=--markdown for the README table)
 # V=1 shows full commands.
 
 OUTPUT := .output
@@ -142,6 +144,11 @@ $(OUTPUT)/tests/bench_sensor: tests/bench/bench_sensor.c $(LIBXF) $(wildcard tes
 .PHONY: bench-sensor
 bench-sensor: $(OUTPUT)/tests/bench_sensor
 	$(Q)$(OUTPUT)/tests/bench_sensor $(BENCH_ARGS)
+
+# Quality gate of issue 4 over the corpus; tests/integration/test_eval.sh asserts it.
+.PHONY: eval
+eval: $(OUTPUT)/exfilter
+	$(Q)tests/eval/run.sh $(EVAL_ARGS)
 
 check:
 	$(Q)clang-format --dry-run --Werror bpf/*.c bpf/*.h sensor/*.c sensor/*.h tests/unit/*.c tests/bpf/*.c

@@ -144,6 +144,7 @@ struct rp_dom {
 	struct rp_fired *fired; /* xf_n_detectors entries, NULL until one fires */
 	float *best;		/* every detector's best score, NULL until one scores */
 	int queried;		/* fed by xf_report_query */
+	uint64_t last_q_ms;	/* its last query fed */
 	/* computed by the writer */
 	uint32_t clients, alerts;
 	int64_t ttd_ms; /* -1: not detected */
@@ -450,6 +451,8 @@ void xf_report_query(struct xf_report *r, const uint8_t *client, const char *dom
 	}
 	r->fed = 1;
 	d->queried = 1;
+	if (ts_ms > d->last_q_ms)
+		d->last_q_ms = ts_ms;
 	if (ts_ms < d->first_ms)
 		d->first_ms = ts_ms;
 	if (ts_ms < p->first_ms)
@@ -1423,6 +1426,10 @@ static void eval_row(FILE *o, const struct rp_dom *d)
 		fprintf(o, "%llu", (unsigned long long)d->first_ms);
 	else
 		fputc('-', o);
+	if (d->queried)
+		fprintf(o, "\t%llu", (unsigned long long)d->last_q_ms);
+	else
+		fputs("\t-", o);
 	if (d->e_ttd_ms >= 0)
 		fprintf(o, "\t%llu\t%lld\t%llu\t%llu\t", (unsigned long long)d->e_alert_ms,
 			(long long)d->e_ttd_ms, (unsigned long long)d->e_q,
@@ -1454,7 +1461,7 @@ static void eval_meta(FILE *o, const struct xf_report *r, const struct xf_report
 	tsv_str(o, m->allowlist_version);
 	fprintf(o, "\n# queries_fed\t%d\n# lost\t%llu\n", r->fed, (unsigned long long)r->lost);
 	fputs("domain\tlabel\tclients\tqueries\tpayload_bytes\tmax_score\tseverity\tallowlisted"
-	      "\talerts\tdetected\tfirst_ms\talert_ms\tttd_ms\tqueries_to_detect"
+	      "\talerts\tdetected\tfirst_ms\tlast_query_ms\talert_ms\tttd_ms\tqueries_to_detect"
 	      "\tbytes_to_detect\tkernel_ttd_ms\tkernel_queries\tkernel_bytes\tdetectors"
 	      "\tevidence\n",
 	      o);
