@@ -1470,11 +1470,17 @@ static void eval_meta(FILE *o, const struct xf_report *r, const struct xf_report
 int xf_report_write_eval(struct xf_report *r, const char *path, const struct xf_report_meta *m,
 			 char *err, size_t errlen)
 {
-	struct rp_node **all = tab_list(&r->doms);
 	int to_stdout = !strcmp(path, "-"), bad;
+	struct rp_node **all;
 	size_t n = 0;
 	FILE *o;
 
+	/* a domain only ever skipped by the allowlist gets its row too */
+	for (size_t i = 0; i < r->allows.nb; i++)
+		for (struct rp_node *e = r->allows.b[i]; e; e = e->next)
+			if (!dom_get(r, ((struct rp_allow *)e)->domain, 1))
+				r->lost++;
+	all = tab_list(&r->doms);
 	if (!all) {
 		snprintf(err, errlen, "failed to write evaluation %s: out of memory", path);
 		return -1;
