@@ -12,7 +12,9 @@
  * the live path takes it from there (ingest.c, pipeline.c), stamped with the
  * packet's time. The pipeline ticks every flows.tick_ms of packet time and
  * once at the end. DNS responses are also parsed whole with ldns (rcode,
- * answers, EDNS) for the summary and validity.
+ * answers, EDNS) for the summary and validity. With --report or --eval,
+ * every scored flow, allowlist skip, DNS query (with its payload bytes) and
+ * alert also feeds the tuning report (report.h).
  *
  * No root, no network: the default path only reads files (and the public
  * suffix list). --kernel needs root to load BPF.
