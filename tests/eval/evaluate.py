@@ -130,7 +130,8 @@ def table(rows, md):
                     r["queries_to_detect"] if det else "-",
                     fmt(num(r["ttd_ms"]) / 1000 if det else None, ".3f"),
                     r["bytes_to_detect"] if det else "-", r["kernel_queries"],
-                    r["max_score"], r["queries"], fmt(rate(r), ".2f")))
+                    r["max_score"], r["queries"],
+                    fmt(rate(r), ".2f" if (rate(r) or 0) < 10 else ".0f")))
     if md:
         print("| " + " | ".join(head) + " |")
         print("|" + "|".join("---" for _ in head) + "|")
