@@ -7,6 +7,8 @@
 #   make bench-sensor  outbox, Kafka sink, flow table memory, ring buffer
 #   make bench-replay  exfilter replay vs a bare libpcap loop and tshark (BENCH_ARGS=--smoke)
 #   make check       clang-format check
+#   make eval        replay the corpus (pcaps/ + public captures): detection table and
+#                    quality gate, no root (EVAL_ARGS=--markdown for the README table)
 # V=1 shows full commands.
 
 OUTPUT := .output
@@ -161,6 +163,11 @@ bench-replay: $(OUTPUT)/exfilter $(BENCH_REPLAY_BINS)
 			--no-install-recommends tshark; \
 	fi
 	$(Q)tests/bench/bench_replay.sh $(BENCH_ARGS)
+
+# Quality gate of issue 4 over the corpus; tests/integration/test_eval.sh asserts it.
+.PHONY: eval
+eval: $(OUTPUT)/exfilter
+	$(Q)tests/eval/run.sh $(EVAL_ARGS)
 
 check:
 	$(Q)clang-format --dry-run --Werror bpf/*.c bpf/*.h sensor/*.c sensor/*.h tests/unit/*.c tests/bpf/*.c

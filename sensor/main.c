@@ -253,7 +253,8 @@ static int cmd_run(int argc, char **argv)
 
 static const char replay_usage[] =
 	"usage: exfilter replay FILE... [--config F] [--set KEY=VALUE] [--format json|table]\n"
-	"                       [--db FILE] [--report FILE.html] [--truth FILE] [--kernel]\n"
+	"                       [--db FILE] [--report FILE.html] [--eval FILE.tsv]\n"
+	"                       [--truth FILE] [--kernel]\n"
 	"\n"
 	"Run pcap and pcapng captures (Ethernet, Linux SLL and SLL2, raw IP, loopback)\n"
 	"through the same parsers, flow table, detectors and scorer as `exfilter run`,\n"
@@ -277,9 +278,14 @@ static const char replay_usage[] =
 	"  -r, --report FILE.html  write the tuning report: per registered domain the\n"
 	"                          score, detectors, queries, bytes and time to detect;\n"
 	"                          a threshold sweep; the allowlist hits\n"
+	"  -e, --eval FILE.tsv     write the evaluation summary for scripts: per\n"
+	"                          registered domain queries, payload bytes, best\n"
+	"                          score per detector, and the first alert's time,\n"
+	"                          queries and payload bytes from the first query\n"
+	"                          (docs/replay-report.md)\n"
 	"  -t, --truth FILE        ground truth for the report: lines of\n"
 	"                          \"registered-domain label\" (tunnel, exfil, beacon,\n"
-	"                          benign); needs --report\n"
+	"                          benign); needs --report or --eval\n"
 	"  -k, --kernel            push each packet through the real TC program with\n"
 	"                          BPF_PROG_TEST_RUN (loaded, never attached, maps\n"
 	"                          pinned in a private directory removed on exit) and\n"
@@ -297,6 +303,7 @@ static int cmd_replay(int argc, char **argv)
 		{ "format", required_argument, 0, 'f' }, { "db", required_argument, 0, 'd' },
 		{ "report", required_argument, 0, 'r' }, { "truth", required_argument, 0, 't' },
 		{ "kernel", no_argument, 0, 'k' },	 { "help", no_argument, 0, 'h' },
+		{ "eval", required_argument, 0, 'e' },
 		{ 0 },
 	};
 	static struct xf_sensor_cfg cfg; /* large: keep it off the stack */
@@ -308,7 +315,7 @@ static int cmd_replay(int argc, char **argv)
 	xf_sensor_cfg_defaults(&cfg);
 	optind = 1;
 	/* the file first, then the options over it, whatever their order */
-	while ((c = getopt_long(argc, argv, "c:s:f:d:r:t:kh", opts, NULL)) != -1) {
+	while ((c = getopt_long(argc, argv, "c:s:f:d:r:e:t:kh", opts, NULL)) != -1) {
 		if (c == 'c')
 			config = optarg;
 		else if (c == 'h') {
@@ -324,7 +331,7 @@ static int cmd_replay(int argc, char **argv)
 		return XF_EXIT_USAGE;
 	}
 	optind = 1;
-	while ((c = getopt_long(argc, argv, "c:s:f:d:r:t:kh", opts, NULL)) != -1) {
+	while ((c = getopt_long(argc, argv, "c:s:f:d:r:e:t:kh", opts, NULL)) != -1) {
 		switch (c) {
 		case 's':
 			eq = strchr(optarg, '=');
@@ -359,6 +366,9 @@ static int cmd_replay(int argc, char **argv)
 		case 't':
 			o.truth = optarg;
 			break;
+		case 'e':
+			o.eval = optarg;
+			break;
 		case 'k':
 			o.kernel = 1;
 			break;
@@ -374,8 +384,8 @@ static int cmd_replay(int argc, char **argv)
 		fprintf(stderr, "exfilter replay: no capture file given\n%s", replay_usage);
 		return XF_EXIT_USAGE;
 	}
-	if (o.truth && !o.report) {
-		fprintf(stderr, "exfilter replay: --truth needs --report\n");
+	if (o.truth && !o.report && !o.eval) {
+		fprintf(stderr, "exfilter replay: --truth needs --report or --eval\n");
 		return XF_EXIT_USAGE;
 	}
 	o.files = (const char *const *)argv + optind;

@@ -12,7 +12,9 @@
  * the live path takes it from there (ingest.c, pipeline.c), stamped with the
  * packet's time. The pipeline ticks every flows.tick_ms of packet time and
  * once at the end. DNS responses are also parsed whole with ldns (rcode,
- * answers, EDNS) for the summary and validity.
+ * answers, EDNS) for the summary and validity. With --report or --eval,
+ * every scored flow, allowlist skip, DNS query (with its payload bytes) and
+ * alert also feeds the tuning report (report.h).
  *
  * No root, no network: the default path only reads files (and the public
  * suffix list). --kernel needs root to load BPF.
@@ -110,6 +112,8 @@ static int on_alert(void *ctx, const struct xf_alert_rec *rec, const struct xf_f
 	struct replay *r = ctx;
 
 	(void)sc;
+	if (r->report)
+		xf_report_alert(r->report, f, r->p.now_ms);
 	if (r->ob) {
 		if (xf_outbox_put(r->ob, rec) < 0) {
 			r->store_errors++;
@@ -183,6 +187,13 @@ static void observe_event(struct replay *r, const struct xf_event *ev)
 	}
 	o.ts_ms = pkt_ms(r);
 	r->events++;
+	if (r->report && o.kind == XF_EV_DNS_QUERY && o.domain) {
+		/* payload: the name's bytes before its registered domain and the dot */
+		size_t dl = strlen(o.domain), nl = o.feat->name_len;
+
+		xf_report_query(r->report, o.client, o.domain, nl > dl ? nl - dl - 1 : 0,
+				o.kaction == XF_ACT_DROP || o.kaction == XF_ACT_REFUSE, o.ts_ms);
+	}
 	xf_pipe_observe(&r->p, &o);
 }
 
@@ -584,7 +595,7 @@ static int setup(struct replay *r)
 	}
 	if (list_keys(r))
 		return 2;
-	if (r->o->report) {
+	if (r->o->report || r->o->eval) {
 		r->report = xf_report_new();
 		if (!r->report) {
 			fprintf(stderr, "exfilter: out of memory for the report\n");
@@ -631,6 +642,16 @@ static int write_report(struct replay *r)
 	for (int e = 0; e < RP_MAX; e++)
 		errs += r->rperr[e];
 	m.parse_errors = errs;
+	if (r->o->eval) {
+		if (xf_report_write_eval(r->report, r->o->eval, &m, err, sizeof(err))) {
+			fprintf(stderr, "exfilter: --eval: %s\n", err);
+			return -1;
+		}
+		if (strcmp(r->o->eval, "-"))
+			fprintf(stderr, "exfilter replay: evaluation written to %s\n", r->o->eval);
+	}
+	if (!r->o->report)
+		return 0;
 	if (xf_report_write(r->report, r->o->report, &m, err, sizeof(err))) {
 		fprintf(stderr, "exfilter: --report: %s\n", err);
 		return -1;

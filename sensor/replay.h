@@ -20,6 +20,7 @@ struct xf_replay_opts {
 	const char *db; /* SQLite store through the outbox, NULL = none */
 	const char *report; /* HTML tuning report, NULL = none */
 	const char *truth; /* ground truth labels for the report, NULL = none */
+	const char *eval; /* evaluation summary (TSV, "-" = stdout), NULL = none */
 	int kernel; /* push packets through the TC program (root) */
 };
 

@@ -7,7 +7,10 @@
  * score and the packet times at which its running best first crossed each
  * whole point (at most 101 steps), so the time to detect at any threshold,
  * and at every threshold of the sweep, is known when writing without
- * keeping any per-packet history.
+ * keeping any per-packet history. Replay also feeds every query
+ * (xf_report_query: cumulative queries and payload bytes per pair) and every
+ * alert (xf_report_alert), for bytes to detect and the evaluation summary
+ * (xf_report_write_eval, a TSV for scripts such as `make eval`).
  *
  * Writing: one HTML5 file with inline CSS and inline SVG charts drawn here
  * (no script, no external resource, and a Content-Security-Policy that
@@ -139,17 +142,28 @@ struct rp_dom {
 	int sev;
 	uint64_t q_at_max, b_at_max, first_ms;
 	struct rp_fired *fired; /* xf_n_detectors entries, NULL until one fires */
+	float *best;		/* every detector's best score, NULL until one scores */
+	int queried;		/* fed by xf_report_query */
+	uint64_t last_q_ms;	/* its last query fed */
 	/* computed by the writer */
 	uint32_t clients, alerts;
 	int64_t ttd_ms; /* -1: not detected */
 	uint64_t q_detect, q_total, b_total;
 	uint64_t allow_hits;
+	uint64_t b_detect; /* payload bytes to detect (fed pairs) */
+	/* computed by the evaluation writer: first alerts */
+	uint32_t e_alerts;
+	int64_t e_ttd_ms; /* -1: no alert */
+	uint64_t e_alert_ms, e_q, e_b, e_qtot, e_btot;
+	int64_t k_ttd_ms; /* first kernel action, the soonest pair; -1: none */
+	uint64_t k_q, k_b;
 };
 
-struct rp_point { /* 16 bytes: a pair holds up to 101 */
+struct rp_point { /* 24 bytes: a pair holds up to 101 */
 	float score;
 	uint32_t queries; /* in the window, by then */
 	uint64_t ts_ms;
+	uint32_t cum_q, cum_b; /* queries and payload bytes fed since the first (capped) */
 };
 
 struct rp_pair {
@@ -162,6 +176,11 @@ struct rp_pair {
 	struct rp_point *pts;			 /* running best at each whole point it crossed */
 	unsigned npts, cap;
 	struct rp_point last; /* the latest rise of the best, whole point or not */
+	/* from xf_report_query and xf_report_alert */
+	uint64_t q_first_ms;		     /* first query fed; UINT64_MAX: none */
+	uint64_t cum_q, cum_b;		     /* queries and payload bytes fed */
+	uint64_t alert_ms, alert_q, alert_b; /* first alert; alert_ms UINT64_MAX: none */
+	uint64_t k_ms, k_q, k_b;	     /* first query the kernel acts on; k_ms likewise */
 };
 
 struct rp_allow {
@@ -176,6 +195,7 @@ struct xf_report {
 	struct rp_tab doms, pairs, allows;
 	uint64_t flows, lost, allow_total;
 	unsigned rows;
+	int fed; /* xf_report_query was called */
 };
 
 static void dom_free(struct rp_node *n)
@@ -183,6 +203,7 @@ static void dom_free(struct rp_node *n)
 	struct rp_dom *d = (struct rp_dom *)n;
 
 	free(d->fired);
+	free(d->best);
 	free(d->name);
 	free(d);
 }
@@ -279,6 +300,9 @@ static struct rp_pair *pair_get(struct xf_report *r, struct rp_dom *d, const uin
 	memcpy(p->client, client, 16);
 	p->max = -1;
 	p->first_ms = UINT64_MAX;
+	p->q_first_ms = UINT64_MAX;
+	p->alert_ms = UINT64_MAX;
+	p->k_ms = UINT64_MAX;
 	if (tab_add(&r->pairs, &p->node)) {
 		free(p);
 		return NULL;
@@ -299,6 +323,11 @@ static float down(double x)
 
 /* Record the pair's new best when it crosses a whole point: at most 101
  * steps, exact times for integer thresholds. */
+static uint32_t cap32(uint64_t x)
+{
+	return x > UINT32_MAX ? UINT32_MAX : (uint32_t)x;
+}
+
 static int pair_step(struct rp_pair *p, double score, uint64_t ts_ms, uint64_t queries)
 {
 	double prev = p->max;
@@ -308,8 +337,10 @@ static int pair_step(struct rp_pair *p, double score, uint64_t ts_ms, uint64_t q
 	p->max = score;
 	p->last = (struct rp_point){
 		.score = down(score),
-		.queries = queries > UINT32_MAX ? UINT32_MAX : (uint32_t)queries,
+		.queries = cap32(queries),
 		.ts_ms = ts_ms,
+		.cum_q = cap32(p->cum_q),
+		.cum_b = cap32(p->cum_b),
 	};
 	if (prev >= 0 && floor(score) <= floor(prev))
 		return 0;
@@ -333,6 +364,10 @@ static void dom_fired(struct rp_dom *d, const struct xf_score *sc)
 	for (int i = 0; i < n; i++) {
 		const struct xf_det_result *res = &sc->det[i];
 
+		if (res->score > 0 && !d->best)
+			d->best = calloc((size_t)n, sizeof(*d->best));
+		if (d->best && res->score > d->best[i])
+			d->best[i] = (float)res->score;
 		if (!(res->score > RP_FLOOR))
 			continue;
 		if (!d->fired) {
@@ -395,6 +430,66 @@ void xf_report_flow(struct xf_report *r, const struct xf_ft_flow *f, const struc
 	dom_fired(d, sc);
 	if (pair_step(p, score, ts_ms, v->queries))
 		r->lost++;
+}
+
+void xf_report_query(struct xf_report *r, const uint8_t *client, const char *domain,
+		     uint64_t payload_bytes, int kernel_acts, uint64_t ts_ms)
+{
+	static const uint8_t none[16];
+	struct rp_dom *d;
+	struct rp_pair *p;
+
+	if (!domain || !*domain) {
+		r->lost++;
+		return;
+	}
+	d = dom_get(r, domain, 1);
+	p = d ? pair_get(r, d, client ? client : none) : NULL;
+	if (!p) {
+		r->lost++;
+		return;
+	}
+	r->fed = 1;
+	d->queried = 1;
+	if (ts_ms > d->last_q_ms)
+		d->last_q_ms = ts_ms;
+	if (ts_ms < d->first_ms)
+		d->first_ms = ts_ms;
+	if (ts_ms < p->first_ms)
+		p->first_ms = ts_ms;
+	if (ts_ms < p->q_first_ms)
+		p->q_first_ms = ts_ms;
+	p->cum_q++;
+	p->cum_b += payload_bytes;
+	if (kernel_acts && p->k_ms == UINT64_MAX) {
+		p->k_ms = ts_ms;
+		p->k_q = p->cum_q;
+		p->k_b = p->cum_b;
+	}
+}
+
+void xf_report_alert(struct xf_report *r, const struct xf_ft_flow *f, uint64_t ts_ms)
+{
+	static const uint8_t none[16];
+	struct rp_dom *d;
+	struct rp_pair *p;
+
+	if (!f->domain || !*f->domain) {
+		r->lost++;
+		return;
+	}
+	d = dom_get(r, f->domain, 1);
+	p = d ? pair_get(r, d, f->client ? f->client : none) : NULL;
+	if (!p) {
+		r->lost++;
+		return;
+	}
+	if (p->alert_ms != UINT64_MAX)
+		return;
+	p->alert_ms = ts_ms;
+	/* fed: every query so far; else the window's, the best there is */
+	p->alert_q = r->fed ? p->cum_q : f->view.queries;
+	p->alert_b = p->cum_b;
 }
 
 void xf_report_allow_hit(struct xf_report *r, const char *domain, const char *entry,
@@ -575,7 +670,7 @@ static int dom_cmp(const void *a, const void *b)
 /* When the pair first reached thr: the first whole-point step at or over
  * it; for a fractional threshold between two steps, the latest rise of the
  * best (the crossing was then or before). */
-static void pair_detect(const struct rp_pair *p, double thr)
+static void pair_detect(const struct rp_pair *p, double thr, int fed)
 {
 	const struct rp_point *pt = &p->last;
 	struct rp_dom *d = p->dom;
@@ -590,7 +685,8 @@ static void pair_detect(const struct rp_pair *p, double thr)
 	ttd = pt->ts_ms > p->first_ms ? (int64_t)(pt->ts_ms - p->first_ms) : 0;
 	if (d->ttd_ms < 0 || ttd < d->ttd_ms) {
 		d->ttd_ms = ttd;
-		d->q_detect = pt->queries;
+		d->q_detect = fed ? pt->cum_q : pt->queries;
+		d->b_detect = pt->cum_b;
 	}
 }
 
@@ -610,7 +706,7 @@ static void sum_pairs(struct xf_report *r, double thr, struct rp_sum *s)
 				continue;
 			d->alerts++;
 			s->a_alerts++;
-			pair_detect(p, thr);
+			pair_detect(p, thr, r->fed);
 		}
 	}
 }
@@ -627,7 +723,7 @@ static int summarise(struct xf_report *r, double thr, struct rp_sum *s)
 
 		d->clients = d->alerts = d->allow_hits = 0;
 		d->ttd_ms = -1;
-		d->q_detect = d->q_total = d->b_total = 0;
+		d->q_detect = d->q_total = d->b_total = d->b_detect = 0;
 		s->n_attack += is_attack(d->label);
 		s->n_benign += d->label == RP_BENIGN;
 		if (d->seen)
@@ -988,7 +1084,7 @@ static void put_fired(FILE *o, const struct rp_dom *d)
 	}
 }
 
-static void put_dom_row(FILE *o, const struct rp_dom *d, size_t rank)
+static void put_dom_row(FILE *o, const struct rp_dom *d, size_t rank, int fed)
 {
 	fprintf(o, "<tr class=\"%s\"><td class=\"n\">%zu</td><td class=\"dom\">",
 		d->label ? rp_label_names[d->label] : "u", rank);
@@ -1010,6 +1106,10 @@ static void put_dom_row(FILE *o, const struct rp_dom *d, size_t rank)
 			(unsigned long long)d->q_detect);
 	else
 		fputs("</td><td class=\"n ttd\">not detected</td><td class=\"n\">-</td>", o);
+	if (d->ttd_ms >= 0 && fed)
+		fprintf(o, "<td class=\"n\">%llu</td>", (unsigned long long)d->b_detect);
+	else
+		fputs("<td class=\"n\">-</td>", o);
 	fprintf(o, "<td class=\"n\">%llu</td></tr>\n", (unsigned long long)d->allow_hits);
 }
 
@@ -1022,19 +1122,21 @@ static void put_domains(FILE *o, const struct xf_report *r, const struct rp_sum 
 	      "<p>By best score over every client. <i>Alerts</i> counts clients whose flow "
 	      "reached the threshold; <i>time to detect</i> is from a client's first packet "
 	      "to the packet at which its score first reached the threshold (the fastest "
-	      "client), with the queries counted in that window by then.</p>\n"
+	      "client), with its queries and payload bytes (name bytes before the "
+	      "registered domain) from its first query by then (replay counts every "
+	      "query; without that, the window's queries).</p>\n"
 	      "<table id=\"domain-table\">\n<tr><th>#</th><th>registered domain</th>"
 	      "<th>label</th><th>score</th><th>severity</th><th>detectors fired "
 	      "(best score, evidence)</th><th>clients</th><th>alerts</th><th>queries at "
 	      "max</th><th>qname bytes at max</th><th>queries</th><th>qname bytes</th>"
 	      "<th>first seen (UTC)</th><th>time to detect</th><th>queries to detect</th>"
-	      "<th>allowlist hits</th></tr>\n",
+	      "<th>payload bytes to detect</th><th>allowlist hits</th></tr>\n",
 	      o);
 	for (size_t i = 0; i < s->ndoms; i++) {
 		const struct rp_dom *d = s->doms[i];
 
 		if (!r->rows || shown < r->rows || is_attack(d->label)) {
-			put_dom_row(o, d, i + 1);
+			put_dom_row(o, d, i + 1, r->fed);
 			shown++;
 		} else {
 			hidden++;
@@ -1203,6 +1305,217 @@ int xf_report_write(struct xf_report *r, const char *path, const struct xf_repor
 		bad = 1;
 	if (bad) {
 		snprintf(err, errlen, "failed to write report %s: %s", path, strerror(errno));
+		return -1;
+	}
+	return 0;
+}
+
+/* ---- the evaluation summary (TSV) ---- */
+
+/* A field that cannot break a TSV line: control bytes, space, DEL and bytes
+ * >= 0x80 as \DDD (the form names already use), "-" when empty. */
+static void tsv_str(FILE *o, const char *s)
+{
+	if (!s || !*s) {
+		fputc('-', o);
+		return;
+	}
+	for (const unsigned char *p = (const unsigned char *)s; *p; p++) {
+		if (*p <= 0x20 || *p >= 0x7f)
+			fprintf(o, "\\%03u", *p);
+		else
+			fputc(*p, o);
+	}
+}
+
+static int dom_cmp_name(const void *a, const void *b)
+{
+	return strcmp((*(struct rp_dom *const *)a)->name, (*(struct rp_dom *const *)b)->name);
+}
+
+/* First alerts, totals and allowlist skips per domain. */
+static void eval_sum(struct xf_report *r)
+{
+	for (size_t i = 0; i < r->pairs.nb; i++) {
+		for (struct rp_node *e = r->pairs.b[i]; e; e = e->next) {
+			struct rp_pair *p = (struct rp_pair *)e;
+			struct rp_dom *d = p->dom;
+			uint64_t start = p->q_first_ms != UINT64_MAX ? p->q_first_ms : p->first_ms;
+			int64_t ttd;
+
+			d->clients++;
+			d->e_qtot += p->cum_q;
+			d->e_btot += p->cum_b;
+			if (p->k_ms != UINT64_MAX) {
+				ttd = p->k_ms > start ? (int64_t)(p->k_ms - start) : 0;
+				if (d->k_ttd_ms < 0 || ttd < d->k_ttd_ms) {
+					d->k_ttd_ms = ttd;
+					d->k_q = p->k_q;
+					d->k_b = p->k_b;
+				}
+			}
+			if (p->alert_ms == UINT64_MAX)
+				continue;
+			d->e_alerts++;
+			ttd = start != UINT64_MAX && p->alert_ms > start
+				      ? (int64_t)(p->alert_ms - start)
+				      : 0;
+			if (d->e_ttd_ms < 0 || ttd < d->e_ttd_ms) {
+				d->e_ttd_ms = ttd;
+				d->e_alert_ms = p->alert_ms;
+				d->e_q = p->alert_q;
+				d->e_b = p->alert_b;
+			}
+		}
+	}
+	for (size_t i = 0; i < r->allows.nb; i++) {
+		for (struct rp_node *e = r->allows.b[i]; e; e = e->next) {
+			struct rp_dom *d = dom_get(r, ((struct rp_allow *)e)->domain, 0);
+
+			if (d)
+				d->allow_hits += ((struct rp_allow *)e)->hits;
+		}
+	}
+}
+
+static void eval_detectors(FILE *o, const struct rp_dom *d)
+{
+	int n = xf_n_detectors < 16 ? xf_n_detectors : 16, k = 0;
+
+	for (int i = 0; d->best && i < n; i++) {
+		if (!(d->best[i] > 0))
+			continue;
+		fprintf(o, "%s%s=%.1f", k++ ? "," : "", xf_detectors[i]->name, d->best[i]);
+	}
+	if (!k)
+		fputc('-', o);
+}
+
+static void eval_evidence(FILE *o, const struct rp_dom *d)
+{
+	int n = xf_n_detectors < 16 ? xf_n_detectors : 16, k = 0;
+
+	for (int i = 0; d->fired && i < n; i++) {
+		const struct rp_fired *fd = &d->fired[i];
+
+		if (!(fd->score > 0))
+			continue;
+		fprintf(o, "%s%s:", k++ ? ";" : "", xf_detectors[i]->name);
+		for (int e = 0; e < fd->n; e++) {
+			fputs(e ? "," : "", o);
+			tsv_str(o, fd->ev[e].key ? fd->ev[e].key : "?");
+			fprintf(o, "=%.4g", fd->ev[e].value);
+		}
+	}
+	if (!k)
+		fputc('-', o);
+}
+
+static void eval_row(FILE *o, const struct rp_dom *d)
+{
+	tsv_str(o, d->name);
+	fprintf(o, "\t%s\t%u\t%llu\t%llu\t", d->label ? rp_label_names[d->label] : "-", d->clients,
+		(unsigned long long)d->e_qtot, (unsigned long long)d->e_btot);
+	if (d->max >= 0)
+		fprintf(o, "%.1f\t%s", d->max, xf_severity_name((enum xf_severity)d->sev));
+	else
+		fputs("-\t-", o);
+	fprintf(o, "\t%llu\t%u\t%d\t", (unsigned long long)d->allow_hits, d->e_alerts,
+		d->e_ttd_ms >= 0);
+	if (d->first_ms != UINT64_MAX)
+		fprintf(o, "%llu", (unsigned long long)d->first_ms);
+	else
+		fputc('-', o);
+	if (d->queried)
+		fprintf(o, "\t%llu", (unsigned long long)d->last_q_ms);
+	else
+		fputs("\t-", o);
+	if (d->e_ttd_ms >= 0)
+		fprintf(o, "\t%llu\t%lld\t%llu\t%llu\t", (unsigned long long)d->e_alert_ms,
+			(long long)d->e_ttd_ms, (unsigned long long)d->e_q,
+			(unsigned long long)d->e_b);
+	else
+		fputs("\t-\t-\t-\t-\t", o);
+	if (d->k_ttd_ms >= 0)
+		fprintf(o, "%lld\t%llu\t%llu\t", (long long)d->k_ttd_ms, (unsigned long long)d->k_q,
+			(unsigned long long)d->k_b);
+	else
+		fputs("-\t-\t-\t", o);
+	eval_detectors(o, d);
+	fputc('\t', o);
+	eval_evidence(o, d);
+	fputc('\n', o);
+}
+
+static void eval_meta(FILE *o, const struct xf_report *r, const struct xf_report_meta *m)
+{
+	fputs("# exfilter replay --eval 1\n# inputs", o);
+	for (int i = 0; i < m->n_inputs; i++) {
+		fputc('\t', o);
+		tsv_str(o, m->inputs[i]);
+	}
+	fprintf(o, "\n# threshold\t%g\n# packets\t%llu\n# dns\t%llu\n# parse_errors\t%llu\n",
+		m->threshold, (unsigned long long)m->packets, (unsigned long long)m->dns,
+		(unsigned long long)m->parse_errors);
+	fputs("# allowlist\t", o);
+	tsv_str(o, m->allowlist_version);
+	fprintf(o, "\n# queries_fed\t%d\n# lost\t%llu\n", r->fed, (unsigned long long)r->lost);
+	fputs("domain\tlabel\tclients\tqueries\tpayload_bytes\tmax_score\tseverity\tallowlisted"
+	      "\talerts\tdetected\tfirst_ms\tlast_query_ms\talert_ms\tttd_ms\tqueries_to_detect"
+	      "\tbytes_to_detect\tkernel_ttd_ms\tkernel_queries\tkernel_bytes\tdetectors"
+	      "\tevidence\n",
+	      o);
+}
+
+int xf_report_write_eval(struct xf_report *r, const char *path, const struct xf_report_meta *m,
+			 char *err, size_t errlen)
+{
+	int to_stdout = !strcmp(path, "-"), bad;
+	struct rp_node **all;
+	size_t n = 0;
+	FILE *o;
+
+	/* a domain only ever skipped by the allowlist gets its row too */
+	for (size_t i = 0; i < r->allows.nb; i++)
+		for (struct rp_node *e = r->allows.b[i]; e; e = e->next)
+			if (!dom_get(r, ((struct rp_allow *)e)->domain, 1))
+				r->lost++;
+	all = tab_list(&r->doms);
+	if (!all) {
+		snprintf(err, errlen, "failed to write evaluation %s: out of memory", path);
+		return -1;
+	}
+	for (size_t i = 0; i < r->doms.n; i++) {
+		struct rp_dom *d = (struct rp_dom *)all[i];
+
+		d->clients = d->e_alerts = 0;
+		d->allow_hits = d->e_q = d->e_b = d->e_qtot = d->e_btot = d->e_alert_ms = 0;
+		d->e_ttd_ms = d->k_ttd_ms = -1;
+		d->k_q = d->k_b = 0;
+	}
+	eval_sum(r);
+	for (size_t i = 0; i < r->doms.n; i++) {
+		struct rp_dom *d = (struct rp_dom *)all[i];
+
+		if (d->seen || d->queried || d->allow_hits)
+			all[n++] = all[i];
+	}
+	qsort(all, n, sizeof(*all), dom_cmp_name);
+	o = to_stdout ? stdout : fopen(path, "w");
+	if (!o) {
+		snprintf(err, errlen, "failed to write evaluation %s: %s", path, strerror(errno));
+		free(all);
+		return -1;
+	}
+	eval_meta(o, r, m);
+	for (size_t i = 0; i < n; i++)
+		eval_row(o, (const struct rp_dom *)all[i]);
+	free(all);
+	bad = fflush(o) != 0 || ferror(o);
+	if (!to_stdout && fclose(o))
+		bad = 1;
+	if (bad) {
+		snprintf(err, errlen, "failed to write evaluation %s: %s", path, strerror(errno));
 		return -1;
 	}
 	return 0;

@@ -59,6 +59,24 @@ int xf_report_truth(struct xf_report *r, const char *path, char *err, size_t err
 void xf_report_flow(struct xf_report *r, const struct xf_ft_flow *f, const struct xf_score *sc,
 		    uint64_t ts_ms, uint64_t first_ms);
 
+/*
+ * One DNS query as it is observed, before any tick: its client (16 bytes),
+ * registered domain, payload bytes (the name's bytes before the registered
+ * domain, without the dot that joins them) and packet time. Optional: with
+ * it, queries and payload bytes to detect count every query from the
+ * client's first one (across window rolls), and time to detect starts at
+ * the first query; without it they come from the flow's window.
+ * kernel_acts: the kernel's per-packet decision would drop or refuse this
+ * query (enforce mode stops it there, before any tick); the first such
+ * query per client x domain goes into the evaluation summary.
+ */
+void xf_report_query(struct xf_report *r, const uint8_t *client, const char *domain,
+		     uint64_t payload_bytes, int kernel_acts, uint64_t ts_ms);
+
+/* The pipeline raised an alert on this flow at ts_ms (packet time); the
+ * first one per client x domain is kept for the evaluation summary. */
+void xf_report_alert(struct xf_report *r, const struct xf_ft_flow *f, uint64_t ts_ms);
+
 /* A flow skipped because an allowlist entry matched: the entry text and its source. */
 void xf_report_allow_hit(struct xf_report *r, const char *domain, const char *entry,
 			 const char *source);
@@ -66,6 +84,18 @@ void xf_report_allow_hit(struct xf_report *r, const char *domain, const char *en
 /* Write the HTML report to path ("-" = stdout). Returns 0, or -1 with err. */
 int xf_report_write(struct xf_report *r, const char *path, const struct xf_report_meta *m,
 		    char *err, size_t errlen);
+
+/*
+ * Write the evaluation summary (`exfilter replay --eval FILE.tsv`), for
+ * scripts: '#' lines with the run's metadata, a header line, then one
+ * tab-separated line per registered domain queried, scored or skipped by
+ * the allowlist, sorted by name. Detection is the first alert the pipeline
+ * raised (xf_report_alert), measured on the client x domain that alerted
+ * soonest after its first query. docs/replay-report.md lists the columns.
+ * Returns 0, or -1 with err.
+ */
+int xf_report_write_eval(struct xf_report *r, const char *path, const struct xf_report_meta *m,
+			 char *err, size_t errlen);
 
 /* Rows shown in the domain and allowlist tables (default 1000); labelled
  * tunnel domains are always shown. 0 = no limit. */

@@ -9,7 +9,9 @@
  * tunnel), ground-truth files (every bad line named), the row limit, write
  * errors, the memory bound, and well-formedness checked by python3
  * (balanced tags, every SVG parses as XML, no script, no external
- * resource), itself shown to reject a broken document.
+ * resource), itself shown to reject a broken document; and the evaluation
+ * summary of replay --eval (first alerts, payload and kernel columns, rows
+ * for quiet, allowlisted and hostile names).
  */
 #define _GNU_SOURCE
 #include <stdarg.h>
@@ -617,6 +619,179 @@ static void test_bounded(void **state)
 	xf_report_free(r);
 }
 
+/* ---- the evaluation summary (replay --eval) ---- */
+
+static void query(struct xf_report *r, uint32_t client, const char *domain, uint64_t payload,
+		  int kernel, uint64_t ts_ms)
+{
+	uint8_t c[16];
+
+	ip4(c, client);
+	xf_report_query(r, c, domain, payload, kernel, ts_ms);
+}
+
+static void alert(struct xf_report *r, uint32_t client, const char *domain, uint64_t ts_ms)
+{
+	struct xf_ft_flow f = {0};
+	uint8_t c[16];
+
+	ip4(c, client);
+	f.client = c;
+	f.domain = domain;
+	f.view.queries = 99; /* the window's: not what a fed report counts */
+	xf_report_alert(r, &f, ts_ms);
+}
+
+static char *write_eval(struct xf_report *r)
+{
+	struct xf_report_meta m = {
+		.inputs = inputs,
+		.n_inputs = 2,
+		.threshold = THR,
+		.packets = 10,
+		.dns = 9,
+		.parse_errors = 1,
+		.allowlist_version = "2025.1",
+	};
+	char path[] = "/tmp/xf-eval-XXXXXX", err[256] = "";
+	char *tsv;
+
+	tmp_file(path, NULL);
+	if (xf_report_write_eval(r, path, &m, err, sizeof(err)))
+		fail_msg("xf_report_write_eval: %s", err);
+	tsv = slurp(path);
+	unlink(path);
+	return tsv;
+}
+
+/* Two clients on a tunnel: the one that alerted soonest after its own first
+ * query gives time, queries and payload bytes to detect; later alerts and
+ * the window's count do not change them; the first query the kernel acts on
+ * is counted the same way; quiet, allowlisted and hostile names get rows. */
+static struct xf_report *eval_scenario(void)
+{
+	struct xf_report *r = xf_report_new();
+	char path[] = "/tmp/xf-truth-XXXXXX", err[256] = "";
+
+	assert_non_null(r);
+	tmp_file(path, "tun.example tunnel\nquiet.example benign\n");
+	assert_int_equal(xf_report_truth(r, path, err, sizeof(err)), 0);
+	unlink(path);
+	/* client 1: 5 queries of 30 payload bytes from t=1000, the kernel acts on
+	 * the 3rd, an alert at 2000, then more queries and a second alert */
+	for (int i = 0; i < 5; i++)
+		query(r, 1, "tun.example", 30, i == 2, 1000 + 100 * (uint64_t)i);
+	feed(r, 1, "tun.example", 80, 2000, 1000, 5, 200, 80, 10);
+	alert(r, 1, "tun.example", 2000);
+	for (int i = 0; i < 3; i++)
+		query(r, 1, "tun.example", 30, 1, 2100 + 100 * (uint64_t)i);
+	alert(r, 1, "tun.example", 3000);
+	/* client 2: first query at 1500, alerted 100 ms later after one query */
+	query(r, 2, "tun.example", 10, 0, 1500);
+	feed(r, 2, "tun.example", 75, 1600, 1500, 1, 20, 75, 0);
+	alert(r, 2, "tun.example", 1600);
+	/* quiet: two queries, low score; the apex has no payload */
+	query(r, 3, "quiet.example", 4, 0, 500);
+	query(r, 3, "quiet.example", 0, 0, 900);
+	feed(r, 3, "quiet.example", 10, 1000, 500, 2, 30, 10, 0);
+	/* skipped by the allowlist, never scored */
+	xf_report_allow_hit(r, "av.example", "av.example", "shipped:2025.1");
+	xf_report_allow_hit(r, "av.example", "av.example", "shipped:2025.1");
+	/* a name with a tab, a space and a high byte cannot break a line */
+	query(r, 4, "a\tb c\x80.example", 7, 0, 700);
+	return r;
+}
+
+static void test_eval_summary(void **state)
+{
+	struct xf_report *r = eval_scenario();
+	char *tsv = write_eval(r);
+
+	(void)state;
+	has(tsv, "# exfilter replay --eval 1\n# inputs\tcorpus/iodine-null.pcap\ta&b<c>.pcapng\n"
+		 "# threshold\t70\n# packets\t10\n# dns\t9\n# parse_errors\t1\n"
+		 "# allowlist\t2025.1\n# queries_fed\t1\n# lost\t0\n");
+	has(tsv, "domain\tlabel\tclients\tqueries\tpayload_bytes\tmax_score\tseverity\t"
+		 "allowlisted\talerts\tdetected\tfirst_ms\tlast_query_ms\talert_ms\tttd_ms\t"
+		 "queries_to_detect\tbytes_to_detect\tkernel_ttd_ms\tkernel_queries\t"
+		 "kernel_bytes\tdetectors\tevidence\n");
+	/* sorted by name: the escaped one sorts first */
+	has(tsv, "\na\\009b\\032c\\128.example\t-\t1\t1\t7\t-\t-\t0\t0\t0\t700\t700\t-\t-\t-\t-"
+		 "\t-\t-\t-\t-\t-\n");
+	has(tsv, "\nav.example\t-\t0\t0\t0\t-\t-\t2\t0\t0\t-\t-\t-\t-\t-\t-\t-\t-\t-\t-\t-\n");
+	has(tsv, "\nquiet.example\tbenign\t1\t2\t4\t10.0\tlow\t0\t0\t0\t500\t900\t-\t-\t-\t-"
+		 "\t-\t-\t-\t");
+	/* 9 queries, 270 payload bytes; client 2 alerted 100 ms after its first
+	 * query, after 1 query of 10 bytes; the kernel acted on client 1's 3rd
+	 * query, 200 ms in, 90 bytes */
+	has(tsv, "\ntun.example\ttunnel\t2\t9\t250\t80.0\thigh\t0\t2\t1\t1000\t2300\t1600\t100\t1"
+		 "\t10\t200\t3\t90\t");
+	lacks(tsv, "\t99\t");
+	xf_report_free(r);
+	free(tsv);
+}
+
+/* The HTML row shows payload bytes to detect and counts fed queries. */
+static void test_eval_html(void **state)
+{
+	struct xf_report *r = eval_scenario();
+	char *html = write_html(r, NULL), *row = row_of(html, "tun.example");
+
+	(void)state;
+	has(html, "<th>payload bytes to detect</th>");
+	has(row, "<td class=\"n ttd\">0.100 s</td><td class=\"n\">1</td><td class=\"n\">10</td>");
+	free(row);
+	row = row_of(html, "quiet.example");
+	has(row, "not detected</td><td class=\"n\">-</td><td class=\"n\">-</td>");
+	free(row);
+	xf_report_free(r);
+	free(html);
+}
+
+/* Without a query feed (the flows only), bytes to detect are unknown. */
+static void test_eval_unfed(void **state)
+{
+	struct xf_report *r = xf_report_new();
+	char *html, *row, *tsv;
+
+	(void)state;
+	feed(r, 1, "tun.example", 80, 2000, 1000, 5, 200, 80, 10);
+	alert(r, 1, "tun.example", 2000);
+	html = write_html(r, NULL);
+	row = row_of(html, "tun.example");
+	has(row, "<td class=\"n ttd\">1.000 s</td><td class=\"n\">5</td><td class=\"n\">-</td>");
+	tsv = write_eval(r);
+	has(tsv, "# queries_fed\t0\n");
+	/* the window's queries at the alert, payload unknown (0) */
+	has(tsv, "\ntun.example\t-\t1\t0\t0\t80.0\thigh\t0\t1\t1\t1000\t-\t2000\t1000\t99\t0\t");
+	xf_report_free(r);
+	free(html);
+	free(row);
+	free(tsv);
+}
+
+static void test_eval_errors(void **state)
+{
+	struct xf_report *r = xf_report_new();
+	struct xf_report_meta m = {.threshold = THR};
+	char err[256] = "";
+
+	(void)state;
+	query(r, 1, "", 5, 0, 1);
+	query(r, 1, NULL, 5, 0, 1);
+	assert_int_equal(xf_report_write_eval(r, "/nonexistent-dir/e.tsv", &m, err, sizeof(err)),
+			 -1);
+	has(err, "failed to write evaluation /nonexistent-dir/e.tsv: No such file");
+	{
+		struct xf_report_stats st;
+
+		xf_report_stats(r, &st);
+		assert_int_equal(st.lost, 2);
+		assert_int_equal(st.domains, 0);
+	}
+	xf_report_free(r);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -631,6 +806,10 @@ int main(void)
 		cmocka_unit_test(test_wellformed),
 		cmocka_unit_test(test_write_errors),
 		cmocka_unit_test(test_bounded),
+		cmocka_unit_test(test_eval_summary),
+		cmocka_unit_test(test_eval_html),
+		cmocka_unit_test(test_eval_unfed),
+		cmocka_unit_test(test_eval_errors),
 	};
 
 	return cmocka_run_group_tests_name("report", tests, NULL, NULL);
