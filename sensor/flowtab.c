@@ -1097,6 +1097,11 @@ void xf_ft_tick(struct xf_ft *ft, xf_ft_fn fn, void *ctx)
 	xf_ft_tick_budget(ft, fn, ctx, ft->n_dirty);
 }
 
+const struct xf_ft_alert *xf_ft_alert_at(const struct xf_ft *ft, uint32_t idx)
+{
+	return &ft->flows[idx].alert;
+}
+
 uint32_t xf_ft_dirty(const struct xf_ft *ft)
 {
 	return ft->n_dirty;

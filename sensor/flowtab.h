@@ -123,6 +123,9 @@ void xf_ft_each(struct xf_ft *ft, xf_ft_fn fn, void *ctx);
 
 void xf_ft_stats(const struct xf_ft *ft, struct xf_ft_stats *st);
 
+/* The alert state of the flow at idx (as xf_ft_observe returned it). */
+const struct xf_ft_alert *xf_ft_alert_at(const struct xf_ft *ft, uint32_t idx);
+
 /* HyperLogLog estimate of 2^XF_HLL_BITS registers (the kernel's layout). */
 double xf_hll_estimate(const __u8 *regs);
 

@@ -195,6 +195,8 @@ int xf_pipe_observe(struct xf_pipeline *p, struct xf_obs *o)
 		return idx;
 	}
 	p->observed++;
+	if (o->kaction && !o->response && !xf_ft_alert_at(p->ft, (uint32_t)idx)->rev)
+		p->urgent = 1;
 	if (p->first && (uint32_t)idx <= p->cfg->max_flows) {
 		struct xf_pipe_first *f = &p->first[idx];
 		uint64_t owner = owner_of(o->client, o->domain);
@@ -304,5 +306,6 @@ static void on_flow(void *ctx, struct xf_ft_flow *f)
 void xf_pipe_tick(struct xf_pipeline *p, uint64_t now_ms)
 {
 	p->now_ms = now_ms;
+	p->urgent = 0;
 	xf_ft_tick(p->ft, on_flow, p);
 }

@@ -63,6 +63,10 @@ struct xf_pipeline {
 	struct xf_pipe_first *first;
 	uint64_t now_ms; /* the clock of the tick in progress */
 	/* counters */
+	/* a flow not yet alerted in its window had a query the kernel acted on
+	 * (or would have): tick now, not at the next flows.tick_ms, so a bulk
+	 * tunnel is reported at the query that gave it away */
+	int urgent;
 	uint64_t observed, obs_errors, scored, alerts, alert_updates, allow_hits, enforced;
 };
 

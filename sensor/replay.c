@@ -195,6 +195,8 @@ static void observe_event(struct replay *r, const struct xf_event *ev)
 				o.kaction == XF_ACT_DROP || o.kaction == XF_ACT_REFUSE, o.ts_ms);
 	}
 	xf_pipe_observe(&r->p, &o);
+	if (r->p.urgent)
+		xf_pipe_tick(&r->p, o.ts_ms);
 }
 
 static int on_kernel_event(void *ctx, void *data, size_t len)

@@ -443,6 +443,8 @@ int xf_sensor_run(struct xf_sensor_cfg *cfg, volatile sig_atomic_t *stop)
 			goto out;
 		}
 		ring_buffer__consume(s.rb);
+		if (s.p.urgent) /* a kernel-flagged flow not alerted yet: now */
+			xf_pipe_tick(&s.p, (uint64_t)(now_ns(CLOCK_REALTIME) / 1000000));
 		if (read(tfd, &expirations, sizeof(expirations)) < 0 && errno != EAGAIN)
 			break;
 		if (now - last_tick >= (int64_t)cfg->tick_ms * 1000000LL) {
