@@ -43,6 +43,7 @@ int xf_event_obs(const void *data, size_t len, int64_t mono_to_wall_ns, uint32_t
 	o->name = buf->name;
 	o->feat = &ev->feat;
 	o->now_s = (uint32_t)(((int64_t)ev->ts_ns + mono_to_wall_ns) / 1000000000LL);
+	o->ts_ms = (uint64_t)(((int64_t)ev->ts_ns + mono_to_wall_ns) / 1000000LL);
 	o->long_qname = long_qname;
 	o->kind = ev->kind;
 	if (ev->action != XF_ACT_PASS && !(ev->flags & XF_EF_ALLOWED)) {

@@ -23,8 +23,10 @@ struct xf_ingest_buf {
 /*
  * Decode one ring buffer record into an observation: the name in escaped
  * presentation form, its registered domain (libpsl), client and server by
- * direction, wall-clock seconds, and the kernel's action unless the
- * allowlist overrode it. o->resolver is left 0 for the caller. Returns 0, or
+ * direction, wall-clock seconds and milliseconds (query timing), and the
+ * kernel's action unless the allowlist overrode it. o->resolver and
+ * o->bypass (the server is not a configured resolver) are left 0 for the
+ * caller, which knows the resolvers. Returns 0, or
  * -EINVAL for a record that is not a valid event.
  */
 int xf_event_obs(const void *data, size_t len, int64_t mono_to_wall_ns, uint32_t long_qname,

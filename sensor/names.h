@@ -20,9 +20,22 @@ int xf_wire_to_text(const uint8_t *wire, size_t len, int lower, char *out, size_
 int xf_text_name(const uint8_t *name, size_t len, int lower, char *out, size_t size);
 
 /* The registered domain (eTLD+1) of a lower-case presentation name, via
- * libpsl; the name itself when it has no registrable part. Points into name
- * or out. */
+ * libpsl (Debian's public_suffix_list.dat) behind an exact cache (names.c
+ * says why it is exact); the last two labels when the name is a public
+ * suffix itself. Points into name or out. Not thread-safe. */
 const char *xf_registered_domain(const char *name, char *out, size_t size);
+
+/* The same answer straight from libpsl, no cache (tests, benchmarks). */
+const char *xf_registered_domain_psl(const char *name, char *out, size_t size);
+
+struct xf_rd_stats {
+	uint64_t hits, misses; /* cache lookups by the name's last labels */
+	uint64_t direct; /* names libpsl answered whole (see names.c) */
+	uint32_t interior; /* list suffixes with rules below them */
+	int cache; /* 0: the list file was not there, every name goes to libpsl */
+};
+
+void xf_rd_stats(struct xf_rd_stats *st);
 
 /* A growing string buffer for JSON documents. */
 struct xf_sb {

@@ -1746,7 +1746,8 @@ fail:
 /* --- where one event's userspace time goes, on events captured from the ring --- */
 
 struct stage_ns {
-	double decode, psl, observe, on_event, timer;
+	double decode, psl, psl_raw, observe, on_event, timer;
+	struct xf_rd_stats rd; /* the cache over the timed passes */
 };
 
 static struct xf_ft *fresh_table(const struct ring *s)
@@ -1761,13 +1762,14 @@ static struct xf_ft *fresh_table(const struct ring *s)
 /* One pass of on_event's steps over the captured events, each step timed. */
 static void stages_pass(const struct ring *s, struct xf_ft *ft, double *ns)
 {
-	int64_t sum[3] = {0};
+	int64_t sum[4] = {0};
 
 	for (size_t i = 0; i < s->ncap; i++) {
 		const struct xf_event *ev = &s->cap[i];
-		char name[XF_NAME_MAX * 4 + 1], lname[sizeof(name)], rdbuf[256];
+		char name[XF_NAME_MAX * 4 + 1], lname[sizeof(name)], rdbuf[256], rdraw[256];
 		struct xf_obs o = {0};
-		int64_t a = now_ns(), b, c, d;
+		int64_t a = now_ns(), b, c, d, e, f;
+		const char *raw;
 		int r = xf_wire_to_text(ev->name,
 					ev->name_len < XF_NAME_MAX ? ev->name_len : XF_NAME_MAX, 0,
 					name, sizeof(name));
@@ -1780,6 +1782,13 @@ static void stages_pass(const struct ring *s, struct xf_ft *ft, double *ns)
 		b = now_ns();
 		o.domain = xf_registered_domain(lname, rdbuf, sizeof(rdbuf));
 		c = now_ns();
+		/* libpsl alone, for the comparison: the same answer, never cached */
+		raw = xf_registered_domain_psl(lname, rdraw, sizeof(rdraw));
+		e = now_ns();
+		if (strcmp(raw, o.domain))
+			fprintf(stderr, "bench_sensor: %s: libpsl %s, cache %s\n", lname, raw,
+				o.domain);
+		f = now_ns();
 		o.client = ev->saddr;
 		o.server = ev->daddr;
 		o.kernel_rd = ev->feat.rd_hash;
@@ -1794,16 +1803,18 @@ static void stages_pass(const struct ring *s, struct xf_ft *ft, double *ns)
 		d = now_ns();
 		sum[0] += b - a;
 		sum[1] += c - b;
-		sum[2] += d - c;
+		sum[2] += d - f;
+		sum[3] += e - c;
 	}
-	for (int k = 0; k < 3; k++)
+	for (int k = 0; k < 4; k++)
 		ns[k] = (double)sum[k] / (double)s->ncap;
 }
 
 /* Each run: a fresh table, one warm pass (flows created), one timed pass. */
 static int stages_measure(struct ring *s, struct stage_ns *out)
 {
-	double st[3][RUNS_MAX], all[RUNS_MAX], ns[3];
+	double st[4][RUNS_MAX], all[RUNS_MAX], ns[4];
+	struct xf_rd_stats rd0, rd1;
 	int64_t t0 = now_ns();
 
 	if (!s->ncap)
@@ -1811,6 +1822,7 @@ static int stages_measure(struct ring *s, struct stage_ns *out)
 	for (int k = 0; k < 100000; k++)
 		now_ns();
 	out->timer = (double)(now_ns() - t0) / 1e5;
+	xf_rd_stats(&rd0);
 	for (int r = 0; r < g_runs; r++) {
 		struct ring t = *s;
 
@@ -1819,7 +1831,7 @@ static int stages_measure(struct ring *s, struct stage_ns *out)
 			return -1;
 		stages_pass(s, t.ft, ns);
 		stages_pass(s, t.ft, ns);
-		for (int k = 0; k < 3; k++)
+		for (int k = 0; k < 4; k++)
 			st[k][r] = ns[k];
 		xf_ft_free(t.ft);
 		if (!(t.ft = fresh_table(s)))
@@ -1835,6 +1847,12 @@ static int stages_measure(struct ring *s, struct stage_ns *out)
 	out->decode = median(st[0], g_runs);
 	out->psl = median(st[1], g_runs);
 	out->observe = median(st[2], g_runs);
+	out->psl_raw = median(st[3], g_runs);
+	xf_rd_stats(&rd1);
+	out->rd = rd1;
+	out->rd.hits -= rd0.hits;
+	out->rd.misses -= rd0.misses;
+	out->rd.direct -= rd0.direct;
 	out->on_event = median(all, g_runs);
 	return 0;
 }
@@ -1889,8 +1907,10 @@ static void ring_print(const struct step *st, int n, const struct stage_ns *sg, 
 	HEAD("on_event stage (events captured from the ring)", "ns/event", "share");
 	ROW("xf_wire_to_text + lower-case", cell("%.0f", sg->decode),
 	    cell("%.0f%%", 100 * sg->decode / (sg->decode + sg->psl + sg->observe)));
-	ROW("xf_registered_domain (libpsl)", cell("%.0f", sg->psl),
+	ROW("xf_registered_domain (libpsl behind the cache)", cell("%.0f", sg->psl),
 	    cell("%.0f%%", 100 * sg->psl / (sg->decode + sg->psl + sg->observe)));
+	ROW("for comparison: libpsl alone (xf_registered_domain_psl)", cell("%.0f", sg->psl_raw),
+	    "-");
 	ROW("xf_ft_observe (warm table)", cell("%.0f", sg->observe),
 	    cell("%.0f%%", 100 * sg->observe / (sg->decode + sg->psl + sg->observe)));
 	ROW("whole on_event, untimed inside (warm table)", cell("%.0f", sg->on_event), "-");
@@ -1898,6 +1918,11 @@ static void ring_print(const struct step *st, int n, const struct stage_ns *sg, 
 	     "table (one warm pass, one timed); each stage includes about %.0f ns of clock "
 	     "reading; median of %d runs",
 	     s->ncap, sg->timer, g_runs);
+	note("registered-domain cache over these passes: %llu hits, %llu misses, %llu names "
+	     "answered by libpsl whole; the cache is %s",
+	     (unsigned long long)sg->rd.hits, (unsigned long long)sg->rd.misses,
+	     (unsigned long long)sg->rd.direct,
+	     sg->rd.cache ? "on" : "OFF (no public_suffix_list.dat)");
 }
 
 #define RING_RATES 7
