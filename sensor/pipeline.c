@@ -309,3 +309,10 @@ void xf_pipe_tick(struct xf_pipeline *p, uint64_t now_ms)
 	p->urgent = 0;
 	xf_ft_tick(p->ft, on_flow, p);
 }
+
+uint32_t xf_pipe_tick_budget(struct xf_pipeline *p, uint64_t now_ms, uint32_t max)
+{
+	p->now_ms = now_ms;
+	p->urgent = 0;
+	return xf_ft_tick_budget(p->ft, on_flow, p, max);
+}

@@ -95,6 +95,10 @@ int xf_pipe_observe(struct xf_pipeline *p, struct xf_obs *o);
  * now_ms stamps them (wall clock live, packet time in replay). */
 void xf_pipe_tick(struct xf_pipeline *p, uint64_t now_ms);
 
+/* The same in slices: at most max flows; returns how many wait for the next
+ * call (live, the ring buffer is drained between slices). */
+uint32_t xf_pipe_tick_budget(struct xf_pipeline *p, uint64_t now_ms, uint32_t max);
+
 /*
  * The allowlist entry (shipped, or a domain from the config's `allow`)
  * covering this registered domain, with its source ("shipped:VERSION" or

@@ -67,7 +67,8 @@ struct sensor {
 	/* counters */
 	uint64_t events, bad_events, verdicts, verdict_errors;
 	uint64_t store_errors, sink_errors;
-	uint32_t uncommitted; /* alerts put since the last commit */
+	uint32_t uncommitted;
+	uint32_t tick_left; /* touched flows a sliced tick has yet to score */ /* alerts put since the last commit */
 	struct xf_kmerge km; /* batched reads of the kernel's flows */
 	struct xf_ingest_buf ibuf; /* the text of the event being decoded */
 };
@@ -152,6 +153,19 @@ static const struct xf_pipe_ops live_ops = {
 	.rolled = on_rolled,
 };
 
+/*
+ * A tick scores every flow touched since the last one, and a merge of the
+ * kernel's counters touches every busy flow: thousands at once. Scored in
+ * slices with the ring buffer drained between them, a burst of alerts never
+ * stalls the consumer long enough to fill the ring (about 3 ms a slice).
+ */
+#define TICK_SLICE 2048
+
+static uint64_t wall_ms(void)
+{
+	return (uint64_t)(now_ns(CLOCK_REALTIME) / 1000000);
+}
+
 static void tick(struct sensor *s)
 {
 	struct xf_config kc;
@@ -163,7 +177,7 @@ static void tick(struct sensor *s)
 	 * without XF_CF_VERDICTS: repair it */
 	xf_config_hints_sync(s->config_fd, s->verdicts_fd, s->ipblock_fd);
 	xf_kmerge_run(&s->km, s->p.ft);
-	xf_pipe_tick(&s->p, (uint64_t)(now_ns(CLOCK_REALTIME) / 1000000));
+	s->tick_left = xf_pipe_tick_budget(&s->p, wall_ms(), TICK_SLICE);
 }
 
 /* --- outbox and sinks --- */
@@ -434,7 +448,7 @@ int xf_sensor_run(struct xf_sensor_cfg *cfg, volatile sig_atomic_t *stop)
 	fprintf(stderr, "exfilter: running in %s mode on %d interface(s), store %s\n",
 		s.p.mode == XF_MODE_ENFORCE ? "enforce" : "monitor", s.l.n_ifs, cfg->db_path);
 	while (!*stop) {
-		int n = epoll_wait(epfd, out, 4, 200);
+		int n = epoll_wait(epfd, out, 4, s.tick_left ? 0 : 200);
 		int64_t now = now_ns(CLOCK_MONOTONIC);
 		uint64_t expirations;
 
@@ -443,8 +457,10 @@ int xf_sensor_run(struct xf_sensor_cfg *cfg, volatile sig_atomic_t *stop)
 			goto out;
 		}
 		ring_buffer__consume(s.rb);
-		if (s.p.urgent) /* a kernel-flagged flow not alerted yet: now */
-			xf_pipe_tick(&s.p, (uint64_t)(now_ns(CLOCK_REALTIME) / 1000000));
+		/* the rest of a sliced tick, or a kernel-flagged flow not alerted
+		 * yet: now, not at the next tick */
+		if (s.tick_left || s.p.urgent)
+			s.tick_left = xf_pipe_tick_budget(&s.p, wall_ms(), TICK_SLICE);
 		if (read(tfd, &expirations, sizeof(expirations)) < 0 && errno != EAGAIN)
 			break;
 		if (now - last_tick >= (int64_t)cfg->tick_ms * 1000000LL) {
@@ -466,6 +482,7 @@ int xf_sensor_run(struct xf_sensor_cfg *cfg, volatile sig_atomic_t *stop)
 	/* flush: what is in the ring, a last tick, the outbox, the sinks */
 	ring_buffer__consume(s.rb);
 	tick(&s);
+	xf_pipe_tick(&s.p, wall_ms()); /* every slice left */
 	xf_outbox_commit(s.ob);
 	pump(&s);
 	for (int i = 0; i < s.nsinks; i++) {
