@@ -1284,9 +1284,10 @@ static void flows_print(void)
 	    cell("%.1f", (double)(m.rss_full - m.rss0) / (double)m.st.flows),
 	    cell("%.1f", (double)m.st.bytes / (double)m.st.flows), cell("%.0f", 1e6 / m.secs),
 	    "<= 64 MiB", mib(m.rss_full - m.rss0) <= 64 ? "met" : "not met");
-	note("1M flows: RSS +%.1f MiB at xf_ft_new (arrays are calloc'd at the bound, mapped "
-	     "lazily), +%.1f MiB more after filling; %llu clients, %llu domains interned; the "
-	     "64-byte entries alone (flowtab.h) are %.1f MiB of it",
+	note("1M flows: RSS +%.1f MiB at xf_ft_new (entry arrays calloc'd at the bound, mapped "
+	     "lazily; bucket arrays grow with the entries), +%.1f MiB more after filling; %llu "
+	     "clients, %llu domains interned; the 64-byte entries alone (flowtab.h) are %.1f MiB "
+	     "of it",
 	     mib(m.rss_new - m.rss0), mib(m.rss_full - m.rss_new), (unsigned long long)m.st.clients,
 	     (unsigned long long)m.st.domains, mib(64L * (long)m.st.flows));
 	HEAD("random-subdomain flood, max_flows 100000", "observations", "RSS growth (MiB)",
