@@ -146,34 +146,26 @@ int xf_target_parse(const char *s, struct xf_target *t)
 	return 0;
 }
 
+static int pinned_suffix_known(const void *ctx, __u64 h)
+{
+	int fd = *(const int *)ctx;
+	__u8 v;
+
+	return fd >= 0 && !bpf_map_lookup_elem(fd, &h, &v);
+}
+
 /*
  * The kernel keys domain verdicts by registered domain; cut a longer name to
  * it with the same rule the kernel uses, and the pinned suffixes map.
  */
 static const char *registered_domain(const char *pin_dir, const char *name)
 {
-	const char *p = name + strlen(name), *labels[3] = { 0 };
-	int n = 0, fd, known;
-	__u64 h;
-	__u8 v;
+	int fd = xf_pinned_map(pin_dir, "xf_suffixes");
+	const char *rd = xf_kernel_rd(name, pinned_suffix_known, &fd);
 
-	while (p > name && n < 3) {
-		const char *dot = p - 1;
-
-		while (dot > name && *dot != '.')
-			dot--;
-		labels[n++] = dot == name ? dot : dot + 1;
-		p = dot;
-	}
-	if (n < 3)
-		return name;
-	fd = xf_pinned_map(pin_dir, "xf_suffixes");
-	if (fd < 0)
-		return labels[1];
-	h = xf_name_hash_text(labels[1]);
-	known = !bpf_map_lookup_elem(fd, &h, &v);
-	close(fd);
-	return known ? labels[2] : labels[1];
+	if (fd >= 0)
+		close(fd);
+	return rd;
 }
 
 static __u64 now_mono_ns(void)

@@ -202,7 +202,7 @@ int xf_frame_parse(const __u8 *data, __u32 len, const struct xf_config *cfg, xf_
 
 struct xf_suffix_set {
 	__u64 *h;
-	size_t n;
+	size_t n, cap;
 };
 
 static int cmp_u64(const void *a, const void *b)
@@ -212,23 +212,16 @@ static int cmp_u64(const void *a, const void *b)
 	return x < y ? -1 : x > y;
 }
 
-/* The same rules as xf_suffixes_load() in loader.c: plain two-label rules
- * only; wildcards, exceptions and comments are libpsl's business. */
-struct xf_suffix_set *xf_suffix_set_load(const char *psl_path)
+int xf_psl_two_label_rules(const char *psl_path, int (*fn)(void *ctx, const char *rule),
+			   void *ctx)
 {
-	struct xf_suffix_set *s = calloc(1, sizeof(*s));
-	size_t cap = 0;
 	char line[512];
-	FILE *f;
+	FILE *f = fopen(psl_path, "r");
+	int n = 0, err = 0;
 
-	if (!s)
-		return NULL;
-	f = fopen(psl_path, "r");
-	if (!f) {
-		free(s);
-		return NULL;
-	}
-	while (fgets(line, sizeof(line), f)) {
+	if (!f)
+		return -errno;
+	while (!err && fgets(line, sizeof(line), f)) {
 		char *p = line, *dot;
 
 		line[strcspn(line, " \t\r\n")] = 0;
@@ -237,20 +230,61 @@ struct xf_suffix_set *xf_suffix_set_load(const char *psl_path)
 		dot = strchr(p, '.');
 		if (!dot || strchr(dot + 1, '.'))
 			continue;
-		if (s->n == cap) {
-			__u64 *h = realloc(s->h, (cap = cap ? cap * 2 : 1024) * sizeof(*h));
-
-			if (!h) {
-				fclose(f);
-				xf_suffix_set_free(s);
-				errno = ENOMEM;
-				return NULL;
-			}
-			s->h = h;
-		}
-		s->h[s->n++] = xf_name_hash_text(p);
+		err = fn(ctx, p);
+		n += !err;
 	}
 	fclose(f);
+	return err ? (err < 0 ? err : -err) : n;
+}
+
+const char *xf_kernel_rd(const char *name, xf_suffix_fn known, const void *set)
+{
+	const char *p = name + strlen(name), *labels[3] = { 0 };
+	int n = 0;
+
+	while (p > name && n < 3) {
+		const char *dot = p - 1;
+
+		while (dot > name && *dot != '.')
+			dot--;
+		labels[n++] = dot == name ? dot : dot + 1;
+		p = dot;
+	}
+	if (n < 3)
+		return name;
+	return known(set, xf_name_hash_text(labels[1])) ? labels[2] : labels[1];
+}
+
+static int set_add(void *ctx, const char *rule)
+{
+	struct xf_suffix_set *s = ctx;
+
+	if (s->n == s->cap) {
+		size_t cap = s->cap ? s->cap * 2 : 1024;
+		__u64 *h = realloc(s->h, cap * sizeof(*h));
+
+		if (!h)
+			return -ENOMEM;
+		s->h = h;
+		s->cap = cap;
+	}
+	s->h[s->n++] = xf_name_hash_text(rule);
+	return 0;
+}
+
+struct xf_suffix_set *xf_suffix_set_load(const char *psl_path)
+{
+	struct xf_suffix_set *s = calloc(1, sizeof(*s));
+	int n;
+
+	if (!s)
+		return NULL;
+	n = xf_psl_two_label_rules(psl_path, set_add, s);
+	if (n < 0) {
+		xf_suffix_set_free(s);
+		errno = -n;
+		return NULL;
+	}
 	qsort(s->h, s->n, sizeof(*s->h), cmp_u64);
 	return s;
 }

@@ -39,6 +39,25 @@ struct xf_frame {
 int xf_frame_parse(const __u8 *data, __u32 len, const struct xf_config *cfg, xf_suffix_fn sfx,
 		   const void *sfx_set, struct xf_frame *f);
 
+/* Debian's copy of the public suffix list (package publicsuffix). */
+#define XF_PSL_PATH "/usr/share/publicsuffix/public_suffix_list.dat"
+
+/*
+ * Call fn for every plain two-label rule of a public suffix list file: the
+ * rules the kernel's xf_suffixes map holds (wildcards, exceptions and
+ * deeper rules are libpsl's business). fn returns 0 to go on. Returns the
+ * rules passed to fn, or -errno (the file cannot be read, or fn's error).
+ */
+int xf_psl_two_label_rules(const char *psl_path, int (*fn)(void *ctx, const char *rule),
+			   void *ctx);
+
+/*
+ * The registered domain the kernel keys a presentation name by: its last
+ * two labels, or three when the last two are a known suffix. Points into
+ * name (the name itself when it has fewer than three labels).
+ */
+const char *xf_kernel_rd(const char *name, xf_suffix_fn known, const void *set);
+
 /* The two-label public suffixes of a public suffix list file, as the
  * loader puts them in the kernel's xf_suffixes map. NULL and errno on error. */
 struct xf_suffix_set *xf_suffix_set_load(const char *psl_path);

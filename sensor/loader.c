@@ -59,33 +59,23 @@ int xf_pinned_map(const char *pin_dir, const char *name)
  * registered domains have three labels; libpsl gives userspace the exact
  * answer for the rarer deeper and wildcard rules.
  */
-int xf_suffixes_load(int map_fd, const char *psl_path)
+static int map_add(void *ctx, const char *rule)
 {
-	char line[512];
-	FILE *f = fopen(psl_path, "r");
-	int n = 0;
+	__u64 h = xf_name_hash_text(rule);
 	__u8 one = 1;
 
-	if (!f) {
-		fprintf(stderr, "failed to open public suffix list %s: %s (apt-get install publicsuffix)\n",
-			psl_path, strerror(errno));
-		return -errno;
-	}
-	while (fgets(line, sizeof(line), f)) {
-		char *p = line, *dot;
-		__u64 h;
+	/* a rule the map cannot take is skipped: libpsl still has it */
+	bpf_map_update_elem(*(int *)ctx, &h, &one, BPF_ANY);
+	return 0;
+}
 
-		line[strcspn(line, " \t\r\n")] = 0;
-		if (!*p || p[0] == '/' || p[0] == '!' || p[0] == '*')
-			continue;
-		dot = strchr(p, '.');
-		if (!dot || strchr(dot + 1, '.'))
-			continue;
-		h = xf_name_hash_text(p);
-		if (!bpf_map_update_elem(map_fd, &h, &one, BPF_ANY))
-			n++;
-	}
-	fclose(f);
+int xf_suffixes_load(int map_fd, const char *psl_path)
+{
+	int n = xf_psl_two_label_rules(psl_path, map_add, &map_fd);
+
+	if (n < 0)
+		fprintf(stderr, "failed to load public suffix list %s: %s (apt-get install publicsuffix)\n",
+			psl_path, strerror(-n));
 	return n;
 }
 
@@ -135,7 +125,7 @@ int xf_loader__open_load(struct xf_loader *l, const char *pin_dir, const struct 
 	if (err)
 		return err;
 	err = xf_suffixes_load(bpf_map__fd(l->skel->maps.xf_suffixes),
-			       "/usr/share/publicsuffix/public_suffix_list.dat");
+			       XF_PSL_PATH);
 	if (err < 0)
 		return err;
 	return 0;

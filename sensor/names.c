@@ -9,6 +9,7 @@
 #include <string.h>
 #include <libpsl.h>
 #include "names.h"
+#include "frame.h" /* XF_PSL_PATH */
 
 static size_t put_byte(char *out, size_t pos, size_t size, uint8_t c, int lower, int in_label)
 {
@@ -106,12 +107,11 @@ int xf_text_name(const uint8_t *name, size_t len, int lower, char *out, size_t s
  * leading or trailing dot, upper case, bytes >= 0x80, "xn--" labels
  * (libpsl also holds punycode forms of the list's UTF-8 rules, and this
  * file does not compute them), more than XF_RD_MAX_LEN bytes.
- * tests/unit/test_names_psl.c compares both ways over 50k real domains.
+ * tests/unit/test_rdcache.c compares both ways over 50k real domains.
  *
  * Not thread-safe, like the lazy libpsl context before it: the sensor
  * decodes events on one thread.
  */
-#define XF_PSL_DAT "/usr/share/publicsuffix/public_suffix_list.dat"
 #define XF_RD_MAX_LEN 400 /* fewer than 255 labels: libpsl's label counter */
 #define RD_LABELS_MAX 16 /* interior suffixes have at most 4 labels today */
 #define RD_SLOTS 8192 /* direct-mapped, 64 bytes a slot: 512 KiB */
@@ -127,7 +127,7 @@ _Static_assert(sizeof(struct rd_slot) == 64, "cache slot size");
 static struct {
 	int init;
 	const psl_ctx_t *psl;
-	psl_ctx_t *loaded; /* when psl came from XF_PSL_DAT */
+	psl_ctx_t *loaded; /* when psl came from XF_PSL_PATH */
 	/* interior suffixes: open addressing by right-to-left hash */
 	char **in_key;
 	uint64_t *in_h;
@@ -233,9 +233,9 @@ static void rd_init(void)
 	FILE *fp;
 
 	rd.init = 1;
-	fp = fopen(XF_PSL_DAT, "re");
+	fp = fopen(XF_PSL_PATH, "re");
 	if (fp) {
-		rd.loaded = psl_load_file(XF_PSL_DAT);
+		rd.loaded = psl_load_file(XF_PSL_PATH);
 		if (rd.loaded && !interior_load(fp))
 			rd.slot = calloc(RD_SLOTS, sizeof(*rd.slot));
 		fclose(fp);

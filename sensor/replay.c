@@ -50,7 +50,6 @@
 #include "report.h"
 #include "exfilter_tc.skel.h"
 
-#define PSL_PATH "/usr/share/publicsuffix/public_suffix_list.dat"
 #define FRAME_MAX (262144 + XF_ETH_HLEN)
 #define DB_BATCH 1024 /* alerts per SQLite transaction */
 /* Replay-only parse outcomes, counted after the kernel's parse errors. */
@@ -422,20 +421,7 @@ static void summary(struct replay *r)
  * rule as `exfilter block` (control.c), over the userspace suffix set. */
 static const char *kernel_rd(const struct replay *r, const char *name)
 {
-	const char *p = name + strlen(name), *labels[3] = { 0 };
-	int n = 0;
-
-	while (p > name && n < 3) {
-		const char *dot = p - 1;
-
-		while (dot > name && *dot != '.')
-			dot--;
-		labels[n++] = dot == name ? dot : dot + 1;
-		p = dot;
-	}
-	if (n < 3)
-		return name;
-	return xf_suffix_set_has(r->sfx, xf_name_hash_text(labels[1])) ? labels[2] : labels[1];
+	return xf_kernel_rd(name, xf_suffix_set_has, r->sfx);
 }
 
 static int list_keys(struct replay *r)
@@ -588,11 +574,11 @@ static int setup(struct replay *r)
 	};
 	char err[512];
 
-	r->sfx = xf_suffix_set_load(PSL_PATH);
+	r->sfx = xf_suffix_set_load(XF_PSL_PATH);
 	if (!r->sfx) {
 		fprintf(stderr, "exfilter: failed to read the public suffix list %s: %s "
 				"(apt-get install publicsuffix)\n",
-			PSL_PATH, strerror(errno));
+			XF_PSL_PATH, strerror(errno));
 		return 1;
 	}
 	if (list_keys(r))
