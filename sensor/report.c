@@ -310,6 +310,22 @@ static struct rp_pair *pair_get(struct xf_report *r, struct rp_dom *d, const uin
 	return p;
 }
 
+/* The (client, domain) pair a call is about, created as needed; counted as
+ * lost when there is no domain or no memory. */
+static struct rp_pair *pair_of(struct xf_report *r, const char *domain, const uint8_t *client,
+			       struct rp_dom **dp)
+{
+	static const uint8_t none[16];
+	struct rp_dom *d = domain && *domain ? dom_get(r, domain, 1) : NULL;
+	struct rp_pair *p = d ? pair_get(r, d, client ? client : none) : NULL;
+
+	if (!p)
+		r->lost++;
+	*dp = d;
+	return p;
+}
+
+
 /* ---- collecting ---- */
 
 /* A score as a float no larger than it: scores and thresholds both go
@@ -386,23 +402,15 @@ static void dom_fired(struct rp_dom *d, const struct xf_score *sc)
 void xf_report_flow(struct xf_report *r, const struct xf_ft_flow *f, const struct xf_score *sc,
 		    uint64_t ts_ms, uint64_t first_ms)
 {
-	static const uint8_t none[16];
 	const struct xf_flow_view *v = &f->view;
 	double score = sc->score;
 	struct rp_dom *d;
 	struct rp_pair *p;
 
 	r->flows++;
-	if (!f->domain || !*f->domain) {
-		r->lost++;
+	p = pair_of(r, f->domain, f->client, &d);
+	if (!p)
 		return;
-	}
-	d = dom_get(r, f->domain, 1);
-	p = d ? pair_get(r, d, f->client ? f->client : none) : NULL;
-	if (!p) {
-		r->lost++;
-		return;
-	}
 	if (!(score >= 0)) /* NaN too */
 		score = 0;
 	if (score > 100)
@@ -435,20 +443,12 @@ void xf_report_flow(struct xf_report *r, const struct xf_ft_flow *f, const struc
 void xf_report_query(struct xf_report *r, const uint8_t *client, const char *domain,
 		     uint64_t payload_bytes, int kernel_acts, uint64_t ts_ms)
 {
-	static const uint8_t none[16];
 	struct rp_dom *d;
 	struct rp_pair *p;
 
-	if (!domain || !*domain) {
-		r->lost++;
+	p = pair_of(r, domain, client, &d);
+	if (!p)
 		return;
-	}
-	d = dom_get(r, domain, 1);
-	p = d ? pair_get(r, d, client ? client : none) : NULL;
-	if (!p) {
-		r->lost++;
-		return;
-	}
 	r->fed = 1;
 	d->queried = 1;
 	if (ts_ms > d->last_q_ms)
@@ -470,20 +470,12 @@ void xf_report_query(struct xf_report *r, const uint8_t *client, const char *dom
 
 void xf_report_alert(struct xf_report *r, const struct xf_ft_flow *f, uint64_t ts_ms)
 {
-	static const uint8_t none[16];
 	struct rp_dom *d;
 	struct rp_pair *p;
 
-	if (!f->domain || !*f->domain) {
-		r->lost++;
+	p = pair_of(r, f->domain, f->client, &d);
+	if (!p)
 		return;
-	}
-	d = dom_get(r, f->domain, 1);
-	p = d ? pair_get(r, d, f->client ? f->client : none) : NULL;
-	if (!p) {
-		r->lost++;
-		return;
-	}
 	if (p->alert_ms != UINT64_MAX)
 		return;
 	p->alert_ms = ts_ms;
