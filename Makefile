@@ -30,7 +30,7 @@ BPF_CFLAGS := -g -O2 -target bpf -D__TARGET_ARCH_$(ARCH) -Wall -Wextra -Werror \
 	-Ibpf -idirafter /usr/include/$(MULTIARCH)
 CFLAGS ?= -g -O2
 XF_CFLAGS := $(CFLAGS) -std=gnu11 -Wall -Wextra -Werror -Ibpf -Isensor -Idetectors -I$(OUTPUT)
-LIBS_SENSOR := -lbpf -lelf -lz -lsqlite3 -lrdkafka -lyaml -lmaxminddb -lldns -lpsl -lpcap -lm -lpthread
+LIBS_SENSOR := -lcap-ng -lbpf -lelf -lz -lsqlite3 -lrdkafka -lyaml -lmaxminddb -lldns -lpsl -lpcap -lm -lpthread
 
 BPF_PROGS := exfilter_tc exfilter_sock
 BPF_OBJS := $(patsubst %,$(OUTPUT)/%.bpf.o,$(BPF_PROGS))
@@ -51,7 +51,7 @@ UNIT_BINS := $(patsubst tests/unit/%.c,$(OUTPUT)/tests/%,$(UNIT_SRCS))
 BPFTEST_BINS := $(OUTPUT)/tests/bpf_test_run $(OUTPUT)/tests/bench_bpf $(OUTPUT)/tests/bench_sensor
 TOOL_BINS := $(patsubst tests/tools/%.c,$(OUTPUT)/tests/%,$(wildcard tests/tools/*.c))
 
-DEB_PKGS := clang llvm libbpf-dev bpftool libelf-dev zlib1g-dev libcmocka-dev libpcap-dev \
+DEB_PKGS := clang llvm libbpf-dev bpftool libelf-dev zlib1g-dev libcmocka-dev libpcap-dev libcap-ng-dev \
 	libsqlite3-dev sqlite3 librdkafka-dev kcat libyaml-dev libmaxminddb-dev \
 	libmaxmind-db-writer-perl libldns-dev libpsl-dev python3 python3-jsonschema \
 	pkg-config iproute2 iputils-ping util-linux perl-base coreutils unbound iodine dns2tcp \

@@ -13,6 +13,7 @@
 #include <fcntl.h>
 #include <limits.h>
 #include <math.h>
+#include <pwd.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -105,6 +106,13 @@ static int check_nonempty(const char *s)
 	return s[0] != 0;
 }
 
+/* Resolved again at start-up (sensor/privs.c); here so a typo is a config
+ * error naming the key. */
+static int check_user(const char *s)
+{
+	return !*s || getpwnam(s) != NULL;
+}
+
 /* Kafka's legal topic characters; "." and ".." are reserved. */
 static int check_topic(const char *s)
 {
@@ -176,6 +184,10 @@ static const struct key keys[] = {
 	  .type = KT_STR, FIELD(pin_dir), .check = check_abspath, .what = "an absolute path" },
 	{ INFO("keep_pinned", "false", "leave programs and maps pinned and attached on exit"),
 	  .type = KT_BOOL, FIELD(keep_pinned) },
+	{ INFO("run_as", "", "user to run as once attached (capabilities are dropped either "
+			    "way); \"\" = stay root"),
+	  .type = KT_STR, FIELD(run_as), .check = check_user,
+	  .what = "an existing user name, or \"\" (stay root)" },
 	{ INFO("resolvers", "[]", "recursive resolvers among the clients: scaled thresholds"),
 	  .type = KT_LIST, ENTRIES(resolvers), COUNT(n_resolvers), .check = check_ip,
 	  .what = "an IPv4 or IPv6 address" },

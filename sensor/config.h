@@ -33,6 +33,7 @@ struct xf_sensor_cfg {
 	char tap[32]; /* tap: IF (socket filter on AF_PACKET), "" = none */
 	char pin_dir[256]; /* pin_dir */
 	int keep_pinned; /* keep_pinned: leave programs and maps on exit */
+	char run_as[64]; /* run_as: user to switch to after start-up, "" = stay root */
 	char resolvers[XF_CFG_LIST_MAX][48]; /* resolvers: [IP, ...] */
 	int n_resolvers;
 	char allow[XF_CFG_LIST_MAX][256]; /* allow: [DOMAIN, ...] user allowlist */

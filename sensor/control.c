@@ -6,6 +6,7 @@
 #include <arpa/inet.h>
 #include <ctype.h>
 #include <errno.h>
+#include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -146,6 +147,46 @@ int xf_target_parse(const char *s, struct xf_target *t)
 	return 0;
 }
 
+/*
+ * The sensor's own fds for the maps it pinned. After it drops its
+ * privileges it can no longer reopen them by path (the pins are root's, and
+ * the pin directory 0700), so the live enforce path uses these, duplicated
+ * so that callers close what they get either way. Bounded: one per map.
+ */
+#define HELD_MAX 32
+
+static struct {
+	char name[BPF_OBJ_NAME_LEN];
+	int fd;
+} held[HELD_MAX];
+static int n_held;
+
+int xf_control_hold(const char *name, int fd)
+{
+	if (n_held >= HELD_MAX)
+		return -E2BIG;
+	snprintf(held[n_held].name, sizeof(held[n_held].name), "%s", name);
+	held[n_held++].fd = fd;
+	return 0;
+}
+
+void xf_control_release(void)
+{
+	n_held = 0;
+}
+
+static int open_map(const char *pin_dir, const char *name)
+{
+	for (int i = 0; i < n_held; i++) {
+		if (!strcmp(held[i].name, name)) {
+			int fd = fcntl(held[i].fd, F_DUPFD_CLOEXEC, 0);
+
+			return fd < 0 ? -errno : fd;
+		}
+	}
+	return xf_pinned_map(pin_dir, name);
+}
+
 static int pinned_suffix_known(const void *ctx, __u64 h)
 {
 	int fd = *(const int *)ctx;
@@ -160,7 +201,7 @@ static int pinned_suffix_known(const void *ctx, __u64 h)
  */
 static const char *registered_domain(const char *pin_dir, const char *name)
 {
-	int fd = xf_pinned_map(pin_dir, "xf_suffixes");
+	int fd = open_map(pin_dir, "xf_suffixes");
 	const char *rd = xf_kernel_rd(name, pinned_suffix_known, &fd);
 
 	if (fd >= 0)
@@ -178,7 +219,7 @@ static __u64 now_mono_ns(void)
 
 static int map_op(const char *pin_dir, const char *map, int del, const void *key, const void *val)
 {
-	int fd = xf_pinned_map(pin_dir, map), err = 0;
+	int fd = open_map(pin_dir, map), err = 0;
 
 	if (fd < 0)
 		return fd;
@@ -236,7 +277,7 @@ int xf_config_hints_sync(int config_fd, int verdicts_fd, int ipblock_fd)
 static int map_put_hinted(const char *pin_dir, const char *map, __u32 flag, const void *key,
 			  const void *val)
 {
-	int cfd = xf_pinned_map(pin_dir, "xf_config"), err;
+	int cfd = open_map(pin_dir, "xf_config"), err;
 
 	if (cfd < 0)
 		return cfd;

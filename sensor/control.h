@@ -22,7 +22,17 @@ struct xf_target {
 /* Parse "example.com", "sni:NAME", "host:NAME", "10.0.0.0/8", "2001:db8::/32". */
 int xf_target_parse(const char *s, struct xf_target *t);
 
-/* block/allow/unblock a target in the pinned maps under pin_dir. */
+/*
+ * Hand the maps' own fds (name as pinned, "xf_verdicts") to the list edits
+ * below, which otherwise open the pins under pin_dir by path: a sensor that
+ * dropped its privileges cannot. The fds stay the caller's; release before
+ * closing them.
+ */
+int xf_control_hold(const char *name, int fd);
+void xf_control_release(void);
+
+/* block/allow/unblock a target in the pinned maps under pin_dir (or the
+ * held fds, see xf_control_hold()). */
 int xf_target_apply(const char *pin_dir, const struct xf_target *t, const char *verb, int action,
 		    __u32 ttl_s);
 

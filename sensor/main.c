@@ -105,6 +105,8 @@ static const char run_usage[] =
 	"                          the kernel drops on its own (key: kernel.enc_limit)\n"
 	"      --keep              leave programs attached and maps pinned on exit, so\n"
 	"                          enforcement survives a sensor restart (key: keep_pinned)\n"
+	"      --user USER         once attached, drop every capability and run as USER\n"
+	"                          (key: run_as; capabilities are dropped without it too)\n"
 	"\n"
 	"Exit status: 0 after a clean stop, 1 on a runtime error, 2 on a bad option\n"
 	"or config value (the message names the key).\n";
@@ -135,6 +137,7 @@ static int cmd_run(int argc, char **argv)
 		{ "enc-label-drop", required_argument, 0, 'L' },
 		{ "kenc-limit", required_argument, 0, 'K' },
 		{ "keep", no_argument, 0, 'k' },
+		{ "user", required_argument, 0, 'u' },
 		{ "help", no_argument, 0, 'h' },
 		{ 0 },
 	};
@@ -211,6 +214,9 @@ static int cmd_run(int argc, char **argv)
 			break;
 		case 'k':
 			rc = set_key(&cfg, "keep_pinned", "true");
+			break;
+		case 'u':
+			rc = set_key(&cfg, "run_as", optarg);
 			break;
 		default:
 			rc = 0;

@@ -38,6 +38,7 @@
 #include "names.h"
 #include "outbox.h"
 #include "pipeline.h"
+#include "privs.h"
 #include "sink.h"
 #include "exfilter_tc.skel.h"
 
@@ -64,6 +65,8 @@ struct sensor {
 	int flows_fd, config_fd, verdicts_fd, ipblock_fd;
 	int64_t mono_to_wall_ns;
 	char state_path[PATH_MAX];
+	char db_dir_made[PATH_MAX]; /* the store's directory, when this run made it */
+	struct xf_privs privs; /* run_as */
 	/* counters */
 	uint64_t events, bad_events, verdicts, verdict_errors;
 	uint64_t store_errors, sink_errors;
@@ -81,11 +84,23 @@ static int64_t now_ns(clockid_t c)
 	return (int64_t)ts.tv_sec * 1000000000LL + ts.tv_nsec;
 }
 
-void xf_state_path(const char *pin_dir, char *out, size_t size)
+/* A directory per sensor: one that dropped to run_as owns its own and can
+ * still replace the file, without /run/exfilter being writable to it. */
+static const char *state_base(const char *pin_dir)
 {
 	const char *base = strrchr(pin_dir, '/');
 
-	snprintf(out, size, "/run/exfilter/%s.state.json", base && base[1] ? base + 1 : pin_dir);
+	return base && base[1] ? base + 1 : pin_dir;
+}
+
+static void state_dir(const char *pin_dir, char *out, size_t size)
+{
+	snprintf(out, size, "/run/exfilter/%s", state_base(pin_dir));
+}
+
+void xf_state_path(const char *pin_dir, char *out, size_t size)
+{
+	snprintf(out, size, "/run/exfilter/%s/state.json", state_base(pin_dir));
 }
 
 /* --- ring buffer events --- */
@@ -284,32 +299,33 @@ static void write_state(struct sensor *s)
 
 /* --- set-up and tear-down --- */
 
-static int open_store(struct sensor *s)
+/* Sink indexes in the outbox. Kafka comes last: its threads start after
+ * the privilege drop (see setup()), the other sinks before it. */
+static int store_sinks(const struct xf_sensor_cfg *cfg, const char **names)
 {
-	const char *names[XF_OUTBOX_SINKS_MAX];
-	char err[512], dir[PATH_MAX], *slash;
 	int n = 0;
 
-	if (s->cfg->jsonl_enabled)
+	if (cfg->jsonl_enabled)
 		names[n++] = "jsonl";
-	if (s->cfg->kafka_enabled)
+	if (cfg->kafka_enabled)
 		names[n++] = "kafka";
-	snprintf(dir, sizeof(dir), "%s", s->cfg->db_path);
-	slash = strrchr(dir, '/');
-	if (slash && slash != dir) {
-		*slash = 0;
-		mkdir(dir, 0700); /* the store holds what was seen: not for everyone */
-	}
-	s->ob = xf_outbox_open(s->cfg->db_path, names, n, s->cfg->memory_max, err, sizeof(err));
-	if (!s->ob) {
-		fprintf(stderr, "exfilter: %s\n", err);
-		return -1;
-	}
-	for (int i = 0; i < n; i++) {
-		if (!strcmp(names[i], "jsonl"))
+	return n;
+}
+
+/* The sinks from the next one not open yet; threaded: Kafka too. */
+static int open_sinks(struct sensor *s, int threaded)
+{
+	const char *names[XF_OUTBOX_SINKS_MAX];
+	int n = store_sinks(s->cfg, names);
+	char err[512];
+
+	for (int i = s->nsinks; i < n; i++) {
+		if (!strcmp(names[i], "jsonl")) {
 			s->sinks[i] = xf_sink_jsonl_new(s->cfg->jsonl_path, i, on_ack, s, err,
 							sizeof(err));
-		else {
+		} else if (!threaded) {
+			break;
+		} else {
 			struct xf_kafka_cfg kc = {
 				.topic = s->cfg->kafka_topic,
 				.props = s->cfg->kafka_props,
@@ -326,6 +342,38 @@ static int open_store(struct sensor *s)
 		s->nsinks++;
 	}
 	return 0;
+}
+
+/*
+ * The store, created in a 0700 directory, the database and its -wal and
+ * -shm 0600 (the umask set in setup()). An existing database is refused
+ * if others may write it or it belongs to another user: whoever writes it
+ * chooses what `exfilter alerts` shows and what is sent again to Kafka.
+ */
+static int open_store(struct sensor *s)
+{
+	const char *names[XF_OUTBOX_SINKS_MAX];
+	char err[512], dir[PATH_MAX], *slash;
+	int n = store_sinks(s->cfg, names);
+
+	snprintf(dir, sizeof(dir), "%s", s->cfg->db_path);
+	slash = strrchr(dir, '/');
+	if (slash && slash != dir) {
+		*slash = 0;
+		if (!mkdir(dir, 0700))
+			snprintf(s->db_dir_made, sizeof(s->db_dir_made), "%s", dir);
+	}
+	if (xf_file_check(s->cfg->db_path, "store.path",
+			  s->privs.switch_user ? s->privs.uid : (uid_t)-1, err, sizeof(err))) {
+		fprintf(stderr, "exfilter: %s\n", err);
+		return -1;
+	}
+	s->ob = xf_outbox_open(s->cfg->db_path, names, n, s->cfg->memory_max, err, sizeof(err));
+	if (!s->ob) {
+		fprintf(stderr, "exfilter: %s\n", err);
+		return -1;
+	}
+	return open_sinks(s, 0);
 }
 
 static int apply_lists(struct sensor *s)
@@ -349,9 +397,75 @@ static int apply_lists(struct sensor *s)
 	return 0;
 }
 
-static int setup(struct sensor *s)
+/*
+ * What the sensor goes on writing after the drop becomes run_as's: the
+ * store (its directory only if this run made it), the pin directory (to
+ * unpin at exit; the pins themselves stay root's 0600) and the state
+ * directory.
+ */
+static int hand_over(struct sensor *s)
+{
+	static const char *const db_files[] = { "", "-wal", "-shm", "-journal" };
+	char path[PATH_MAX + 16], dir[PATH_MAX];
+	int err = 0;
+
+	for (size_t i = 0; i < sizeof(db_files) / sizeof(db_files[0]); i++) {
+		snprintf(path, sizeof(path), "%s%s", s->cfg->db_path, db_files[i]);
+		err = err ?: xf_privs_hand_over(&s->privs, path);
+	}
+	if (*s->db_dir_made)
+		err = err ?: xf_privs_hand_over(&s->privs, s->db_dir_made);
+	state_dir(s->cfg->pin_dir, dir, sizeof(dir));
+	err = err ?: xf_privs_hand_over(&s->privs, dir);
+	err = err ?: xf_privs_hand_over(&s->privs, s->cfg->pin_dir);
+	if (err)
+		fprintf(stderr, "exfilter: run_as: failed to give %s's files to '%s': %s\n",
+			s->cfg->db_path, s->privs.user, strerror(-err));
+	return err;
+}
+
+/* The live list edits (on_enforce) go through the fds held here: once the
+ * privileges are dropped the pins cannot be opened again. */
+static int hold_maps(struct sensor *s)
+{
+	struct bpf_map *m;
+
+	bpf_object__for_each_map(m, s->l.skel->obj)
+		if (!strchr(bpf_map__name(m), '.') &&
+		    xf_control_hold(bpf_map__name(m), bpf_map__fd(m)))
+			return -1;
+	return 0;
+}
+
+static int drop_privileges(struct sensor *s)
 {
 	char err[512];
+	/* detaching TC at exit needs CAP_NET_ADMIN: kept, but not effective */
+	int keep_net_admin = s->l.n_ifs > 0 && !s->cfg->keep_pinned;
+
+	if (hold_maps(s) || hand_over(s))
+		return -1;
+	if (xf_privs_drop(&s->privs, keep_net_admin, err, sizeof(err))) {
+		fprintf(stderr, "exfilter: %s\n", err);
+		return -1;
+	}
+	fprintf(stderr, "exfilter: privileges dropped: %s, capabilities: %s\n",
+		s->privs.switch_user ? s->privs.user : "uid 0",
+		keep_net_admin ? "cap_net_admin permitted (to detach at exit), none effective"
+			       : "none");
+	return 0;
+}
+
+static int setup(struct sensor *s)
+{
+	char err[512], dir[PATH_MAX];
+
+	/* the store, the state file, the JSON lines file: ours alone */
+	umask(077);
+	if (xf_privs_resolve(s->cfg->run_as, &s->privs, err, sizeof(err))) {
+		fprintf(stderr, "exfilter: %s\n", err);
+		return -1;
+	}
 
 	/* in flight at most: kafka's max_inflight, plus a pump's worth of jsonl */
 	s->ack_max = (int)(s->cfg->kafka_max_inflight + 2 * ACKQ_MAX);
@@ -393,8 +507,19 @@ static int setup(struct sensor *s)
 	}
 	s->mono_to_wall_ns = now_ns(CLOCK_REALTIME) - now_ns(CLOCK_MONOTONIC);
 	mkdir("/run/exfilter", 0755);
+	chmod("/run/exfilter", 0755); /* `status` reads it; the umask is 077 */
+	state_dir(s->cfg->pin_dir, dir, sizeof(dir));
+	mkdir(dir, 0700);
 	xf_state_path(s->cfg->pin_dir, s->state_path, sizeof(s->state_path));
-	return 0;
+	/* pins are 0600 in bpffs; the directory 0700 even if it was there */
+	if (chmod(s->cfg->pin_dir, 0700)) {
+		fprintf(stderr, "exfilter: pin_dir: failed to chmod 0700 %s: %s\n",
+			s->cfg->pin_dir, strerror(errno));
+		return -1;
+	}
+	if (drop_privileges(s))
+		return -1;
+	return open_sinks(s, 1);
 }
 
 static void teardown(struct sensor *s, int loaded)
@@ -408,10 +533,19 @@ static void teardown(struct sensor *s, int loaded)
 		xf_outbox_commit(s->ob);
 		xf_outbox_close(s->ob);
 	}
-	if (loaded)
+	xf_control_release();
+	if (loaded) {
+		if (!s->cfg->keep_pinned)
+			xf_privs_raise_net_admin(); /* to detach TC */
 		xf_loader__destroy(&s->l, s->cfg->keep_pinned);
-	if (*s->state_path)
+	}
+	if (*s->state_path) {
+		char dir[PATH_MAX];
+
 		unlink(s->state_path);
+		state_dir(s->cfg->pin_dir, dir, sizeof(dir));
+		rmdir(dir); /* as run_as this fails: /run/exfilter is root's */
+	}
 	xf_pipe_free(&s->p);
 	xf_kmerge_free(&s->km);
 	free(s->ackq);
