@@ -36,7 +36,7 @@ cleanup() {
 	[[ -f $XF_TMP/exfilter.pid ]] && kill -9 "$(cat "$XF_TMP/exfilter.pid")" 2>/dev/null || true
 	xf_teardown
 	rm -rf "$PIN"
-	rm -f "/run/exfilter/xf-sensor-$XF_TAG.state.json"
+	rm -rf "/run/exfilter/xf-sensor-$XF_TAG"
 }
 trap cleanup EXIT
 
