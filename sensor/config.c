@@ -705,11 +705,14 @@ static int prop_put(struct ctx *x, const struct key *k, const char *path, const 
 		    const char *s)
 {
 	struct xf_sensor_cfg *c = x->c;
-	char *v;
+	char *v, why[512];
 	int i;
 
 	if (!*name)
 		return fail(x, path, "expected a librdkafka property name");
+	/* TLS, SASL and the rest: librdkafka's own check, now, with the key */
+	if (xf_kafka_prop_check(name, s, why, sizeof(why)))
+		return fail(x, path, "%s", why);
 	for (i = 0; i < c->n_kafka_props; i++)
 		if (!strcmp(c->kafka_props[i].key, name))
 			break;

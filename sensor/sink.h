@@ -59,6 +59,15 @@ struct xf_kafka_cfg {
  * headers "alert_id" = id and "alert_rev" = rev (decimal). librdkafka never
  * expires a message (message.timeout.ms=0 unless props set it); max_inflight
  * <= 0 means 100000. Errors (bad property, ...) go to err. */
+/*
+ * Would librdkafka take this property (name and value, as rd_kafka_conf_set
+ * checks them: enums such as security.protocol, numbers, known names)? For
+ * the config loader, so a bad one names its key before anything starts.
+ * 0, or -EINVAL with librdkafka's reason in why. Files a property names are
+ * only read when the producer starts.
+ */
+int xf_kafka_prop_check(const char *key, const char *value, char *why, size_t whylen);
+
 struct xf_sink *xf_sink_kafka_new(const struct xf_kafka_cfg *cfg, int index, xf_sink_ack_fn ack,
 				  void *ack_ctx, char *err, size_t errlen);
 

@@ -280,6 +280,20 @@ static int conf_set(rd_kafka_conf_t *conf, const char *key, const char *value, c
 	return -EINVAL;
 }
 
+int xf_kafka_prop_check(const char *key, const char *value, char *why, size_t whylen)
+{
+	rd_kafka_conf_t *conf = rd_kafka_conf_new();
+	int ok;
+
+	if (!conf) {
+		snprintf(why, whylen, "out of memory");
+		return -ENOMEM;
+	}
+	ok = rd_kafka_conf_set(conf, key, value, why, whylen) == RD_KAFKA_CONF_OK;
+	rd_kafka_conf_destroy(conf);
+	return ok ? 0 : -EINVAL;
+}
+
 /* Is a property at its default ("" for unset strings)? */
 static int conf_is(const rd_kafka_conf_t *conf, const char *key, const char *unset)
 {

@@ -23,6 +23,7 @@
 
 #include "config.h"
 #include "frame.h"
+#include "sink.h"
 
 #define ARRAY_SIZE(a) (sizeof(a) / sizeof((a)[0]))
 #define EXAMPLE "exfilter.example.yaml"
@@ -280,6 +281,7 @@ static const char all_keys[] = "mode: enforce\n"
 			       "tap: mirror0\n"
 			       "pin_dir: /sys/fs/bpf/xf-test\n"
 			       "keep_pinned: yes\n"
+			       "run_as: nobody\n"
 			       "resolvers: [10.0.0.53, \"2001:db8::53\"]\n"
 			       "allow: [Corp.Example., \"sni:update.example.net\"]\n"
 			       "block: [tunnel.example, 203.0.113.0/24, \"host:c2.example\"]\n"
@@ -351,6 +353,7 @@ static void test_all_keys(void **state)
 	assert_string_equal(cfg.tap, "mirror0");
 	assert_string_equal(cfg.pin_dir, "/sys/fs/bpf/xf-test");
 	assert_int_equal(cfg.keep_pinned, 1);
+	assert_string_equal(cfg.run_as, "nobody");
 	assert_int_equal(cfg.n_resolvers, 2);
 	assert_string_equal(cfg.resolvers[0], "10.0.0.53");
 	assert_string_equal(cfg.resolvers[1], "2001:db8::53");
@@ -443,6 +446,14 @@ static const struct err_case file_errors[] = {
 	{ "kernel:\n  limit_action: pass\n", 2,
 	  "kernel.limit_action: expected drop or refuse, got 'pass'" },
 	{ "keep_pinned: maybe\n", 1, "keep_pinned: expected true or false, got 'maybe'" },
+	{ "run_as: xf-no-such-user\n", 1,
+	  "run_as: expected an existing user name, or \"\" (stay root), got 'xf-no-such-user'" },
+	/* librdkafka's own checks, named by our key (TLS and SASL included) */
+	{ "sinks:\n  kafka:\n    properties:\n      security.protocol: TLS\n", 4,
+	  "sinks.kafka.properties.security.protocol: Invalid value \"TLS\"" },
+	{ "sinks:\n  kafka:\n    properties:\n      sasl.mechanisms: PLAIN\n"
+	  "      ssl.no.such.thing: x\n", 5,
+	  "sinks.kafka.properties.ssl.no.such.thing: No such configuration property" },
 	{ "kernel:\n  events_all: 2\n", 2, "kernel.events_all: expected true or false, got '2'" },
 	{ "pin_dir: relative/dir\n", 1, "pin_dir: expected an absolute path, got 'relative/dir'" },
 	{ "pin_dir:\n", 1, "pin_dir: expected an absolute path, got ''" },
@@ -700,6 +711,8 @@ static void test_set(void **state)
 static const struct {
 	const char *key, *value, *msg;
 } set_errors[] = {
+	{ "sinks.kafka.properties.security.protocol", "bogus",
+	  "command line: sinks.kafka.properties.security.protocol: Invalid value \"bogus\"" },
 	{ "detect.threshold", "high",
 	  "command line: detect.threshold: expected a number 0..100, got 'high'" },
 	{ "detect.treshold", "60",
@@ -749,21 +762,64 @@ static void test_set_errors(void **state)
 	}
 }
 
+/* TLS and SASL reach librdkafka through properties: a SASL_SSL config with
+ * its usual companions is taken whole, as written. */
+static void test_kafka_tls_sasl(void **state)
+{
+	static const char *const kv[][2] = {
+		{ "bootstrap.servers", "kafka1:9093" },
+		{ "security.protocol", "SASL_SSL" },
+		{ "ssl.ca.location", "/etc/exfilter/kafka-ca.pem" },
+		{ "ssl.endpoint.identification.algorithm", "https" },
+		{ "sasl.mechanisms", "SCRAM-SHA-512" },
+		{ "sasl.username", "exfilter" },
+		{ "sasl.password", "s3cret: with \"quotes\"" },
+	};
+	char err[512];
+	size_t i;
+
+	(void)state;
+	assert_int_equal(load_text("sinks:\n"
+				   "  kafka:\n"
+				   "    enabled: true\n"
+				   "    properties:\n"
+				   "      bootstrap.servers: kafka1:9093\n"
+				   "      security.protocol: SASL_SSL\n"
+				   "      ssl.ca.location: /etc/exfilter/kafka-ca.pem\n"
+				   "      ssl.endpoint.identification.algorithm: https\n"
+				   "      sasl.mechanisms: SCRAM-SHA-512\n"
+				   "      sasl.username: exfilter\n"
+				   "      sasl.password: 's3cret: with \"quotes\"'\n"),
+			 0);
+	assert_int_equal(cfg.n_kafka_props, (int)ARRAY_SIZE(kv));
+	for (i = 0; i < ARRAY_SIZE(kv); i++) {
+		assert_string_equal(prop(&cfg, kv[i][0]), kv[i][1]);
+		assert_int_equal(xf_kafka_prop_check(kv[i][0], kv[i][1], err, sizeof(err)), 0);
+	}
+	/* and the same checks refuse what librdkafka would */
+	assert_int_equal(xf_kafka_prop_check("security.protocol", "TLS", err, sizeof(err)),
+			 -EINVAL);
+	assert_non_null(strstr(err, "security.protocol"));
+	assert_int_equal(xf_kafka_prop_check("sasl.mechanisms", "SCRAM-SHA-512", err, sizeof(err)),
+			 0);
+}
+
 /* librdkafka takes text: whatever YAML would read as a number or a bool
- * keeps the characters that were written. */
+ * keeps the characters that were written (in string properties, since the
+ * loader now has librdkafka check each value). */
 static void test_kafka_props_text(void **state)
 {
 	static const char *const kv[][2] = {
 		{ "bootstrap.servers", "kafka1:9092,kafka2:9092" },
 		{ "linger.ms", "0005" },
 		{ "enable.idempotence", "true" },
-		{ "batch.size", "1.50" },
-		{ "message.max.bytes", "0x10" },
+		{ "sasl.username", "1.50" },
+		{ "sasl.password", "0x10" },
 		{ "client.id", "~" },
 		{ "acks", "all" },
-		{ "socket.keepalive.enable", "yes" },
-		{ "retries", "-1" },
-		{ "queue.buffering.max.kbytes", "1e3" },
+		{ "client.rack", "yes" },
+		{ "ssl.key.password", "-1" },
+		{ "ssl.cipher.suites", "1e3" },
 	};
 	size_t i;
 
@@ -775,13 +831,13 @@ static void test_kafka_props_text(void **state)
 				   "      bootstrap.servers: kafka1:9092,kafka2:9092\n"
 				   "      linger.ms: 0005\n"
 				   "      enable.idempotence: true\n"
-				   "      batch.size: 1.50\n"
-				   "      message.max.bytes: 0x10\n"
+				   "      sasl.username: 1.50\n"
+				   "      sasl.password: 0x10\n"
 				   "      client.id: ~\n"
 				   "      acks: \"all\"\n"
-				   "      socket.keepalive.enable: yes\n"
-				   "      retries: -1\n"
-				   "      queue.buffering.max.kbytes: 1e3\n"),
+				   "      client.rack: yes\n"
+				   "      ssl.key.password: -1\n"
+				   "      ssl.cipher.suites: 1e3\n"),
 			 0);
 	assert_int_equal(cfg.n_kafka_props, (int)ARRAY_SIZE(kv));
 	for (i = 0; i < ARRAY_SIZE(kv); i++) {
@@ -814,6 +870,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_set, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_set_errors, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_kafka_props_text, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_kafka_tls_sasl, setup, teardown),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
