@@ -34,6 +34,24 @@ void xf_alert_id(const uint8_t *client, const char *domain, uint32_t win_start_s
 		 (unsigned)(b & 0xffffffffu));
 }
 
+void xf_alert_table_row(FILE *o, const struct xf_alert_rec *r, int rev, const char *tail)
+{
+	char when[32], client[sizeof(r->client) * 4], domain[XF_TERM_NAME_MAX];
+	char sev[sizeof(r->severity) * 4], act[sizeof(r->action) * 4], t[XF_TERM_NAME_MAX];
+	time_t ts = (time_t)(r->ts_ms / 1000);
+	struct tm tm;
+
+	gmtime_r(&ts, &tm);
+	strftime(when, sizeof(when), "%Y-%m-%dT%H:%M:%SZ", &tm);
+	fprintf(o, "%-20s  %-15s  %-30s  %5.1f  %-8s  %-11s  ", when,
+		xf_term_str(r->client, client, sizeof(client)),
+		xf_term_str(r->domain, domain, sizeof(domain)), r->score,
+		xf_term_str(r->severity, sev, sizeof(sev)), xf_term_str(r->action, act, sizeof(act)));
+	if (rev >= 0)
+		fprintf(o, "%3d  ", rev);
+	fprintf(o, "%s\n", xf_term_str(tail ? tail : "", t, sizeof(t)));
+}
+
 const char *xf_alert_action_name(enum xf_alert_action a)
 {
 	return a == XF_AA_BLOCKED ? "blocked" : a == XF_AA_WOULD_BLOCK ? "would-block" : "alerted";

@@ -8,6 +8,7 @@
 #define XF_ALERT_H
 
 #include <stdint.h>
+#include <stdio.h>
 #include "detector.h"
 #include "flowtab.h"
 #include "geoip.h"
@@ -34,6 +35,14 @@ void xf_alert_id(const uint8_t *client, const char *domain, uint32_t win_start_s
 
 const char *xf_alert_action_name(enum xf_alert_action a);
 const char *xf_qtype_name(uint16_t qtype, char *buf, size_t size);
+
+/*
+ * One alert as a line of the text tables of `exfilter alerts` and `replay
+ * --format table`: time, client, domain, score, severity, action, then rev
+ * (rev >= 0 only) and tail. Every text goes through xf_term_str(): the row
+ * may come from a store someone else wrote.
+ */
+void xf_alert_table_row(FILE *o, const struct xf_alert_rec *r, int rev, const char *tail);
 
 /* Render into sb and fill rec (rec->json points into sb). 0 or -ENOMEM. */
 int xf_alert_build(const struct xf_alert_in *in, struct xf_sb *sb, struct xf_alert_rec *rec);

@@ -19,6 +19,7 @@
 #include "sensor.h"
 #include "frame.h"
 #include "loader.h"
+#include "names.h"
 
 static const char *const reason_names[XF_R_MAX] = {
 	[XF_R_NONE] = "none",
@@ -384,7 +385,13 @@ int xf_status_print(const char *pin_dir, int stats_fd, int json)
 		f = fopen(path, "r");
 		if (f && fgets(line, sizeof(line), f)) {
 			line[strcspn(line, "\n")] = 0;
-			printf(json ? ",\"sensor\":%s" : "sensor: %s\n", line);
+			/* written by a sensor that may run as run_as: nothing but
+			 * what it writes reaches root's terminal */
+			if (!xf_json_line_ok(line, strlen(line)))
+				printf(json ? ",\"sensor\":null" : "sensor: %s has control or non-ASCII "
+								     "bytes: not shown\n", path);
+			else
+				printf(json ? ",\"sensor\":%s" : "sensor: %s\n", line);
 		} else {
 			printf(json ? ",\"sensor\":null" : "sensor: not running (no %s)\n", path);
 		}

@@ -18,6 +18,7 @@
 #include <bpf/libbpf.h>
 
 #include "loader.h"
+#include "alert.h"
 #include "frame.h"
 #include "control.h"
 #include "config.h"
@@ -438,22 +439,32 @@ static int parse_since(const char *s, int64_t *ms)
 	return 0;
 }
 
+struct alerts_out {
+	int json;
+	unsigned long skipped; /* stored JSON that exfilter cannot have written */
+};
+
 static int print_alert(void *ctx, const struct xf_out_row *row)
 {
+	struct alerts_out *ao = ctx;
 	const struct xf_alert_rec *r = row->rec;
-	char when[32];
-	time_t t = (time_t)(r->ts_ms / 1000);
-	struct tm tm;
 
-	if (*(int *)ctx) {
-		fwrite(r->json, 1, r->json_len, stdout);
-		fputc('\n', stdout);
+	if (!ao->json) {
+		xf_alert_table_row(stdout, r, -1, r->id);
 		return 0;
 	}
-	gmtime_r(&t, &tm);
-	strftime(when, sizeof(when), "%Y-%m-%dT%H:%M:%SZ", &tm);
-	printf("%-20s  %-15s  %-30s  %5.1f  %-8s  %-11s  %s\n", when, r->client, r->domain,
-	       r->score, r->severity, r->action, r->id);
+	/* ours is plain ASCII: anything else came from whoever wrote the
+	 * file, and must not reach a terminal or a SIEM */
+	if (!xf_json_line_ok(r->json, r->json_len)) {
+		char id[sizeof(r->id) * 4];
+
+		fprintf(stderr, "exfilter: alert %s: stored JSON has control or non-ASCII bytes: "
+				"skipped\n", xf_term_str(r->id, id, sizeof(id)));
+		ao->skipped++;
+		return 0;
+	}
+	fwrite(r->json, 1, r->json_len, stdout);
+	fputc('\n', stdout);
 	return 0;
 }
 
@@ -470,7 +481,8 @@ static int cmd_alerts(int argc, char **argv)
 	const char *db = NULL, *domain = NULL, *client = NULL;
 	int64_t since = 0;
 	__u32 limit = 1000;
-	int c, json = 0, n;
+	struct alerts_out ao = { 0 };
+	int c, n;
 	char err[512];
 	struct xf_outbox *ob;
 
@@ -505,7 +517,7 @@ static int cmd_alerts(int argc, char **argv)
 				return XF_EXIT_USAGE;
 			break;
 		case 'J':
-			json = 1;
+			ao.json = 1;
 			break;
 		case 'h':
 			fputs(alerts_usage, stdout);
@@ -526,12 +538,12 @@ static int cmd_alerts(int argc, char **argv)
 		fprintf(stderr, "exfilter: %s\n", err);
 		return XF_EXIT_FAIL;
 	}
-	if (!json)
+	if (!ao.json)
 		printf("%-20s  %-15s  %-30s  %5s  %-8s  %-11s  %s\n", "time", "client", "domain",
 		       "score", "severity", "action", "id");
-	n = xf_outbox_query(ob, since, domain, client, (int)limit, print_alert, &json);
+	n = xf_outbox_query(ob, since, domain, client, (int)limit, print_alert, &ao);
 	xf_outbox_close(ob);
-	return n < 0 ? XF_EXIT_FAIL : XF_EXIT_OK;
+	return n < 0 || ao.skipped ? XF_EXIT_FAIL : XF_EXIT_OK;
 }
 
 static int cmd_mode(int argc, char **argv)

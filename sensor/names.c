@@ -425,6 +425,37 @@ void xf_sb_json_str(struct xf_sb *sb, const char *s)
 	xf_sb_printf(sb, "\"");
 }
 
+int xf_json_line_ok(const char *s, size_t len)
+{
+	for (size_t i = 0; i < len; i++)
+		if ((unsigned char)s[i] < 0x20 || (unsigned char)s[i] >= 0x7f)
+			return 0;
+	return 1;
+}
+
+const char *xf_term_str(const char *s, char *out, size_t size)
+{
+	size_t pos = 0;
+
+	if (!size)
+		return out;
+	for (const unsigned char *p = (const unsigned char *)s; *p; p++) {
+		char tmp[5];
+		size_t n = 1;
+
+		if (*p >= 0x20 && *p < 0x7f)
+			tmp[0] = (char)*p;
+		else
+			n = (size_t)snprintf(tmp, sizeof(tmp), "\\%03u", *p);
+		if (pos + n >= size)
+			break;
+		memcpy(out + pos, tmp, n);
+		pos += n;
+	}
+	out[pos] = 0;
+	return out;
+}
+
 void xf_sb_free(struct xf_sb *sb)
 {
 	free(sb->buf);

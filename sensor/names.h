@@ -50,6 +50,24 @@ void xf_sb_printf(struct xf_sb *sb, const char *fmt, ...) __attribute__((format(
 void xf_sb_json_str(struct xf_sb *sb, const char *s);
 void xf_sb_free(struct xf_sb *sb);
 
+/*
+ * Is this text a line xf_sb_json_str() and friends could have written:
+ * printable ASCII only, no control byte, no ESC, nothing >= 0x7f? For JSON
+ * read back from a store before it reaches a terminal or a SIEM.
+ */
+int xf_json_line_ok(const char *s, size_t len);
+
+/*
+ * Text for a terminal or a log line: printable ASCII as it is, every other
+ * byte (control bytes, ESC, DEL, anything >= 0x80, so invalid UTF-8 too) as
+ * \DDD, the form names already use; idempotent on names. Output ends at a
+ * whole escape when it does not fit. Returns out.
+ */
+const char *xf_term_str(const char *s, char *out, size_t size);
+
+/* A name bound for a terminal: at most 255 bytes, every one escaped (x4). */
+#define XF_TERM_NAME_MAX (255 * 4 + 1)
+
 /* Text form of a 16-byte address (IPv4 as ::ffff:a.b.c.d prints a.b.c.d). */
 void xf_addr_text(const uint8_t *a, char *out, size_t size);
 

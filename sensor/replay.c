@@ -95,14 +95,7 @@ struct replay {
 
 static void table_row(const struct xf_alert_rec *r, const struct xf_ft_flow *f)
 {
-	char when[32];
-	time_t t = (time_t)(r->ts_ms / 1000);
-	struct tm tm;
-
-	gmtime_r(&t, &tm);
-	strftime(when, sizeof(when), "%Y-%m-%dT%H:%M:%SZ", &tm);
-	printf("%-20s  %-15s  %-30s  %5.1f  %-8s  %-11s  %3u  %s\n", when, r->client, r->domain,
-	       r->score, r->severity, r->action, r->rev, f->samples[0] ? f->samples[0] : "");
+	xf_alert_table_row(stdout, r, (int)r->rev, f->samples[0]);
 }
 
 static int on_alert(void *ctx, const struct xf_alert_rec *rec, const struct xf_ft_flow *f,

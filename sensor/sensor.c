@@ -133,7 +133,12 @@ static int on_enforce(void *ctx, const char *domain)
 		return -1;
 	}
 	s->verdicts++;
-	fprintf(stderr, "exfilter: enforce: blocked %s for %us\n", domain, s->cfg->verdict_ttl_s);
+	{
+		char shown[XF_TERM_NAME_MAX];
+
+		fprintf(stderr, "exfilter: enforce: blocked %s for %us\n",
+			xf_term_str(domain, shown, sizeof(shown)), s->cfg->verdict_ttl_s);
+	}
 	return 0;
 }
 
