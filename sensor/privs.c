@@ -27,8 +27,7 @@
 
 #define CAP_SCAN_MAX 64 /* capability numbers probed when checking the sets */
 
-__attribute__((format(printf, 3, 4))) static int say(char *err, size_t errlen, const char *fmt,
-							 ...)
+__attribute__((format(printf, 3, 4))) static int say(char *err, size_t errlen, const char *fmt, ...)
 {
 	va_list ap;
 
@@ -127,8 +126,9 @@ int xf_privs_drop(const struct xf_privs *p, int keep_net_admin, char *err, size_
 	int n = count_threads(), rc;
 
 	if (n != 1)
-		return say(err, errlen, "cannot drop privileges: %d threads (capabilities are "
-					"per thread; drop before starting any)",
+		return say(err, errlen,
+			   "cannot drop privileges: %d threads (capabilities are "
+			   "per thread; drop before starting any)",
 			   n);
 	if (prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0))
 		return say(err, errlen, "failed to set no_new_privs: %s", strerror(errno));
@@ -180,8 +180,8 @@ int xf_file_check(const char *path, const char *what, uid_t owner, char *err, si
 		return -EINVAL;
 	}
 	if (st.st_mode & S_IWOTH) {
-		snprintf(err, errlen, "%s: %s is writable by others (mode %04o); chmod o-w %s", what,
-			 path, (unsigned int)(st.st_mode & 07777), path);
+		snprintf(err, errlen, "%s: %s is writable by others (mode %04o); chmod o-w %s",
+			 what, path, (unsigned int)(st.st_mode & 07777), path);
 		return -EPERM;
 	}
 	if (st.st_uid != 0 && st.st_uid != geteuid() && st.st_uid != owner) {

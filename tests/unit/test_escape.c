@@ -32,7 +32,10 @@ struct hostile {
 	size_t len;
 };
 
-#define H(what, s) { what, s, sizeof(s) - 1 }
+#define H(what, s)                                                                                 \
+	{                                                                                          \
+		what, s, sizeof(s) - 1                                                             \
+	}
 
 static char all_ff[256]; /* 255 bytes of 0xff, filled in main() */
 
@@ -46,9 +49,10 @@ static struct hostile hostile[] = {
 	H("quotes and backslash", "\"},\"x\":\"\\"),
 	H("invalid UTF-8", "\xc3\x28\xa0\xa1"),
 	H("UTF-8 surrogate", "\xed\xa0\x80"),
-	H("C1 CSI", "\xc2\x9b" "31m"),
+	H("C1 CSI", "\xc2\x9b"
+		    "31m"),
 	H("DEL and backspace", "ab\x7f\x08\x08"),
-	{ "255 bytes of 0xff", all_ff, 255 },
+	{"255 bytes of 0xff", all_ff, 255},
 };
 
 /* Printable ASCII only (0x20..0x7e); allow_nl: a trailing newline. */
@@ -124,7 +128,7 @@ static void test_json_str(void **state)
 {
 	(void)state;
 	for (size_t i = 0; i < ARRAY_SIZE(hostile); i++) {
-		struct xf_sb sb = { 0 };
+		struct xf_sb sb = {0};
 		char in[300];
 		size_t k;
 
@@ -149,7 +153,7 @@ static void test_json_str(void **state)
 	}
 	/* the exact forms for one */
 	{
-		struct xf_sb sb = { 0 };
+		struct xf_sb sb = {0};
 
 		xf_sb_json_str(&sb, "\x1b[31m\"\\\xff");
 		assert_string_equal(sb.buf, "\"\\u001b[31m\\\"\\\\\\u00ff\"");
@@ -162,12 +166,12 @@ static void test_term_str(void **state)
 	static const struct {
 		const char *in, *out;
 	} exact[] = {
-		{ "\x1b[31mevil", "\\027[31mevil" },
-		{ "a\nb", "a\\010b" },
-		{ "<script>", "<script>" }, /* harmless on a terminal; HTML has its own */
-		{ "\xc3\x28", "\\195(" },
-		{ "a\\032b.example", "a\\032b.example" }, /* names pass through as they are */
-		{ "", "" },
+		{"\x1b[31mevil", "\\027[31mevil"},
+		{"a\nb", "a\\010b"},
+		{"<script>", "<script>"}, /* harmless on a terminal; HTML has its own */
+		{"\xc3\x28", "\\195("},
+		{"a\\032b.example", "a\\032b.example"}, /* names pass through as they are */
+		{"", ""},
 	};
 	char out[XF_TERM_NAME_MAX];
 
@@ -184,8 +188,14 @@ static void test_term_str(void **state)
 	/* 255 bytes of 0xff fit a XF_TERM_NAME_MAX buffer whole */
 	assert_int_equal(strlen(xf_term_str(all_ff, out, sizeof(out))), 255 * 4);
 	/* cut short at a whole escape, never in the middle of one */
-	assert_string_equal(xf_term_str("ab\x1b" "cd", out, 6), "ab");
-	assert_string_equal(xf_term_str("ab\x1b" "cd", out, 7), "ab\\027");
+	assert_string_equal(xf_term_str("ab\x1b"
+					"cd",
+					out, 6),
+			    "ab");
+	assert_string_equal(xf_term_str("ab\x1b"
+					"cd",
+					out, 7),
+			    "ab\\027");
 	assert_string_equal(xf_term_str("abc", out, 1), "");
 }
 
@@ -205,7 +215,8 @@ static void test_json_line_ok(void **state)
 
 		size_t k = 0;
 
-		while (k < hostile[i].len && hostile[i].bytes[k] >= 0x20 && hostile[i].bytes[k] < 0x7f)
+		while (k < hostile[i].len && hostile[i].bytes[k] >= 0x20 &&
+		       hostile[i].bytes[k] < 0x7f)
 			k++;
 		if (k == hostile[i].len)
 			continue; /* printable: JSON validity is not this check's */
@@ -221,7 +232,7 @@ static void test_table_row(void **state)
 {
 	(void)state;
 	for (size_t i = 0; i < ARRAY_SIZE(hostile); i++) {
-		struct xf_alert_rec r = { .ts_ms = 1700000000000LL, .score = 99.5, .rev = 2 };
+		struct xf_alert_rec r = {.ts_ms = 1700000000000LL, .score = 99.5, .rev = 2};
 		char *buf = NULL, tail[300];
 		size_t len = 0;
 		FILE *o = open_memstream(&buf, &len);
@@ -253,8 +264,8 @@ static void test_table_row(void **state)
 static void test_report(void **state)
 {
 	struct xf_report *r = xf_report_new();
-	const char *inputs[] = { "\x1b[31m<b>capture</b>.pcap" };
-	struct xf_report_meta m = { .inputs = inputs, .n_inputs = 1, .threshold = 60 };
+	const char *inputs[] = {"\x1b[31m<b>capture</b>.pcap"};
+	struct xf_report_meta m = {.inputs = inputs, .n_inputs = 1, .threshold = 60};
 	char path[] = "/tmp/xf-escape-XXXXXX", err[256];
 	char *html = NULL;
 	size_t len = 0;
@@ -298,8 +309,8 @@ static void test_report(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(test_text_name),  cmocka_unit_test(test_wire_name),
-		cmocka_unit_test(test_json_str),   cmocka_unit_test(test_term_str),
+		cmocka_unit_test(test_text_name),    cmocka_unit_test(test_wire_name),
+		cmocka_unit_test(test_json_str),     cmocka_unit_test(test_term_str),
 		cmocka_unit_test(test_json_line_ok), cmocka_unit_test(test_table_row),
 		cmocka_unit_test(test_report),
 	};
