@@ -60,8 +60,8 @@ int xf_privs_resolve(const char *user, struct xf_privs *p, char *err, size_t err
 
 int xf_privs_hand_over(const struct xf_privs *p, const char *path)
 {
-	if (!p->switch_user)
-		return 0;
+	/* without run_as, back to root: a directory a former run_as user
+	 * still owned would let that user rename the pins */
 	if (lchown(path, p->uid, p->gid) && errno != ENOENT)
 		return -errno;
 	return 0;

@@ -22,7 +22,8 @@ int xf_privs_resolve(const char *user, struct xf_privs *p, char *err, size_t err
 
 /*
  * Give path (a file or directory the sensor keeps writing after the drop)
- * to the run_as user; nothing without one. A missing path is not an error.
+ * to the run_as user, or to root without one. A missing path is not an
+ * error.
  */
 int xf_privs_hand_over(const struct xf_privs *p, const char *path);
 
