@@ -133,12 +133,12 @@ xb_haproxy_conf() {
 	cat <<EOF
 global
 	nbthread 1
-	maxconn 20000
+	maxconn 8000
 defaults
 	timeout connect 3s
 	timeout client 30s
 	timeout server 30s
-	maxconn 20000
+	maxconn 8000
 frontend fe_tls
 	mode tcp
 	bind $XB_IP_P:443
@@ -193,9 +193,9 @@ xb_setup() {
 	xb_cert
 	xb_nginx_conf >"$XF_TMP/nginx.conf"
 	xb_haproxy_conf >"$XF_TMP/haproxy.cfg"
-	nginx -t -c "$XF_TMP/nginx.conf" >"$XF_TMP/nginx-check.log" 2>&1 ||
+	xf_in "$XF_NS_R" nginx -t -c "$XF_TMP/nginx.conf" >"$XF_TMP/nginx-check.log" 2>&1 ||
 		xf_die "nginx config invalid: $(cat "$XF_TMP/nginx-check.log")"
-	haproxy -c -q -f "$XF_TMP/haproxy.cfg" >"$XF_TMP/haproxy-check.log" 2>&1 ||
+	xf_in "$XF_NS_R" haproxy -c -q -f "$XF_TMP/haproxy.cfg" >"$XF_TMP/haproxy-check.log" 2>&1 ||
 		xf_die "haproxy config invalid: $(cat "$XF_TMP/haproxy-check.log")"
 	xf_bg "$XF_NS_R" nginx "${XB_PIN_SERVER[@]}" nginx -c "$XF_TMP/nginx.conf"
 	xf_bg "$XF_NS_R" haproxy "${XB_PIN_SERVER[@]}" haproxy -db -f "$XF_TMP/haproxy.cfg"
