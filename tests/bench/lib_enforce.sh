@@ -214,9 +214,13 @@ xb_no_filter() {
 
 xb_xf() { nsenter --net="/run/netns/$XF_NS_R" "$XB_EXFILTER" --pin-dir "$XB_PIN" "$@"; }
 
-# exfilter status counter NAME (kernel counters, summed over CPUs)
+# exfilter status counter NAME (kernel counters, summed over CPUs); dies
+# when the counter is not there, so a renamed counter cannot read as 0
 xb_stat() {
-	xb_xf status --json | grep -o "\"$1\":[0-9]*" | head -n 1 | cut -d: -f2
+	local v
+	v=$(xb_xf status --json | grep -o "\"$1\":[0-9]*" | head -n 1 | cut -d: -f2) || true
+	[[ -n $v ]] || xf_die "exfilter status --json has no counter '$1'"
+	echo "$v"
 }
 
 # xb_exfilter_up PREFIX: run the sensor in enforce mode on xf-rc, then block
