@@ -21,7 +21,7 @@
 #
 #   tests/bench/bench_http.sh [--smoke] [--rounds N] [--seconds S] [--connections C]
 #
-# Default: 5 rounds of 5 s per way (under 2 minutes with set-up). --smoke:
+# Default: 7 rounds of 4 s per way (under 2 minutes with set-up). --smoke:
 # 1 round of 1 s, a harness check. Prints a markdown section on stdout,
 # progress on stderr. Never fails on a figure; exits non-zero only when the
 # harness is broken (a tool missing, a policy check or a run check failing).
@@ -35,8 +35,8 @@ source "$HERE/../integration/lib.sh"
 source "$HERE/lib_enforce.sh"
 
 ARGS=("$@")
-rounds=5
-secs=5
+rounds=7
+secs=4
 conns=32
 smoke=0
 while (($#)); do
