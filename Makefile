@@ -56,7 +56,8 @@ DEB_PKGS := clang llvm libbpf-dev bpftool libelf-dev zlib1g-dev libcmocka-dev li
 	libmaxmind-db-writer-perl libldns-dev libpsl-dev python3 python3-jsonschema \
 	pkg-config iproute2 iputils-ping util-linux perl-base coreutils unbound iodine dns2tcp \
 	bind9-dnsutils dnsperf tcpreplay tcpdump \
-	publicsuffix clang-format
+	publicsuffix clang-format \
+	libssl-dev openssl curl wrk haproxy nginx-light
 
 .PHONY: all deps build test test-unit test-bpf test-integration demo bench-bpf check clean
 .DEFAULT_GOAL := all
@@ -163,6 +164,21 @@ bench-replay: $(OUTPUT)/exfilter $(BENCH_REPLAY_BINS)
 			--no-install-recommends tshark; \
 	fi
 	$(Q)tests/bench/bench_replay.sh $(BENCH_ARGS)
+
+# TLS SNI and HTTP Host enforcement benchmarks (issue 5): direct vs exfilter
+# TC vs HAProxy, in a netns pair. tls_load is the handshake load generator
+# (wrk's latency leaves the handshake out); built with everything else so
+# tests/integration/test_bench_tls_smoke.sh finds it.
+build: $(OUTPUT)/tests/tls_load
+$(OUTPUT)/tests/tls_load: tests/bench/tls_load.c | $(OUTPUT)/tests
+	$(call msg,CC,$@)
+	$(Q)$(CC) $(XF_CFLAGS) $< -lssl -lcrypto -lpthread -o $@
+
+.PHONY: bench-tls bench-http
+bench-tls: $(OUTPUT)/exfilter $(OUTPUT)/tests/tls_load
+	$(Q)tests/bench/bench_tls.sh $(BENCH_ARGS)
+bench-http: $(OUTPUT)/exfilter
+	$(Q)tests/bench/bench_http.sh $(BENCH_ARGS)
 
 # Quality gate of issue 4 over the corpus; tests/integration/test_eval.sh asserts it.
 .PHONY: eval

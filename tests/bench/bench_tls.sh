@@ -1,0 +1,249 @@
+#!/usr/bin/env bash
+# SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause)
+#
+# bench_tls.sh - TLS SNI enforcement, three ways with the same deny list of
+# server names, the measured traffic using an allowed name:
+#   (a) direct to nginx, no filter;
+#   (b) exfilter TC in enforce mode on the server's veth, the names blocked
+#       with `exfilter block sni:NAME`;
+#   (c) HAProxy in TCP mode in front of nginx, a req.ssl_sni ACL
+#       (tcp-request inspect-delay + content reject).
+# Before measuring it checks in (b) and (c) that a denied name gets no
+# answer and the allowed one gets 200 (and in (a) that the denied name does
+# reach the server, the control).
+#
+# Load: tests/bench/tls_load.c, closed-loop workers each doing connect + full
+# TLS handshake (no resumption: no session cache or tickets on either side)
+# + one "Connection: close" request; reports handshakes/s and p50/p99 of the
+# handshake (connect to handshake done) and of the whole request. Runs are
+# interleaved a,b,c,a,b,c...; the table gives medians over the rounds.
+# Every run is checked: nginx accepted one connection per request (no
+# keep-alive), nobody resumed a session, every answer was 200 (nginx answers
+# 421 to a missing or other SNI), and in (b) the kernel counted an SNI per
+# handshake.
+#
+#   tests/bench/bench_tls.sh [--smoke] [--rounds N] [--seconds S] [--workers W]
+#
+# Default: 7 rounds of 4 s per way (about 2 minutes with set-up). --smoke: 1
+# round of 1 s, a harness check. Prints a markdown section on stdout,
+# progress on stderr. Never fails on a figure; exits non-zero only when the
+# harness is broken (a tool missing, a policy check or a run check failing).
+# Needs root (netns, BPF).
+set -euo pipefail
+
+HERE=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
+# shellcheck source=../integration/lib.sh
+source "$HERE/../integration/lib.sh"
+# shellcheck source=lib_enforce.sh
+source "$HERE/lib_enforce.sh"
+
+ARGS=("$@")
+rounds=7
+secs=4
+workers=16
+smoke=0
+while (($#)); do
+	case $1 in
+	--smoke) smoke=1 rounds=1 secs=1 ;;
+	--rounds) rounds=${2:?--rounds needs a number}; shift ;;
+	--seconds) secs=${2:?--seconds needs a number}; shift ;;
+	--workers) workers=${2:?--workers needs a number}; shift ;;
+	*) xf_die "bench_tls: unknown argument '$1' (--smoke, --rounds N, --seconds S, --workers W)" ;;
+	esac
+	shift
+done
+for v in rounds secs workers; do
+	[[ ${!v} =~ ^[1-9][0-9]{0,3}$ ]] || xf_die "bench_tls: --${v/secs/seconds} must be a number 1..9999, got '${!v}'"
+done
+
+xf_require_root
+xf_bound_runtime 600 "${ARGS[@]}"
+trap xb_teardown EXIT
+xf_signal_traps
+XF_TRAPS_SET=1
+
+LOAD=$(xf_repo_root)/.output/tests/tls_load
+[[ -x $LOAD ]] || xf_die "build first: make ($LOAD missing)"
+xb_setup
+
+DENIED=${XB_DENIED[0]}
+WAYS=(a b c)
+declare -A NAME=([a]="(a) direct" [b]="(b) exfilter TC, enforce" [c]="(c) HAProxy TCP, req.ssl_sni")
+declare -A ADDR=([a]=$XB_IP_S [b]=$XB_IP_S [c]=$XB_IP_P)
+
+# curl from C: prints the HTTP status (000 = no answer) and curl's exit code
+tls_try() {
+	local name=$1 addr=$2 code rc=0
+	code=$(xf_in "$XF_NS_C" curl -sk --max-time 3 -o /dev/null -w '%{http_code}' \
+		--resolve "$name:443:$addr" "https://$name/") || rc=$?
+	echo "${code:-000} $rc"
+}
+
+# describe "CODE RC" for the policy table
+describe() {
+	local code=${1% *} rc=${1#* }
+	if [[ $code != 000 ]]; then
+		echo "HTTP $code"
+	elif ((rc == 28)); then
+		echo "no answer (curl timed out, exit 28)"
+	else
+		echo "refused (curl exit $rc)"
+	fi
+}
+
+# --- policy check ----------------------------------------------------------
+declare -A CHECK
+xb_assert_no_filter
+CHECK[a_ok]=$(tls_try "$XB_ALLOWED" "$XB_IP_S")
+CHECK[a_deny]=$(tls_try "$DENIED" "$XB_IP_S")
+xb_exfilter_up sni
+d0=$(xb_stat drops)
+CHECK[b_ok]=$(tls_try "$XB_ALLOWED" "$XB_IP_S")
+CHECK[b_deny]=$(tls_try "$DENIED" "$XB_IP_S")
+CHECK[b_drops]=$(($(xb_stat drops) - d0))
+xb_exfilter_down
+CHECK[c_ok]=$(tls_try "$XB_ALLOWED" "$XB_IP_P")
+CHECK[c_deny]=$(tls_try "$DENIED" "$XB_IP_P")
+for w in a b c; do
+	xb_log "policy $w: allowed -> ${CHECK[${w}_ok]}, denied -> ${CHECK[${w}_deny]}"
+done
+policy_ok=1
+[[ ${CHECK[a_ok]% *} == 200 && ${CHECK[a_deny]% *} == 421 ]] || policy_ok=0
+[[ ${CHECK[b_ok]% *} == 200 && ${CHECK[b_deny]% *} == 000 && ${CHECK[b_drops]} -gt 0 ]] || policy_ok=0
+[[ ${CHECK[c_ok]% *} == 200 && ${CHECK[c_deny]% *} == 000 ]] || policy_ok=0
+
+# --- measured runs -----------------------------------------------------------
+RUNS=$XF_TMP/runs.tsv
+: >"$RUNS"
+run_checks_ok=1
+
+# one_run WAY ROUND: one load run, a line in RUNS
+one_run() {
+	local w=$1 r=$2 out acc0 acc1 sni0=0 sni1=0 kv
+	if [[ $w == b ]]; then
+		xb_exfilter_up sni
+		sni0=$(xb_stat sni)
+	else
+		xb_assert_no_filter
+	fi
+	acc0=$(xb_nginx_accepts)
+	out=$(xf_in "$XF_NS_C" "${XB_PIN_CLIENT[@]}" "$LOAD" -a "${ADDR[$w]}" -s "$XB_ALLOWED" \
+		-c "$workers" -d "$secs" -t 3000) || true
+	acc1=$(xb_nginx_accepts)
+	if [[ $w == b ]]; then
+		sni1=$(xb_stat sni)
+		xb_exfilter_down
+	fi
+	xb_log "run $r $w: $out"
+	declare -A k=()
+	for kv in $out; do k[${kv%%=*}]=${kv#*=}; done
+	[[ -n ${k[ok]:-} ]] || xf_die "tls_load printed nothing usable in run $r $w: '$out'"
+	printf '%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\n' "$w" "$r" "${k[rate]}" \
+		"${k[hs_p50_us]}" "${k[hs_p99_us]}" "${k[req_p50_us]}" "${k[req_p99_us]}" "${k[ok]}" \
+		$((k[fail] + k[timeout])) $((acc1 - acc0)) $((sni1 - sni0)) "${k[resumed]}" >>"$RUNS"
+	# the run's own checks: requests done, all 200 (the SNI reached nginx),
+	# no resumption, a new connection per request, the kernel saw each SNI
+	if ((k[ok] == 0 || k[non200] != 0 || k[resumed] != 0 || acc1 - acc0 < k[ok])); then
+		xb_log "run $r $w FAILED its checks (ok=${k[ok]} non200=${k[non200]} resumed=${k[resumed]} accepts=$((acc1 - acc0)))"
+		run_checks_ok=0
+	fi
+	if [[ $w == b ]] && ((sni1 - sni0 < k[ok])); then
+		xb_log "run $r b: the kernel counted $((sni1 - sni0)) SNIs for ${k[ok]} handshakes"
+		run_checks_ok=0
+	fi
+}
+
+if ((policy_ok)); then
+	if ((!smoke)); then
+		# warm-up, not counted: page cache, nginx's first worker allocations
+		xf_in "$XF_NS_C" "${XB_PIN_CLIENT[@]}" "$LOAD" -a "$XB_IP_S" -s "$XB_ALLOWED" \
+			-c "$workers" -d 1 -t 3000 >/dev/null || true
+	fi
+	for ((r = 1; r <= rounds; r++)); do
+		for w in "${WAYS[@]}"; do
+			one_run "$w" "$r"
+		done
+	done
+fi
+
+# --- report ------------------------------------------------------------------
+col() { awk -F'\t' -v w="$1" -v c="$2" '$1 == w { print $c }' "$RUNS" | xb_median; }
+ms() { awk -v u="$1" 'BEGIN { printf "%.2f", u / 1000 }'; }
+declare -A RATE HS50 HS99 RQ50 RQ99 ERR
+for w in "${WAYS[@]}"; do
+	RATE[$w]=$(col "$w" 3)
+	HS50[$w]=$(col "$w" 4)
+	HS99[$w]=$(col "$w" 5)
+	RQ50[$w]=$(col "$w" 6)
+	RQ99[$w]=$(col "$w" 7)
+	ERR[$w]=$(awk -F'\t' -v w="$w" '$1 == w { s += $9 } END { print s + 0 }' "$RUNS")
+done
+rb=$(xb_ratio "${RATE[b]}" "${RATE[a]}")
+rc=$(xb_ratio "${RATE[c]}" "${RATE[a]}")
+bc=$(xb_ratio "${RATE[b]}" "${RATE[c]}")
+met() { awk -v x="$1" -v t="$2" 'BEGIN { print (x != "-" && x + 0 >= t + 0) ? "**met**" : "**not met**" }'; }
+
+cat <<EOF
+## TLS SNI enforcement: direct vs exfilter vs HAProxy
+
+Date: $(date -u '+%Y-%m-%d %H:%M UTC'). Machine: $(nproc) CPUs ($(awk -F': ' '/model name/ { print $2; exit }' /proc/cpuinfo)), Linux $(uname -r).
+Command: \`tests/bench/bench_tls.sh${ARGS[*]:+ ${ARGS[*]}}\` (as root).
+Tools: $(nginx -v 2>&1 | sed 's/.*: //'), HAProxy $(haproxy -v | awk 'NR == 1 { print $3 }'), $(openssl version | awk '{ print $1, $2 }'); load from \`.output/tests/tls_load\`.
+
+Method: a client and a server network namespace joined by a veth. nginx (1
+worker, ECDSA P-256 self-signed certificate made at run time, TLS 1.3, no
+session cache, no tickets) answers 200 to the allowed server name
+\`$XB_ALLOWED\` and 421 to any other. The deny list has ${#XB_DENIED[@]} names. (a) connects to
+nginx directly; (b) the same with \`exfilter run --mode enforce\` attached
+(TC ingress and egress) on the server's veth and \`exfilter block sni:NAME\`
+for each denied name; (c) connects to HAProxy ($(haproxy -v | awk 'NR == 1 { print $3 }'), TCP mode, 1 thread)
+in front of the same nginx, rejecting the denied names with \`tcp-request
+content reject if { req.ssl_sni -i -f deny.lst }\` after a 5 s inspect-delay.
+The load generator runs $workers closed-loop workers; each connection is a new
+TCP connection, a full handshake with the allowed SNI and one request with
+\`Connection: close\`. Pinning: $(xb_pinning).
+Rounds: $rounds x $secs s per way, interleaved a, b, c, a, b, c, ...; the
+figures are medians over rounds (latency: the median of each run's
+percentile). Handshake latency runs from connect() to the end of the
+handshake; request latency to the end of the answer.
+
+Policy check before measuring (curl from the client namespace):
+
+| way | allowed SNI | denied SNI \`$DENIED\` |
+|---|---|---|
+| ${NAME[a]} (control) | $(describe "${CHECK[a_ok]}") | $(describe "${CHECK[a_deny]}"): reaches nginx |
+| ${NAME[b]} | $(describe "${CHECK[b_ok]}") | $(describe "${CHECK[b_deny]}"); kernel drops +${CHECK[b_drops]} |
+| ${NAME[c]} | $(describe "${CHECK[c_ok]}") | $(describe "${CHECK[c_deny]}") |
+
+EOF
+if ((!policy_ok)); then
+	echo "**Policy check failed: the three ways do not enforce the same policy; nothing measured.**"
+	exit 1
+fi
+cat <<EOF
+| way | handshakes/s | vs (a) | handshake p50 ms | handshake p99 ms | request p50 ms | request p99 ms | errors |
+|---|---|---|---|---|---|---|---|
+EOF
+for w in "${WAYS[@]}"; do
+	printf '| %s | %.0f | %s | %s | %s | %s | %s | %s |\n' "${NAME[$w]}" "${RATE[$w]}" \
+		"$(xb_ratio "${RATE[$w]}" "${RATE[a]}")" "$(ms "${HS50[$w]}")" "$(ms "${HS99[$w]}")" \
+		"$(ms "${RQ50[$w]}")" "$(ms "${RQ99[$w]}")" "${ERR[$w]}"
+done
+cat <<EOF
+
+Targets: (b) >= 0.95x (a) in handshakes/s: ${rb}x, $(met "$rb" 0.95); (b) ahead of (c):
+${bc}x of (c) ((c) is ${rc}x of (a)), $(met "$bc" 1.0001).
+Added handshake p99 over (a): (b) $(ms "$(awk -v x="${HS99[b]}" -v y="${HS99[a]}" 'BEGIN { print x - y }')") ms, (c) $(ms "$(awk -v x="${HS99[c]}" -v y="${HS99[a]}" 'BEGIN { print x - y }')") ms.
+
+Checks on every run: $(awk -F'\t' '{ ok += $8; acc += $10; res += $12 } END { printf "%d handshakes completed, nginx accepted %d connections, %d resumed", ok, acc, res }' "$RUNS"); in (b)
+the kernel counted $(awk -F'\t' '$1 == "b" { s += $11; ok += $8 } END { printf "%d SNIs for %d handshakes", s, ok }' "$RUNS"); errors = failed or timed-out connections.
+
+Runs in order (way, round, handshakes/s, handshake p99 ms):
+$(awk -F'\t' '{ printf "%s%s%d %.0f/s %.2fms", (NR > 1 ? ", " : ""), $1, $2, $3, $5 / 1000 } END { print "" }' "$RUNS")
+EOF
+((run_checks_ok)) || {
+	echo
+	echo "**A run failed its checks (see stderr): the figures above are not valid.**"
+	exit 1
+}
+exit 0
