@@ -215,7 +215,7 @@ static int map_has_entries(int fd, size_t key_size)
 	return !bpf_map_get_next_key(fd, NULL, key) || errno != ENOENT;
 }
 
-int xf_config_hints_sync(int config_fd, int verdicts_fd, int ipblock_fd)
+__u32 xf_config_hints_want(int verdicts_fd, int ipblock_fd)
 {
 	__u32 want = 0;
 
@@ -223,6 +223,13 @@ int xf_config_hints_sync(int config_fd, int verdicts_fd, int ipblock_fd)
 		want |= XF_CF_VERDICTS;
 	if (ipblock_fd >= 0 && map_has_entries(ipblock_fd, sizeof(struct xf_lpm_key)))
 		want |= XF_CF_IPBLOCK;
+	return want;
+}
+
+int xf_config_hints_sync(int config_fd, int verdicts_fd, int ipblock_fd)
+{
+	__u32 want = xf_config_hints_want(verdicts_fd, ipblock_fd);
+
 	return want ? xf_config_hint(config_fd, want) : 0;
 }
 

@@ -152,13 +152,21 @@ int xf_loader__open_load(struct xf_loader *l, const char *pin_dir, const struct 
 	}
 	/* fresh from the first packet: fail open must not fire before our first tick */
 	kc.heartbeat_ns = mono_ns();
+	/*
+	 * Adopted verdicts and IP blocks stay looked up: the flags go in with
+	 * this write, not after it, because a restarted sensor writes the map
+	 * that the old, still attached program reads, and a write without them
+	 * would let blocked names through until the sync below.
+	 */
+	kc.flags |= xf_config_hints_want(bpf_map__fd(l->skel->maps.xf_verdicts),
+					 bpf_map__fd(l->skel->maps.xf_ipblock));
 	err = bpf_map_update_elem(bpf_map__fd(l->skel->maps.xf_config), &zero, &kc, BPF_ANY);
 	if (err)
 		return -errno;
 	err = config_mmap(l);
 	if (err)
 		return err;
-	/* adopted verdicts and IP blocks must stay looked up */
+	/* and once more, for a verdict written while we were writing */
 	err = xf_config_hints_sync(bpf_map__fd(l->skel->maps.xf_config),
 				   bpf_map__fd(l->skel->maps.xf_verdicts),
 				   bpf_map__fd(l->skel->maps.xf_ipblock));
