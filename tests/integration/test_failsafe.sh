@@ -20,7 +20,7 @@ HERE=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 source "$HERE/lib.sh"
 
 xf_require_root
-xf_require_tools nsenter tc pgrep dnsperf
+xf_require_tools nsenter tc pgrep dnsperf stdbuf
 xf_bound_runtime "${XF_TEST_TIMEOUT:-300}" "$@"
 xf_trap_setup
 xf_gc_stale
@@ -139,6 +139,10 @@ xf_check "closed, restarted: heartbeat is fresh" \
 # --- restart under load --------------------------------------------------------
 # the sensor above runs without --keep: stop it with SIGTERM and keep_pinned
 # would not apply, so start one with --keep first (a restart, once more)
+# every filter change, as the kernel reports it: a restart must replace the
+# filter in place ("replaced"), never delete it and add it again
+xf_bg "$XF_NS_R" tcmonitor stdbuf -oL tc monitor
+sleep 0.3
 kill_sensor KILL
 xf_check "load: sensor with keep_pinned" start_sensor load-1 --keep || true
 xf_bg "$XF_NS_C" victimloop bash -c \
@@ -162,6 +166,11 @@ sleep 1
 wait "$perf" && perf_ok=1 || perf_ok=0
 xf_stop victimloop
 xf_stop tcsample
+xf_stop tcmonitor
+mon() { grep -c "^$1 filter dev $XF_IF_RC " "$XF_TMP/tcmonitor.log" || true; }
+echo "  tc monitor: $(mon replaced) replaced, $(mon added) added, $(mon deleted) deleted"
+xf_check "load: 3 restarts replaced both filters in place (6 events)" [ "$(mon replaced)" -ge 6 ] || true
+xf_check "load: no filter was ever deleted or added" [ "$(mon deleted)$(mon added)" = 00 ] || true
 read -r completed sent qps <"$XF_TMP/dnsperf.result" || true
 echo "  dnsperf: $completed of $sent completed, $qps qps"
 grep -c REFUSED "$XF_TMP/victimloop.log" >"$XF_TMP/n.refused" || true
