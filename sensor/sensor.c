@@ -484,6 +484,7 @@ int xf_sensor_run(struct xf_sensor_cfg *cfg, volatile sig_atomic_t *stop)
 		}
 	}
 	/* flush: what is in the ring, a last tick, the outbox, the sinks */
+	xf_loader__heartbeat(&s.l, (__u64)now_ns(CLOCK_MONOTONIC)); /* still here */
 	ring_buffer__consume(s.rb);
 	tick(&s);
 	xf_pipe_tick(&s.p, wall_ms()); /* every slice left */
