@@ -32,8 +32,10 @@ EXFILTER=$ROOT/.output/exfilter
 xf_topo_up
 PIN_C=/sys/fs/bpf/xf-fs-closed-$XF_TAG
 PIN_O=/sys/fs/bpf/xf-fs-open-$XF_TAG
-# the netns teardown removes the qdisc; the pins live in the root bpffs
-trap 'xf_teardown; rm -rf "$PIN_C" "$PIN_O"' EXIT
+# the netns teardown removes the qdisc; the pins live in the root bpffs.
+# Pins first: xf_teardown returns the failing exit code, which would end the
+# trap under errexit before anything after it.
+trap 'rc=$?; set +e; rm -rf "$PIN_C" "$PIN_O"; (exit $rc); xf_teardown' EXIT
 
 xf_unbound_up
 
