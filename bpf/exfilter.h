@@ -79,6 +79,7 @@ enum xf_stat {
 	XF_S_REFUSED = 9,
 	XF_S_ALLOW_HITS = 10,
 	XF_S_PARSE_ERRORS = 11, /* sum of all parse errors below */
+	XF_S_FAILSAFE_OPEN = 12, /* enforce mode, stale heartbeat: not acted on (failsafe_ms) */
 	XF_S_MAX,
 };
 
@@ -147,9 +148,22 @@ struct xf_config {
 	 * flows, such as beacons, get one per query); 0 = off.
 	 */
 	__u32 event_gap_ms;
-	__u32 pad1;
+	/*
+	 * Fail open (docs/failsafe.md): in enforce mode, act on nothing while
+	 * heartbeat_ns is older than this many ms (the would-drops count, and
+	 * XF_S_FAILSAFE_OPEN); 0 = fail closed, keep enforcing without a sensor.
+	 */
+	__u32 failsafe_ms;
+	/*
+	 * CLOCK_MONOTONIC ns of the running sensor's last heartbeat. The sensor
+	 * stores this field alone through an mmap of the map (BPF_F_MMAPABLE),
+	 * never by rewriting the entry, so it cannot undo a concurrent mode or
+	 * flag write.
+	 */
+	__u64 heartbeat_ns;
 };
-_Static_assert(sizeof(struct xf_config) == 72, "xf_config layout");
+_Static_assert(sizeof(struct xf_config) == 80, "xf_config layout");
+_Static_assert(__builtin_offsetof(struct xf_config, heartbeat_ns) % 8 == 0, "heartbeat store");
 
 /* Features of one name (DNS qname, TLS server_name or HTTP Host). */
 struct xf_name_feat {

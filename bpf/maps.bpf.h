@@ -25,9 +25,11 @@ struct xf_scratch {
 	struct xf_sfx_slot sfx_cache[XF_SFX_CACHE]; /* xf_suffix_known() */
 };
 
+/* mmapable: the sensor stores heartbeat_ns in place (struct xf_config) */
 struct {
 	__uint(type, BPF_MAP_TYPE_ARRAY);
 	__uint(max_entries, 1);
+	__uint(map_flags, BPF_F_MMAPABLE);
 	__type(key, __u32);
 	__type(value, struct xf_config);
 } xf_config SEC(".maps");

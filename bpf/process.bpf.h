@@ -565,6 +565,18 @@ static __always_inline void xf_emit(struct __sk_buff *skb, struct xf_scratch *sc
 		qfl->last_ev_ns = x->now;
 }
 
+/*
+ * Fail open (xf_config.failsafe_ms): the sensor's heartbeat is older than
+ * failsafe_ms. Asked only when a packet would be acted on in enforce mode, so
+ * passed packets pay nothing. now is the coarse clock, which can trail the
+ * sensor's CLOCK_MONOTONIC reading by a tick: compared by addition, a
+ * heartbeat "from the future" is fresh, not a huge unsigned age.
+ */
+static __always_inline int xf_failsafe_open(const struct xf_config *cfg, __u64 now)
+{
+	return cfg->failsafe_ms && now > cfg->heartbeat_ns + (__u64)cfg->failsafe_ms * 1000000ULL;
+}
+
 /* The config and the stats entry, looked up once per packet by the entry points. */
 static __always_inline int xf_lookup_common(struct xf_config **cfg, __u64 **st)
 {
@@ -656,6 +668,10 @@ static __always_inline int xf_process(struct __sk_buff *skb, const struct xf_con
 		x->action = XF_ACT_DROP; /* REFUSED needs a UDP query to answer */
 	enforce = can_act && cfg->mode == XF_MODE_ENFORCE;
 	if (x->action != XF_ACT_PASS) {
+		if (enforce && xf_failsafe_open(cfg, x->now)) {
+			enforce = 0; /* no live sensor, and the operator chose open */
+			st[XF_S_FAILSAFE_OPEN]++;
+		}
 		if (enforce) {
 			x->flags |= XF_EF_ENFORCED;
 			st[x->action == XF_ACT_REFUSE ? XF_S_REFUSED : XF_S_DROPS]++;

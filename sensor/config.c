@@ -72,6 +72,12 @@ static const struct enum_val modes[] = {
 	{ NULL, 0 },
 };
 
+static const struct enum_val on_crash[] = {
+	{ "closed", 0 },
+	{ "open", 1 },
+	{ NULL, 0 },
+};
+
 static const struct enum_val actions[] = {
 	{ "drop", XF_ACT_DROP },
 	{ "refuse", XF_ACT_REFUSE },
@@ -232,6 +238,15 @@ static const struct key keys[] = {
 	{ INFO("kernel.http_ports", "[80]", "TCP ports parsed for an HTTP Host header"),
 	  .type = KT_PORTS, ENTRIES(kernel.http_ports), .min = 1, .max = 65535 },
 
+	{ INFO("failsafe", NULL, "what enforcement does when the sensor dies"),
+	  .type = KT_SECTION },
+	{ INFO("failsafe.on_crash", "closed", "closed: the kernel keeps enforcing without a sensor; "
+					      "open: it stops once the heartbeat is stale"),
+	  .type = KT_ENUM, FIELD(failsafe_open), .enums = on_crash },
+	{ INFO("failsafe.heartbeat_ms", "3000", "with on_crash: open, the heartbeat age at which "
+						"the kernel stops enforcing"),
+	  .type = KT_UINT, FIELD(heartbeat_ms), .min = 1000, .max = 3600000 },
+
 	{ INFO("flows", NULL, "the userspace flow table"), .type = KT_SECTION },
 	{ INFO("flows.max_flows", "1000000", "client x domain flows held (LRU)"), .type = KT_UINT,
 	  FIELD(max_flows), .min = 1, .max = 100000000 },
@@ -297,6 +312,8 @@ void xf_sensor_cfg_defaults(struct xf_sensor_cfg *c)
 	xf_config_defaults(&c->kernel);
 	c->kernel.mode = c->mode;
 	snprintf(c->pin_dir, sizeof(c->pin_dir), "/sys/fs/bpf/exfilter");
+	c->failsafe_open = 0;
+	c->heartbeat_ms = 3000;
 	c->max_flows = 1000000;
 	c->tick_ms = 1000;
 	c->window_s = 300;

@@ -44,6 +44,10 @@ struct xf_sensor_cfg {
 	/* kernel: the xf_config map (ports, limits, sampling) */
 	struct xf_config kernel;
 
+	/* failsafe: (docs/failsafe.md) */
+	__u32 failsafe_open; /* failsafe.on_crash: closed (0) | open (1) */
+	uint32_t heartbeat_ms; /* failsafe.heartbeat_ms: heartbeat age that fails open */
+
 	/* flows: */
 	uint32_t max_flows; /* flows.max_flows: LRU bound of the userspace table */
 	uint32_t tick_ms; /* flows.tick_ms: flow table tick */

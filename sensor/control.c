@@ -46,6 +46,7 @@ static const char *const stat_names[XF_S_MAX] = {
 	[XF_S_REFUSED] = "refused",
 	[XF_S_ALLOW_HITS] = "allow_hits",
 	[XF_S_PARSE_ERRORS] = "parse_errors",
+	[XF_S_FAILSAFE_OPEN] = "failsafe_open",
 };
 
 static const char *const perr_names[XF_PE_MAX] = {
@@ -256,7 +257,7 @@ static int map_has_entries(int fd, size_t key_size)
 	return !bpf_map_get_next_key(fd, NULL, key) || errno != ENOENT;
 }
 
-int xf_config_hints_sync(int config_fd, int verdicts_fd, int ipblock_fd)
+__u32 xf_config_hints_want(int verdicts_fd, int ipblock_fd)
 {
 	__u32 want = 0;
 
@@ -264,6 +265,13 @@ int xf_config_hints_sync(int config_fd, int verdicts_fd, int ipblock_fd)
 		want |= XF_CF_VERDICTS;
 	if (ipblock_fd >= 0 && map_has_entries(ipblock_fd, sizeof(struct xf_lpm_key)))
 		want |= XF_CF_IPBLOCK;
+	return want;
+}
+
+int xf_config_hints_sync(int config_fd, int verdicts_fd, int ipblock_fd)
+{
+	__u32 want = xf_config_hints_want(verdicts_fd, ipblock_fd);
+
 	return want ? xf_config_hint(config_fd, want) : 0;
 }
 
@@ -335,6 +343,43 @@ int xf_target_apply(const char *pin_dir, const struct xf_target *t, const char *
 	return map_put_hinted(pin_dir, "xf_verdicts", XF_CF_VERDICTS, &k, &v);
 }
 
+/*
+ * The failsafe choice and the heartbeat's age (docs/failsafe.md). "open now"
+ * is the kernel's own test (xf_failsafe_open()): enforce mode, fail open, and
+ * a heartbeat older than failsafe_ms.
+ */
+static void failsafe_print(const struct xf_config *cfg, int json)
+{
+	__u64 now = now_mono_ns();
+	long long age = -1;
+	int open_now;
+
+	if (cfg->heartbeat_ns)
+		age = now > cfg->heartbeat_ns ? (long long)((now - cfg->heartbeat_ns) / 1000000) : 0;
+	open_now = cfg->mode == XF_MODE_ENFORCE && cfg->failsafe_ms &&
+		   now > cfg->heartbeat_ns + (__u64)cfg->failsafe_ms * 1000000ULL;
+	if (json) {
+		printf(",\"failsafe\":{\"on_crash\":\"%s\",\"heartbeat_ms\":%u,",
+		       cfg->failsafe_ms ? "open" : "closed", cfg->failsafe_ms);
+		if (age < 0)
+			printf("\"heartbeat_age_ms\":null,");
+		else
+			printf("\"heartbeat_age_ms\":%lld,", age);
+		printf("\"open_now\":%s}", open_now ? "true" : "false");
+		return;
+	}
+	if (cfg->failsafe_ms)
+		printf("failsafe: open (enforcement stops %u ms after the last heartbeat)\n",
+		       cfg->failsafe_ms);
+	else
+		printf("failsafe: closed (enforcement continues without a sensor)\n");
+	if (age < 0)
+		printf("heartbeat: never\n");
+	else
+		printf("heartbeat: %lld ms ago%s\n", age,
+		       open_now ? " (stale: failing open, nothing is dropped)" : "");
+}
+
 int xf_status_print(const char *pin_dir, int stats_fd, int json)
 {
 	int ncpu = libbpf_num_possible_cpus(), cfd, i, c;
@@ -363,6 +408,7 @@ int xf_status_print(const char *pin_dir, int stats_fd, int json)
 	}
 	printf(json ? "{\"mode\":\"%s\"" : "mode: %s\n",
 	       cfg.mode == XF_MODE_ENFORCE ? "enforce" : "monitor");
+	failsafe_print(&cfg, json);
 	for (i = 0; i < XF_S_MAX; i++)
 		printf(json ? ",\"%s\":%llu" : "%-16s %llu\n", xf_stat_name(i),
 		       (unsigned long long)sum[i]);

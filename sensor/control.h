@@ -50,6 +50,9 @@ int xf_config_hint(int config_fd, __u32 flags);
  */
 int xf_config_hints_sync(int config_fd, int verdicts_fd, int ipblock_fd);
 
+/* The hint flags that the verdicts and ipblock maps (fd, or -1) call for. */
+__u32 xf_config_hints_want(int verdicts_fd, int ipblock_fd);
+
 /* Print mode and counters summed over CPUs, as text or one JSON object. */
 int xf_status_print(const char *pin_dir, int stats_fd, int json);
 

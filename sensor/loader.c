@@ -12,9 +12,11 @@
 #include <sys/socket.h>
 #include <stdio.h>
 #include <string.h>
+#include <sys/mman.h>
 #include <sys/mount.h>
 #include <sys/stat.h>
 #include <sys/vfs.h>
+#include <time.h>
 #include <unistd.h>
 #include <linux/magic.h>
 #include <bpf/bpf.h>
@@ -79,8 +81,39 @@ int xf_suffixes_load(int map_fd, const char *psl_path)
 	return n;
 }
 
+static __u64 mono_ns(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (__u64)ts.tv_sec * 1000000000ULL + (__u64)ts.tv_nsec;
+}
+
+void xf_loader__heartbeat(struct xf_loader *l, __u64 now)
+{
+	/* one aligned 8-byte store: the programs never see half of it */
+	if (l->cfg_mm)
+		__atomic_store_n(&l->cfg_mm->heartbeat_ns, now, __ATOMIC_RELAXED);
+}
+
+/* Map the config map's one entry (BPF_F_MMAPABLE): offset 0 of the data. */
+static int config_mmap(struct xf_loader *l)
+{
+	long page = sysconf(_SC_PAGESIZE);
+	void *p = mmap(NULL, (size_t)page, PROT_READ | PROT_WRITE, MAP_SHARED,
+		       bpf_map__fd(l->skel->maps.xf_config), 0);
+
+	if (p == MAP_FAILED) {
+		fprintf(stderr, "failed to mmap xf_config: %s\n", strerror(errno));
+		return -errno;
+	}
+	l->cfg_mm = p;
+	return 0;
+}
+
 int xf_loader__open_load(struct xf_loader *l, const char *pin_dir, const struct xf_config *cfg)
 {
+	struct xf_config kc = *cfg;
 	__u32 zero = 0;
 	int err;
 
@@ -111,14 +144,29 @@ int xf_loader__open_load(struct xf_loader *l, const char *pin_dir, const struct 
 	}
 	err = exfilter_tc_bpf__load(l->skel);
 	if (err) {
-		fprintf(stderr, "failed to load BPF object: %s (run as root on a kernel with BTF)\n",
-			strerror(-err));
+		fprintf(stderr, "failed to load BPF object: %s (run as root on a kernel with BTF%s)\n",
+			strerror(-err),
+			err == -EINVAL ? "; maps pinned under this pin_dir by another exfilter "
+					 "version cannot be adopted: stop it and remove the pin_dir" : "");
 		return err;
 	}
-	err = bpf_map_update_elem(bpf_map__fd(l->skel->maps.xf_config), &zero, cfg, BPF_ANY);
+	/* fresh from the first packet: fail open must not fire before our first tick */
+	kc.heartbeat_ns = mono_ns();
+	/*
+	 * Adopted verdicts and IP blocks stay looked up: the flags go in with
+	 * this write, not after it, because a restarted sensor writes the map
+	 * that the old, still attached program reads, and a write without them
+	 * would let blocked names through until the sync below.
+	 */
+	kc.flags |= xf_config_hints_want(bpf_map__fd(l->skel->maps.xf_verdicts),
+					 bpf_map__fd(l->skel->maps.xf_ipblock));
+	err = bpf_map_update_elem(bpf_map__fd(l->skel->maps.xf_config), &zero, &kc, BPF_ANY);
 	if (err)
 		return -errno;
-	/* adopted verdicts and IP blocks must stay looked up */
+	err = config_mmap(l);
+	if (err)
+		return err;
+	/* and once more, for a verdict written while we were writing */
 	err = xf_config_hints_sync(bpf_map__fd(l->skel->maps.xf_config),
 				   bpf_map__fd(l->skel->maps.xf_verdicts),
 				   bpf_map__fd(l->skel->maps.xf_ipblock));
@@ -259,6 +307,9 @@ void xf_loader__destroy(struct xf_loader *l, int keep)
 	l->tap_fd = -1;
 	exfilter_sock_bpf__destroy(l->sock);
 	l->sock = NULL;
+	if (l->cfg_mm)
+		munmap(l->cfg_mm, (size_t)sysconf(_SC_PAGESIZE));
+	l->cfg_mm = NULL;
 	exfilter_tc_bpf__destroy(l->skel);
 	l->skel = NULL;
 }

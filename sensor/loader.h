@@ -30,6 +30,8 @@ struct xf_loader {
 	struct exfilter_sock_bpf *sock; /* the tap's socket filter, sharing our maps */
 	int tap_fd; /* its AF_PACKET socket, -1 = none */
 	char tap[32];
+	/* the config map's entry, mapped: xf_loader__heartbeat() stores into it */
+	struct xf_config *cfg_mm;
 };
 
 /* Mount bpffs on /sys/fs/bpf if it is not mounted. */
@@ -37,6 +39,14 @@ int xf_bpffs_ensure(void);
 
 /* Open, configure, load, and pin the TC object's maps under pin_dir. */
 int xf_loader__open_load(struct xf_loader *l, const char *pin_dir, const struct xf_config *cfg);
+
+/*
+ * Store now (CLOCK_MONOTONIC ns) as the config map's heartbeat_ns, that
+ * field alone, through the map's mmap: no syscall, and a concurrent
+ * `exfilter mode` or hint write is never undone. The kernel fails open when
+ * it is older than failsafe_ms (docs/failsafe.md).
+ */
+void xf_loader__heartbeat(struct xf_loader *l, __u64 now);
 
 /* Attach ingress and egress on ifname. */
 int xf_loader__attach(struct xf_loader *l, const char *ifname);

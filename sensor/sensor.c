@@ -486,6 +486,7 @@ static int setup(struct sensor *s)
 	if (open_store(s))
 		return -1;
 	s->cfg->kernel.mode = s->cfg->mode;
+	s->cfg->kernel.failsafe_ms = s->cfg->failsafe_open ? s->cfg->heartbeat_ms : 0;
 	if (xf_loader__open_load(&s->l, s->cfg->pin_dir, &s->cfg->kernel))
 		return -1;
 	s->p.mode = s->cfg->mode;
@@ -584,8 +585,9 @@ int xf_sensor_run(struct xf_sensor_cfg *cfg, volatile sig_atomic_t *stop)
 		fprintf(stderr, "exfilter: epoll: %s\n", strerror(errno));
 		goto out;
 	}
-	fprintf(stderr, "exfilter: running in %s mode on %d interface(s), store %s\n",
-		s.p.mode == XF_MODE_ENFORCE ? "enforce" : "monitor", s.l.n_ifs, cfg->db_path);
+	fprintf(stderr, "exfilter: running in %s mode on %d interface(s), store %s, failsafe %s\n",
+		s.p.mode == XF_MODE_ENFORCE ? "enforce" : "monitor", s.l.n_ifs, cfg->db_path,
+		cfg->failsafe_open ? "open" : "closed");
 	while (!*stop) {
 		int n = epoll_wait(epfd, out, 4, s.tick_left ? 0 : 200);
 		int64_t now = now_ns(CLOCK_MONOTONIC);
@@ -595,6 +597,8 @@ int xf_sensor_run(struct xf_sensor_cfg *cfg, volatile sig_atomic_t *stop)
 			fprintf(stderr, "exfilter: epoll_wait: %s\n", strerror(errno));
 			goto out;
 		}
+		/* every pass: a plain store, and the loop wakes at least every 200 ms */
+		xf_loader__heartbeat(&s.l, (__u64)now);
 		ring_buffer__consume(s.rb);
 		/* the rest of a sliced tick, or a kernel-flagged flow not alerted
 		 * yet: now, not at the next tick */
@@ -619,6 +623,7 @@ int xf_sensor_run(struct xf_sensor_cfg *cfg, volatile sig_atomic_t *stop)
 		}
 	}
 	/* flush: what is in the ring, a last tick, the outbox, the sinks */
+	xf_loader__heartbeat(&s.l, (__u64)now_ns(CLOCK_MONOTONIC)); /* still here */
 	ring_buffer__consume(s.rb);
 	tick(&s);
 	xf_pipe_tick(&s.p, wall_ms()); /* every slice left */

@@ -19,7 +19,9 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
 #include <sys/stat.h>
+#include <time.h>
 #include <unistd.h>
 #include <cmocka.h>
 /* pcap's own struct bpf_insn clashes with linux/bpf.h: take only the DLTs */
@@ -92,6 +94,7 @@ static const uint8_t R6[16] = { 0x20, 0x01, 0x0d, 0xb8, [15] = 0x53 };
 static const char *const stat_names[XF_S_MAX] = {
 	"packets",   "dns_queries", "dns_responses", "sni",	"host",	      "events",
 	"ring_full", "drops",	    "would_drops",   "refused", "allow_hits", "parse_errors",
+	"failsafe_open",
 };
 
 static const char *const perr_names[XF_PE_MAX] = {
@@ -1335,6 +1338,115 @@ static void test_ring_full(void **state)
 	exfilter_tc_bpf__destroy(s);
 }
 
+/* --- failsafe: the heartbeat and the enforce decision ------------------------ */
+
+static __u64 mono_now(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (__u64)ts.tv_sec * 1000000000ULL + (__u64)ts.tv_nsec;
+}
+
+struct fs_case {
+	const char *desc;
+	__u32 mode;
+	__u32 failsafe_ms; /* 0 = closed */
+	__s64 hb_age_ms; /* heartbeat this old (negative: in the future); INT64_MIN: never */
+	size_t (*build)(uint8_t *f);
+	__u32 retval;
+	__u64 drops, would, failsafe_open;
+	int enforced; /* the event's XF_EF_ENFORCED */
+};
+
+#define HB_NEVER INT64_MIN
+
+static const struct fs_case fs_cases[] = {
+	{ "closed, fresh: dropped", XF_MODE_ENFORCE, 0, 0, b_xf, TC_ACT_SHOT, 1, 0, 0, 1 },
+	{ "closed, stale: still dropped", XF_MODE_ENFORCE, 0, 60000, b_xf, TC_ACT_SHOT, 1, 0, 0,
+	  1 },
+	{ "closed, never: still dropped", XF_MODE_ENFORCE, 0, HB_NEVER, b_xf, TC_ACT_SHOT, 1, 0, 0,
+	  1 },
+	{ "open, fresh: dropped", XF_MODE_ENFORCE, 1000, 0, b_xf, TC_ACT_SHOT, 1, 0, 0, 1 },
+	{ "open, 500 ms of 1000: dropped", XF_MODE_ENFORCE, 1000, 500, b_xf, TC_ACT_SHOT, 1, 0, 0,
+	  1 },
+	{ "open, heartbeat ahead of the coarse clock: dropped", XF_MODE_ENFORCE, 1000, -20, b_xf,
+	  TC_ACT_SHOT, 1, 0, 0, 1 },
+	{ "open, stale: passed, would-drop, failsafe_open", XF_MODE_ENFORCE, 1000, 5000, b_xf,
+	  TC_ACT_OK, 0, 1, 1, 0 },
+	{ "open, never: passed, failsafe_open", XF_MODE_ENFORCE, 1000, HB_NEVER, b_xf, TC_ACT_OK, 0,
+	  1, 1, 0 },
+	{ "open, stale, hard limit (encoded label): passed", XF_MODE_ENFORCE, 1000, 5000, b_enc,
+	  TC_ACT_OK, 0, 1, 1, 0 },
+	{ "open, stale, plain query: passed, nothing counted", XF_MODE_ENFORCE, 1000, 5000,
+	  b_plain, TC_ACT_OK, 0, 0, 0, 0 },
+	{ "monitor, open, stale: would-drop, not failsafe_open", XF_MODE_MONITOR, 1000, 5000, b_xf,
+	  TC_ACT_OK, 0, 1, 0, 0 },
+};
+
+/*
+ * The kernel's fail-open decision: every case above through the TC program,
+ * the heartbeat set through the loader's own store (xf_loader__heartbeat()
+ * on an mmap of the config map, as the sensor does).
+ */
+static void test_failsafe(void **state)
+{
+	long page = sysconf(_SC_PAGESIZE);
+	struct xf_loader l = { 0 };
+	struct xf_config back;
+	struct run *r = &R;
+	__u32 zero = 0;
+	size_t i;
+
+	(void)state;
+	l.cfg_mm = mmap(NULL, (size_t)page, PROT_READ | PROT_WRITE, MAP_SHARED, TC.config, 0);
+	if (l.cfg_mm == MAP_FAILED)
+		fail_msg("failed to mmap xf_config: %s", strerror(errno));
+	for (i = 0; i < sizeof(fs_cases) / sizeof(fs_cases[0]); i++) {
+		const struct fs_case *c = &fs_cases[i];
+		__u64 now = mono_now();
+
+		memset(r, 0, sizeof(*r));
+		xf_config_defaults(&r->cfg);
+		r->cfg.mode = c->mode;
+		r->cfg.failsafe_ms = c->failsafe_ms;
+		r->cfg.heartbeat_ns = 12345; /* overwritten below: the store must win */
+		target_reset(&TC, &r->cfg);
+		put_verdict(&TC, "xf.test", XF_VK_DOMAIN, XF_ACT_DROP, 0);
+		assert_int_equal(bpf_map_update_elem(TC.config, &zero, &r->cfg, BPF_ANY), 0);
+		xf_loader__heartbeat(&l, c->hb_age_ms == HB_NEVER ? 0 :
+					 now - (__u64)(c->hb_age_ms * 1000000));
+		/* the store changed that field alone */
+		assert_int_equal(bpf_map_lookup_elem(TC.config, &zero, &back), 0);
+		assert_int_equal(back.mode, c->mode);
+		assert_int_equal(back.flags, r->cfg.flags);
+		assert_int_equal(back.failsafe_ms, c->failsafe_ms);
+		assert_true(back.heartbeat_ns != 12345);
+		r->in_len = c->build(r->in);
+		run_frame(&TC, r);
+		if (r->retval != c->retval)
+			fail_msg("%s: TC retval %u, expected %u", c->desc, r->retval, c->retval);
+		assert_int_equal(r->delta[XF_S_DROPS], c->drops);
+		assert_int_equal(r->delta[XF_S_WOULD_DROPS], c->would);
+		assert_int_equal(r->delta[XF_S_FAILSAFE_OPEN], c->failsafe_open);
+		if (c->drops || c->would) {
+			assert_int_equal(Q.n, 1);
+			assert_int_equal(Q.ev[0].action, XF_ACT_DROP);
+			assert_int_equal(!!(Q.ev[0].flags & XF_EF_ENFORCED), c->enforced);
+		}
+		if (c->failsafe_open) {
+			/* a fresh heartbeat: enforcing again from the next packet */
+			xf_loader__heartbeat(&l, mono_now());
+			events_drain(&TC);
+			run_frame(&TC, r);
+			if (r->retval != TC_ACT_SHOT)
+				fail_msg("%s: not enforcing after a fresh heartbeat", c->desc);
+			assert_int_equal(r->delta[XF_S_FAILSAFE_OPEN], 0);
+		}
+	}
+	munmap(l.cfg_mm, (size_t)page);
+}
+
 /*
  * The socket filter runs the same pipeline on a mirror and can never drop:
  * it returns 0 for every packet, and enforce-mode verdicts count as
@@ -1955,7 +2067,7 @@ int main(void)
 		fprintf(stderr, "bpf_test_run: FAIL: BPF load failed (see above)\n");
 		return 1;
 	}
-	tests = calloc(nc + 9, sizeof(*tests));
+	tests = calloc(nc + 10, sizeof(*tests));
 	if (!tests)
 		return 1;
 	for (i = 0; i < nc; i++) {
@@ -1975,6 +2087,8 @@ int main(void)
 					   test_egress_refuse, NULL, NULL, NULL };
 	tests[nc++] = (struct CMUnitTest){ "full ring: ring_full counts, packets still pass",
 					   test_ring_full, NULL, NULL, NULL };
+	tests[nc++] = (struct CMUnitTest){ "failsafe: closed/open x fresh/stale heartbeat",
+					   test_failsafe, NULL, NULL, NULL };
 	tests[nc++] = (struct CMUnitTest){ "socket filter: returns 0, enforce counts would-drops",
 					   test_sock_never_drops, NULL, NULL, NULL };
 	tests[nc++] = (struct CMUnitTest){ "differential fuzz: mutated frames, kernel == userspace",

@@ -300,6 +300,9 @@ static const char all_keys[] = "mode: enforce\n"
 			       "  dns_port: 5353\n"
 			       "  tls_ports: [443, 8443]\n"
 			       "  http_ports: [8080, 8000, 8008, 8888]\n"
+			       "failsafe:\n"
+			       "  on_crash: open\n"
+			       "  heartbeat_ms: 1500\n"
 			       "flows:\n"
 			       "  max_flows: 200000\n"
 			       "  tick_ms: 500\n"
@@ -378,6 +381,8 @@ static void test_all_keys(void **state)
 	assert_int_equal(cfg.kernel.dns_port, 5353);
 	assert_memory_equal(cfg.kernel.tls_ports, tls, sizeof(tls));
 	assert_memory_equal(cfg.kernel.http_ports, http, sizeof(http));
+	assert_int_equal(cfg.failsafe_open, 1);
+	assert_int_equal(cfg.heartbeat_ms, 1500);
 	assert_int_equal(cfg.max_flows, 200000);
 	assert_int_equal(cfg.tick_ms, 500);
 	assert_int_equal(cfg.window_s, 600);
@@ -454,6 +459,10 @@ static const struct err_case file_errors[] = {
 	{ "sinks:\n  kafka:\n    properties:\n      sasl.mechanisms: PLAIN\n"
 	  "      ssl.no.such.thing: x\n", 5,
 	  "sinks.kafka.properties.ssl.no.such.thing: No such configuration property" },
+	{ "failsafe:\n  on_crash: ajar\n", 2,
+	  "failsafe.on_crash: expected closed or open, got 'ajar'" },
+	{ "failsafe:\n  heartbeat_ms: 999\n", 2,
+	  "failsafe.heartbeat_ms: expected an integer 1000..3600000, got '999'" },
 	{ "kernel:\n  events_all: 2\n", 2, "kernel.events_all: expected true or false, got '2'" },
 	{ "pin_dir: relative/dir\n", 1, "pin_dir: expected an absolute path, got 'relative/dir'" },
 	{ "pin_dir:\n", 1, "pin_dir: expected an absolute path, got ''" },

@@ -34,6 +34,7 @@ static const struct code codes[] = {
 	C(XF_S_RING_FULL, xf_stat_name), C(XF_S_DROPS, xf_stat_name),
 	C(XF_S_WOULD_DROPS, xf_stat_name), C(XF_S_REFUSED, xf_stat_name),
 	C(XF_S_ALLOW_HITS, xf_stat_name), C(XF_S_PARSE_ERRORS, xf_stat_name),
+	C(XF_S_FAILSAFE_OPEN, xf_stat_name),
 	C(XF_PE_NONE, xf_perr_name), C(XF_PE_ETH_TRUNC, xf_perr_name),
 	C(XF_PE_VLAN_TRUNC, xf_perr_name), C(XF_PE_VLAN_DEPTH, xf_perr_name),
 	C(XF_PE_IP4_TRUNC, xf_perr_name), C(XF_PE_IP4_HDR, xf_perr_name),
@@ -83,7 +84,7 @@ static void test_counts_match(void **state)
 	(void)state;
 	/* a new code must be added to the table above, and so to the doc */
 	assert_int_equal(XF_R_MAX, 9);
-	assert_int_equal(XF_S_MAX, 12);
+	assert_int_equal(XF_S_MAX, 13);
 	assert_int_equal(XF_PE_MAX, 22);
 }
 
