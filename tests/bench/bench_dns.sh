@@ -463,6 +463,9 @@ if [[ -n $kv ]]; then
 		echo "dns.rate=$rate"
 		echo "dns.kernel_refused_b=${refused:-0}"
 		sort -u "$XF_TMP/verify"
+		# what the EXIT trap removes, for the smoke test's leak checks
 		echo "dns.netns=$XF_NS_C,$XF_NS_R,$XF_NS_A"
+		echo "dns.tmp=$XF_TMP"
+		echo "dns.pin=$PIN"
 	} >"$kv"
 fi
