@@ -396,7 +396,9 @@ frac=$(awk -v b="$add_b" -v c="$add_c" 'BEGIN { if (c > 0) printf "%.3f", b / c;
 
 cpu=$(sed -n 's/^model name[[:space:]]*: //p' /proc/cpuinfo | head -n 1)
 name() { case $1 in a) echo "(a) no filter" ;; b) echo "(b) exfilter TC, enforce" ;; c) echo "(c) dnsdist $(dnsdist --version | awk 'NR == 1 { print $2 }') in front" ;; esac; }
-cmd="tests/bench/bench_dns.sh$( ((smoke)) && echo ' --smoke' || true) --runs $runs --secs $secs --lat-secs $lat_secs --domains $domains"
+cmd="tests/bench/bench_dns.sh"
+((smoke)) && cmd+=" --smoke"
+cmd+=" --runs $runs --secs $secs --lat-secs $lat_secs --domains $domains"
 
 paced="(unpaced)"
 ((max_qps)) && paced="-Q $max_qps"
