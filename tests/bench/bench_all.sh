@@ -151,7 +151,9 @@ verdict() {
 		-v ns_in="$ns_in" -v ns_eg="$ns_eg" -v d_dns="$d_dns" -v d_long="$d_long" \
 		-v d_tls="$d_tls" -v d_tcp="$d_tcp" -v rp_ts="$rp_ts" \
 		-v t_b="$(kv tls.ratio_b_a)" -v t_c="$(kv tls.ratio_c_a)" \
-		-v h_b="$(kv http.ratio_b_a)" -v h_c="$(kv http.ratio_c_a)" '
+		-v h_b="$(kv http.ratio_b_a)" -v h_c="$(kv http.ratio_c_a)" \
+		-v sq_a="$(kv dns.softirq_ns_q_a)" -v sq_b="$(kv dns.softirq_ns_q_b)" \
+		-v sq_c="$(kv dns.softirq_ns_q_c)" '
 	function pct(x) { return sprintf("%.0f %%", 100 * x) }
 	function us(x) { return sprintf("%.0f us", x) }
 	function added(x) { return x <= 0 ? "nothing measurable (" us(x) ")" : us(x) }
@@ -183,6 +185,8 @@ verdict() {
 			s = s sprintf("%s %s ns per short query, %s ns per 253-character name, %s ns per TLS ClientHello and %s ns per other TCP segment over an empty program in BPF_PROG_TEST_RUN", ns_in != "" ? ";" : " The TC program cost", d_dns, d_long, d_tls, d_tcp)
 		if (ns_in != "" || d_dns != "")
 			s = s ": the cost is per packet and grows with the name, not with a proxy hop."
+		if (sq_a != "" && sq_b != "")
+			s = s sprintf(" Softirq time per query (whole machine, tick-sampled) was %s ns without exfilter, %s ns with it and %s ns with dnsdist.", sq_a, sq_b, sq_c)
 		if (t_b != "" && t_c != "")
 			s = s sprintf(" TLS SNI: exfilter kept %s of direct handshakes/s, HAProxy %s.", pct(t_b), pct(t_c))
 		if (h_b != "" && h_c != "")
