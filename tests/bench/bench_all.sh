@@ -186,7 +186,7 @@ verdict() {
 		if (ns_in != "" || d_dns != "")
 			s = s ": the cost is per packet and grows with the name, not with a proxy hop."
 		if (sq_a != "" && sq_b != "")
-			s = s sprintf(" Softirq time per query (whole machine, tick-sampled) was %s ns without exfilter, %s ns with it and %s ns with dnsdist.", sq_a, sq_b, sq_c)
+			s = s sprintf(" Softirq time per query (whole machine, sampled as the DNS section says) was %s ns without exfilter, %s ns with it and %s ns with dnsdist.", sq_a, sq_b, sq_c)
 		if (t_b != "" && t_c != "")
 			s = s sprintf(" TLS SNI: exfilter kept %s of direct handshakes/s, HAProxy %s.", pct(t_b), pct(t_c))
 		if (h_b != "" && h_c != "")
