@@ -118,6 +118,7 @@ STATS_OLD=$(sysctl -n kernel.bpf_stats_enabled)
 xf_topo_up
 PIN=/sys/fs/bpf/xf-bench-$XF_TAG
 cleanup() {
+	trap - ERR
 	xf_teardown
 	sysctl -qw kernel.bpf_stats_enabled="$STATS_OLD" || true
 	rm -rf "$PIN"
@@ -125,19 +126,24 @@ cleanup() {
 trap cleanup EXIT
 
 # The denied registered domain is served by unbound like the benign ones, so
-# (a) answers it and only the filter can refuse it.
+# (a) answers it and only the filter can refuse it. The encoded-label probe
+# goes under a domain of its own, out of the load too: exfilter's sensor
+# blocks the registered domain of a query that scores over
+# detect.block_threshold, and one encoded label does.
 DENY=xf-deny-bench.test
+ENC_DOM=xf-enc-bench.test
 {
 	echo "0,$DENY"
+	echo "0,$ENC_DOM"
 	cat "${XF_DOMAINS_CSV:-$ROOT/../shared/data/top-domains.csv}"
 } >"$XF_TMP/domains.csv"
-XF_DOMAINS_CSV=$XF_TMP/domains.csv XF_BENIGN_COUNT=$((domains + 1)) xf_unbound_up
+XF_DOMAINS_CSV=$XF_TMP/domains.csv XF_BENIGN_COUNT=$((domains + 2)) xf_unbound_up
 QUERIES=$XF_TMP/bench.queries
-grep -v "$DENY" "$XF_BENIGN_QUERIES" >"$QUERIES"
+grep -v -e "$DENY" -e "$ENC_DOM" "$XF_BENIGN_QUERIES" >"$QUERIES"
 ALLOW=$(head -n 1 "$QUERIES" | cut -d' ' -f1)
 # 48 base32 characters with digits: encoded for exfilter (>= enc_label_drop
 # 40) and for the dnsdist regex; unbound itself answers it NXDOMAIN.
-ENC=mzxw6ytboi2dkmzxgq3tmnzygm4tsmbrgiztinjwg4ztsnbr.$ALLOW
+ENC=mzxw6ytboi2dkmzxgq3tmnzygm4tsmbrgiztinjwg4ztsnbr.$ENC_DOM
 for p in $(ip netns pids "$XF_NS_R"); do taskset -a -pc "$CPU_SRV" "$p" >/dev/null; done
 
 xfc() { nsenter --net="/run/netns/$XF_NS_R" "$EXFILTER" --pin-dir "$PIN" "$@"; }
@@ -410,7 +416,7 @@ echo "- date: $(date -u '+%Y-%m-%d %H:%M:%S UTC')"
 echo "- kernel: $(uname -r); cpu: ${cpu:-?}, $ncpu online; memory: $(awk '/MemTotal/ { printf "%.1f GiB", $2 / 1048576 }' /proc/meminfo)"
 echo "- versions: unbound $(unbound -V | awk 'NR == 1 { print $2 }'), $(dnsperf -h 2>&1 | awk '/^Version/ { print "dnsperf", $2 }'), dnsdist $(dnsdist --version | awk 'NR == 1 { print $2 }')"
 echo "- lab: client netns -> veth -> resolver netns: unbound (1 thread, $(wc -l <"$QUERIES") names of $domains domains from top-domains.csv served as local-data); (b) exfilter attached TC ingress+egress on the resolver's veth, enforce mode, \`exfilter block $DENY --action refuse\`, kernel.enc_label_drop 40, kernel.limit_action refuse; (c) dnsdist on port 5300 in the resolver netns, SuffixMatchNodeRule($DENY) and RegexRule(label of 40+ chars of [A-Za-z0-9+/=_-]) -> REFUSED, no packet cache"
-echo "- policy checked before every run: www.$ALLOW answered; www.$DENY and a 48-char base32 label REFUSED by (b) and (c) (and answered NOERROR / NXDOMAIN by (a))"
+echo "- policy checked before every run: www.$ALLOW answered; www.$DENY and a 48-char base32 label under $ENC_DOM (a domain kept out of the load) REFUSED by (b) and (c) (and answered NOERROR / NXDOMAIN by (a))"
 echo "- pinning: unbound, dnsdist and the exfilter sensor on CPU $CPU_SRV, dnsperf on CPU $CPU_GEN (taskset); TC ingress runs in dnsperf's send path (CPU $CPU_GEN), TC egress in unbound's (CPU $CPU_SRV)"
 echo "- throughput: dnsperf -c 4 -q $outstanding -t 1 -l $secs $paced; qps = completed/s"
 echo "- latency: dnsperf -Q $rate -l $lat_secs -v (a fixed rate, the same for all three: $rate_why); p50/p99 over every NOERROR response's latency in the run"
