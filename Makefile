@@ -6,6 +6,9 @@
 #   make bench-bpf   BPF_PROG_TEST_RUN ns/packet against an empty program
 #   make bench-sensor  outbox, Kafka sink, flow table memory, ring buffer
 #   make bench-replay  exfilter replay vs a bare libpcap loop and tshark (BENCH_ARGS=--smoke)
+#   make bench       every benchmark in one run (DNS/TLS/HTTP vs proxies, kernel cost,
+#                    sensor, replay) into BENCHMARKS.md with a computed verdict; needs
+#                    root, ~10 min (BENCH_ALL_ARGS=--smoke for the harness check)
 #   make check       clang-format check
 #   make eval        replay the corpus (pcaps/ + public captures): detection table and
 #                    quality gate, no root (EVAL_ARGS=--markdown for the README table)
@@ -55,7 +58,7 @@ DEB_PKGS := clang llvm libbpf-dev bpftool libelf-dev zlib1g-dev libcmocka-dev li
 	libsqlite3-dev sqlite3 librdkafka-dev kcat libyaml-dev libmaxminddb-dev \
 	libmaxmind-db-writer-perl libldns-dev libpsl-dev python3 python3-jsonschema \
 	pkg-config iproute2 iputils-ping util-linux perl-base coreutils unbound iodine dns2tcp \
-	bind9-dnsutils dnsperf tcpreplay tcpdump \
+	bind9-dnsutils dnsperf tcpreplay tcpdump dnsdist \
 	publicsuffix clang-format \
 	libssl-dev openssl curl wrk haproxy nginx-light
 
@@ -179,6 +182,14 @@ bench-tls: $(OUTPUT)/exfilter $(OUTPUT)/tests/tls_load
 	$(Q)tests/bench/bench_tls.sh $(BENCH_ARGS)
 bench-http: $(OUTPUT)/exfilter
 	$(Q)tests/bench/bench_http.sh $(BENCH_ARGS)
+
+# Everything in one run into BENCHMARKS.md (between the make-bench markers);
+# tests/bench/bench_all.sh installs the proxies and tools the benchmarks
+# compare with (dnsdist, haproxy, nginx-light, wrk, tshark) when missing.
+.PHONY: bench
+bench: deps
+	$(Q)$(MAKE) --no-print-directory build $(BENCH_REPLAY_BINS)
+	$(Q)tests/bench/bench_all.sh $(BENCH_ALL_ARGS)
 
 # Quality gate of issue 4 over the corpus; tests/integration/test_eval.sh asserts it.
 .PHONY: eval

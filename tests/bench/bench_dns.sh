@@ -1,0 +1,486 @@
+#!/usr/bin/env bash
+# SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause)
+#
+# bench_dns.sh - DNS enforcement inline: dnsperf against a real unbound in a
+# network namespace, three ways with the same deny policy:
+#   (a) no filter;
+#   (b) exfilter TC in enforce mode (`exfilter run` attached on the
+#       resolver's client-facing veth, the domain denied with `exfilter block`,
+#       the encoded-label hard rule kernel.enc_label_drop);
+#   (c) dnsdist in front of unbound (same namespace, port 5300) with a
+#       SuffixMatchNodeRule for the domain and a RegexRule for long encoded
+#       labels.
+# All three answer a denied query with REFUSED. Before every measured run the
+# script checks that the way really refuses the denied domain and an encoded
+# label and answers an allowed name (exits 1 otherwise: the policy is not
+# equivalent, so the figures would mean nothing).
+#
+# Method (printed with the figures):
+#   - throughput: dnsperf unpaced (-q outstanding) for --secs, qps completed;
+#   - latency: dnsperf at a fixed rate, the same for the three ways, a quarter
+#     of the slowest way's capacity in a calibration run (light load, so the
+#     percentiles show each way's path more than queueing), with -v: every
+#     response's latency, p50 and p99 computed from them;
+#   - softirq: /proc/stat softirq time over each throughput run, whole machine;
+#   - kernel cost: one extra (b) run with kernel.bpf_stats_enabled=1 (restored
+#     after): run_time_ns / run_cnt of the attached TC programs (bpftool);
+#   - rounds interleaved a,b,c,a,b,c...; medians over the rounds.
+# Pinning (2-core box): unbound, dnsdist and the exfilter sensor on CPU 0,
+# dnsperf on CPU 1. Queries cross the veth in dnsperf's send path, so TC
+# ingress runs on CPU 1; replies leave unbound on CPU 0 (TC egress there).
+#
+# Prints a markdown section on stdout (progress on stderr); with --kv FILE
+# also key=value lines for make bench's verdict and the smoke test. Never
+# fails on time; exits 1 only when the harness is broken. Needs root.
+#
+#   tests/bench/bench_dns.sh [--smoke] [--runs N] [--secs S] [--lat-secs S]
+#                            [--domains N] [--kv FILE]
+#
+# --smoke: one round of 1 s runs, dnsperf capped at 3000 qps (CI).
+set -euo pipefail
+
+HERE=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
+ROOT=$(cd "$HERE/../.." && pwd)
+# shellcheck disable=SC1091 # lib.sh, sourced at run time
+source "$ROOT/tests/integration/lib.sh"
+
+runs=5
+secs=3
+lat_secs=3
+domains=1000
+smoke=0
+kv=""
+max_qps=0 # 0: unpaced
+outstanding=200
+
+args=("$@")
+usage() { sed -n '3,38p' "$0"; }
+bad() {
+	echo "bench_dns: $*" >&2
+	exit 2
+}
+num() { [[ $2 =~ ^[1-9][0-9]*$ ]] || bad "$1 takes a positive whole number, not '$2'"; }
+
+while [[ $# -gt 0 ]]; do
+	case $1 in
+	--smoke)
+		smoke=1
+		runs=1
+		secs=1
+		lat_secs=1
+		domains=200
+		max_qps=3000
+		;;
+	--runs | --secs | --lat-secs | --domains)
+		[[ $# -ge 2 ]] || bad "$1 needs a value"
+		num "$1" "$2"
+		case $1 in
+		--runs) runs=$2 ;;
+		--secs) secs=$2 ;;
+		--lat-secs) lat_secs=$2 ;;
+		--domains) domains=$2 ;;
+		esac
+		shift
+		;;
+	--kv)
+		[[ $# -ge 2 && -n $2 ]] || bad "--kv needs a file"
+		kv=$2
+		shift
+		;;
+	-h | --help)
+		usage
+		exit 0
+		;;
+	*) bad "unknown option '$1' (see --help)" ;;
+	esac
+	shift
+done
+
+xf_require_root
+xf_require_tools nsenter taskset dnsperf dnsdist bpftool tc sysctl getconf
+EXFILTER=$ROOT/.output/exfilter
+[[ -x $EXFILTER ]] || xf_die "build first: make ($EXFILTER missing)"
+# The whole run is bounded: about 10 s of fixed cost a round, per way.
+xf_bound_runtime $((120 + runs * 3 * (secs + lat_secs + 12))) "${args[@]}"
+xf_trap_setup
+xf_gc_stale
+# name the command that broke the harness (set -e alone exits silently)
+set -E
+trap 'echo "bench_dns: line $LINENO failed: $BASH_COMMAND" >&2' ERR
+
+# CPUs: servers on the first, the load generator on the last.
+ncpu=$(nproc)
+CPU_SRV=0
+CPU_GEN=$((ncpu > 1 ? ncpu - 1 : 0))
+HZ=$(getconf CLK_TCK)
+STATS_OLD=$(sysctl -n kernel.bpf_stats_enabled)
+
+xf_topo_up
+PIN=/sys/fs/bpf/xf-bench-$XF_TAG
+cleanup() {
+	trap - ERR
+	xf_teardown
+	sysctl -qw kernel.bpf_stats_enabled="$STATS_OLD" || true
+	rm -rf "$PIN"
+}
+trap cleanup EXIT
+
+# The denied registered domain is served by unbound like the benign ones, so
+# (a) answers it and only the filter can refuse it. The encoded-label probe
+# goes under a domain of its own, out of the load too: exfilter's sensor
+# blocks the registered domain of a query that scores over
+# detect.block_threshold, and one encoded label does.
+DENY=xf-deny-bench.test
+ENC_DOM=xf-enc-bench.test
+{
+	echo "0,$DENY"
+	echo "0,$ENC_DOM"
+	cat "${XF_DOMAINS_CSV:-$ROOT/../shared/data/top-domains.csv}"
+} >"$XF_TMP/domains.csv"
+XF_DOMAINS_CSV=$XF_TMP/domains.csv XF_BENIGN_COUNT=$((domains + 2)) xf_unbound_up
+QUERIES=$XF_TMP/bench.queries
+grep -v -e "$DENY" -e "$ENC_DOM" "$XF_BENIGN_QUERIES" >"$QUERIES"
+ALLOW=$(head -n 1 "$QUERIES" | cut -d' ' -f1)
+# 48 base32 characters with digits: encoded for exfilter (>= enc_label_drop
+# 40) and for the dnsdist regex; unbound itself answers it NXDOMAIN.
+ENC=mzxw6ytboi2dkmzxgq3tmnzygm4tsmbrgiztinjwg4ztsnbr.$ENC_DOM
+for p in $(ip netns pids "$XF_NS_R"); do taskset -a -pc "$CPU_SRV" "$p" >/dev/null; done
+
+xfc() { nsenter --net="/run/netns/$XF_NS_R" "$EXFILTER" --pin-dir "$PIN" "$@"; }
+
+# dnsdist 1.7 (Debian 12): no console, no security polling (it would query
+# out), no packet cache (unbound has none in front of it in (a) either), the
+# backend marked up without health-check queries.
+cat >"$XF_TMP/dnsdist.conf" <<EOF
+setSecurityPollSuffix("")
+setLocal("$XF_IP_R:5300")
+newServer({address="$XF_IP_R:53", healthCheckMode="up"})
+deny = newSuffixMatchNode()
+deny:add("$DENY")
+addAction(SuffixMatchNodeRule(deny), RCodeAction(DNSRCode.REFUSED))
+-- a label of 40 or more characters of the hex, base32 and base64 alphabets:
+-- exfilter's enc_label_drop 40, slightly broader (no digit required)
+addAction(RegexRule("(^|[.])[A-Za-z0-9+/=_-]{40,}([.]|$)"), RCodeAction(DNSRCode.REFUSED))
+EOF
+
+# --- the three ways ------------------------------------------------------------
+
+tc_attached() { [[ -n $(tc -n "$XF_NS_R" filter show dev "$XF_IF_RC" ingress 2>/dev/null) ]]; }
+port_of() { [[ $1 == c ]] && echo 5300 || echo 53; }
+
+way_up() {
+	case $1 in
+	a) ! tc_attached || xf_die "a TC filter is still attached on $XF_IF_RC" ;;
+	b)
+		# --set kernel.limit_action=refuse: the encoded-label hard rule
+		# answers REFUSED, as dnsdist does. The log goes first: the
+		# background job truncates it only when it gets to run, and the
+		# previous run's "running in" must not be taken for this one's.
+		rm -f "$XF_TMP/exfilter.log"
+		nsenter --net="/run/netns/$XF_NS_R" timeout -k 3 "$XF_LIFETIME" \
+			taskset -c "$CPU_SRV" "$EXFILTER" --pin-dir "$PIN" run --iface "$XF_IF_RC" \
+			--mode enforce --enc-label-drop 40 --set kernel.limit_action=refuse \
+			--db "$XF_TMP/alerts.db" >"$XF_TMP/exfilter.log" 2>&1 &
+		echo $! >"$XF_TMP/exfilter.pid"
+		xf_wait_for 20 grep -q "running in" "$XF_TMP/exfilter.log" ||
+			xf_die "exfilter did not attach: $(tail -n 5 "$XF_TMP/exfilter.log")"
+		xfc block "$DENY" --action refuse >/dev/null ||
+			xf_die "exfilter block $DENY failed"
+		;;
+	c)
+		! tc_attached || xf_die "a TC filter is still attached on $XF_IF_RC"
+		xf_bg "$XF_NS_R" dnsdist taskset -c "$CPU_SRV" dnsdist -C "$XF_TMP/dnsdist.conf" \
+			--supervised --disable-syslog
+		xf_wait_for 10 status_is c "$ALLOW" NOERROR ||
+			xf_die "dnsdist did not answer: $(tail -n 5 "$XF_TMP/dnsdist.log")"
+		;;
+	esac
+}
+
+way_down() {
+	case $1 in
+	b)
+		xf_stop exfilter
+		! tc_attached || xf_die "exfilter left its TC filter on $XF_IF_RC"
+		;;
+	c) xf_stop dnsdist ;;
+	esac
+}
+
+# status_is WAY NAME RCODE: one dig from C; the rcode (and an answer for
+# NOERROR) is the expected one.
+status_is() {
+	local out
+	out=$(xf_in "$XF_NS_C" timeout 5 dig @"$XF_IP_R" -p "$(port_of "$1")" +time=1 +tries=1 \
+		"$2" A 2>&1) || true
+	grep -q "status: $3," <<<"$out" || return 1
+	[[ $3 != NOERROR ]] || grep -q "ANSWER: [1-9]" <<<"$out"
+}
+
+# verify WAY: the policy holds; records verify_WAY=ok in $XF_TMP/kv.
+verify() {
+	local w=$1 want_deny=REFUSED want_enc=REFUSED
+	if [[ $w == a ]]; then
+		want_deny=NOERROR
+		want_enc=NXDOMAIN
+	fi
+	status_is "$w" "www.$ALLOW" NOERROR ||
+		xf_die "($w) the allowed name www.$ALLOW was not answered"
+	status_is "$w" "www.$DENY" "$want_deny" ||
+		xf_die "($w) www.$DENY: expected $want_deny"
+	status_is "$w" "$ENC" "$want_enc" ||
+		xf_die "($w) the encoded label: expected $want_enc"
+	printf 'dns.verify_%s=ok\ndns.allowed_%s=NOERROR\ndns.denied_%s=%s\ndns.encoded_%s=%s\n' \
+		"$w" "$w" "$w" "$want_deny" "$w" "$want_enc" >>"$XF_TMP/verify"
+}
+
+# --- measurements ------------------------------------------------------------
+
+softirq_ticks() { awk '$1 == "cpu" { print $8; exit }' /proc/stat; }
+
+# run_dnsperf WAY ARGS...: dnsperf from C on the generator CPU; full output in
+# $XF_TMP/dnsperf.out.
+run_dnsperf() {
+	local w=$1
+	shift
+	xf_in "$XF_NS_C" timeout $((secs + lat_secs + 20)) taskset -c "$CPU_GEN" \
+		dnsperf -s "$XF_IP_R" -p "$(port_of "$w")" -d "$QUERIES" -t 1 "$@" \
+		>"$XF_TMP/dnsperf.out" 2>&1 || true
+}
+perf_field() { awk -v k="$1" 'index($0, k) { sub(/.*: */, ""); print $1 + 0; exit }' "$XF_TMP/dnsperf.out"; }
+
+# throughput WAY LABEL: appends "qps completed lost softirq_pct softirq_ns_per_q"
+# to $XF_TMP/tput.WAY.
+throughput() {
+	local w=$1 s0 s1 t0 t1 q=()
+	((max_qps)) && q=(-Q "$max_qps")
+	s0=$(softirq_ticks)
+	t0=$(date +%s%N)
+	run_dnsperf "$w" -l "$secs" -c 4 -q "$outstanding" "${q[@]}"
+	t1=$(date +%s%N)
+	s1=$(softirq_ticks)
+	local qps ndone lost
+	qps=$(perf_field "Queries per second:")
+	ndone=$(perf_field "Queries completed:")
+	lost=$(perf_field "Queries lost:")
+	[[ ${ndone:-0} -gt 0 ]] || xf_die "($w) dnsperf completed no query: $(tail -n 5 "$XF_TMP/dnsperf.out")"
+	awk -v q="$qps" -v d="$ndone" -v l="$lost" -v ds=$((s1 - s0)) -v hz="$HZ" \
+		-v wall=$((t1 - t0)) 'BEGIN {
+			printf "%.0f %d %d %.1f %.0f\n", q, d, l, 100 * ds / hz / (wall / 1e9),
+				ds / hz * 1e9 / d }' >>"$XF_TMP/tput.$w"
+}
+
+# latency WAY RATE: appends "p50_us p99_us responses lost" to $XF_TMP/lat.WAY.
+latency() {
+	local w=$1 rate=$2
+	run_dnsperf "$w" -l "$lat_secs" -Q "$rate" -c 4 -q "$outstanding" -v
+	awk '$1 == ">" && $2 == "NOERROR" { print $NF * 1e6 }' "$XF_TMP/dnsperf.out" |
+		sort -g >"$XF_TMP/lat.sorted"
+	local n lost
+	n=$(wc -l <"$XF_TMP/lat.sorted")
+	lost=$(perf_field "Queries lost:")
+	((n > 0)) || xf_die "($w) no latency sample: $(tail -n 5 "$XF_TMP/dnsperf.out")"
+	awk -v n="$n" -v lost="$lost" '
+		function at(p,  i) { i = int(p * n + 0.999999); if (i < 1) i = 1; return v[i] }
+		{ v[NR] = $1 }
+		END { printf "%.1f %.1f %d %d\n", at(0.50), at(0.99), n, lost }' \
+		"$XF_TMP/lat.sorted" >>"$XF_TMP/lat.$w"
+}
+
+# median FILE COLUMN
+median() {
+	awk -v c="$2" '{ print $c }' "$1" | sort -g |
+		awk '{ v[NR] = $1 } END { if (NR % 2) print v[(NR + 1) / 2]; else print (v[NR / 2] + v[NR / 2 + 1]) / 2 }'
+}
+# median of per-round ratios/differences: pair OP FILE1 FILE2 COLUMN
+pair() {
+	paste -d' ' <(awk -v c="$4" '{ print $c }' "$2") <(awk -v c="$4" '{ print $c }' "$3") |
+		awk -v op="$1" '{ print (op == "/" ? ($1 > 0 ? $2 / $1 : 0) : $2 - $1) }' | sort -g |
+		awk '{ v[NR] = $1 } END { if (NR % 2) print v[(NR + 1) / 2]; else print (v[NR / 2] + v[NR / 2 + 1]) / 2 }'
+}
+
+# --- calibration: the fixed rate for the latency runs ---------------------------
+
+ways="a b c"
+calib=$ways
+((smoke)) && calib="" # the smoke's rate is fixed
+((smoke)) || xf_log "calibrating (one unpaced run per way, also a warm-up)"
+for w in $calib; do
+	way_up "$w"
+	verify "$w"
+	throughput "$w"
+	way_down "$w"
+	mv "$XF_TMP/tput.$w" "$XF_TMP/calib.$w"
+done
+if ((smoke)); then
+	min_qps=-
+	rate=500
+	rate_why="fixed by --smoke"
+else
+	min_qps=$(cat "$XF_TMP"/calib.? | awk 'NR == 1 || $1 < m { m = $1 } END { print m }')
+	rate=$(awk -v m="$min_qps" 'BEGIN { r = int(m / 4 / 100) * 100; print (r < 100 ? 100 : r) }')
+	rate_why="a quarter of the slowest way's qps ($min_qps) in an unpaced calibration run of each"
+fi
+xf_log "slowest calibration run: $min_qps qps; latency runs at $rate qps"
+
+# --- interleaved rounds ---------------------------------------------------------
+
+for ((r = 1; r <= runs; r++)); do
+	for w in $ways; do
+		xf_log "round $r/$runs: ($w)"
+		way_up "$w"
+		verify "$w"
+		throughput "$w"
+		latency "$w" "$rate"
+		way_down "$w"
+	done
+done
+
+# --- kernel cost under load: bpf_stats_enabled ------------------------------------
+
+xf_log "kernel cost: one (b) run with kernel.bpf_stats_enabled=1"
+way_up b
+verify b
+prog_id() {
+	tc -n "$XF_NS_R" filter show dev "$XF_IF_RC" "$1" | grep -o ' id [0-9]*' | head -n 1 | awk '{ print $2 }'
+}
+prog_stat() {
+	# bpftool leaves run_time_ns and run_cnt out while they are 0
+	local v
+	v=$(bpftool prog show id "$1" -j | grep -o "\"$2\":[0-9]*" | cut -d: -f2) || true
+	echo "${v:-0}"
+}
+id_in=$(prog_id ingress)
+id_eg=$(prog_id egress)
+[[ -n $id_in && -n $id_eg ]] || xf_die "no TC program id on $XF_IF_RC"
+sysctl -qw kernel.bpf_stats_enabled=1
+declare -A st0 st1
+for id in "$id_in" "$id_eg"; do
+	st0[$id]="$(prog_stat "$id" run_time_ns) $(prog_stat "$id" run_cnt)"
+done
+mv "$XF_TMP/tput.b" "$XF_TMP/tput.b.keep"
+throughput b
+mv "$XF_TMP/tput.b" "$XF_TMP/stats.b"
+mv "$XF_TMP/tput.b.keep" "$XF_TMP/tput.b"
+for id in "$id_in" "$id_eg"; do
+	st1[$id]="$(prog_stat "$id" run_time_ns) $(prog_stat "$id" run_cnt)"
+done
+sysctl -qw kernel.bpf_stats_enabled="$STATS_OLD"
+stats_done=$(awk '{ print $2 }' "$XF_TMP/stats.b")
+# "ns_per_run runs runs_per_query" for a program id
+prog_cost() {
+	local a b
+	read -r -a a <<<"${st0[$1]}"
+	read -r -a b <<<"${st1[$1]}"
+	awk -v t=$((b[0] - a[0])) -v c=$((b[1] - a[1])) -v q="$stats_done" \
+		'BEGIN { printf "%.1f %d %.2f\n", c ? t / c : 0, c, q ? c / q : 0 }'
+}
+read -r ns_in cnt_in per_q_in <<<"$(prog_cost "$id_in")"
+read -r ns_eg cnt_eg per_q_eg <<<"$(prog_cost "$id_eg")"
+refused=$(xfc status --json | grep -o '"refused":[0-9]*' | head -n 1 | cut -d: -f2)
+way_down b
+
+# --- report --------------------------------------------------------------------
+
+declare -A qps p50 p99 lost lat_lost sirq sirq_q
+for w in $ways; do
+	qps[$w]=$(median "$XF_TMP/tput.$w" 1)
+	lost[$w]=$(awk '{ s += $3 } END { print s + 0 }' "$XF_TMP/tput.$w")
+	sirq[$w]=$(median "$XF_TMP/tput.$w" 4)
+	sirq_q[$w]=$(median "$XF_TMP/tput.$w" 5)
+	p50[$w]=$(median "$XF_TMP/lat.$w" 1)
+	p99[$w]=$(median "$XF_TMP/lat.$w" 2)
+	lat_lost[$w]=$(awk '{ s += $4 } END { print s + 0 }' "$XF_TMP/lat.$w")
+done
+ratio_b=$(pair / "$XF_TMP/tput.a" "$XF_TMP/tput.b" 1)
+ratio_c=$(pair / "$XF_TMP/tput.a" "$XF_TMP/tput.c" 1)
+add_b=$(pair - "$XF_TMP/lat.a" "$XF_TMP/lat.b" 2)
+add_c=$(pair - "$XF_TMP/lat.a" "$XF_TMP/lat.c" 2)
+met_qps=$(awk -v r="$ratio_b" 'BEGIN { print (r >= 0.95 ? "met" : "not met") }')
+met_p99=$(awk -v b="$add_b" -v c="$add_c" 'BEGIN { print (c > 0 && b <= c / 20 ? "met" : "not met") }')
+frac=$(awk -v b="$add_b" -v c="$add_c" 'BEGIN { if (c > 0) printf "%.3f", b / c; else print "n/a" }')
+
+cpu=$(sed -n 's/^model name[[:space:]]*: //p' /proc/cpuinfo | head -n 1)
+name() { case $1 in a) echo "(a) no filter" ;; b) echo "(b) exfilter TC, enforce" ;; c) echo "(c) dnsdist $(dnsdist --version | awk 'NR == 1 { print $2 }') in front" ;; esac; }
+cmd="tests/bench/bench_dns.sh"
+((smoke)) && cmd+=" --smoke"
+cmd+=" --runs $runs --secs $secs --lat-secs $lat_secs --domains $domains"
+
+paced="(unpaced)"
+((max_qps)) && paced="-Q $max_qps"
+echo "## DNS enforcement inline: exfilter TC vs dnsdist (\`tests/bench/bench_dns.sh\`)"
+echo
+((smoke)) && echo "**Smoke run (harness check only, dnsperf capped at $max_qps qps): not a measurement.**" && echo
+echo "- command: \`$cmd\` (root)"
+echo "- date: $(date -u '+%Y-%m-%d %H:%M:%S UTC')"
+echo "- kernel: $(uname -r); cpu: ${cpu:-?}, $ncpu online; memory: $(awk '/MemTotal/ { printf "%.1f GiB", $2 / 1048576 }' /proc/meminfo)"
+echo "- versions: unbound $(unbound -V | awk 'NR == 1 { print $2 }'), $(dnsperf -h 2>&1 | awk '/^Version/ { print "dnsperf", $2 }'), dnsdist $(dnsdist --version | awk 'NR == 1 { print $2 }')"
+echo "- lab: client netns -> veth -> resolver netns: unbound (1 thread, $(wc -l <"$QUERIES") names of $domains domains from top-domains.csv served as local-data); (b) exfilter attached TC ingress+egress on the resolver's veth, enforce mode, \`exfilter block $DENY --action refuse\`, kernel.enc_label_drop 40, kernel.limit_action refuse; (c) dnsdist on port 5300 in the resolver netns, SuffixMatchNodeRule($DENY) and RegexRule(label of 40+ chars of [A-Za-z0-9+/=_-]) -> REFUSED, no packet cache"
+echo "- policy checked before every run: www.$ALLOW answered; www.$DENY and a 48-char base32 label under $ENC_DOM (a domain kept out of the load) REFUSED by (b) and (c) (and answered NOERROR / NXDOMAIN by (a))"
+echo "- pinning: unbound, dnsdist and the exfilter sensor on CPU $CPU_SRV, dnsperf on CPU $CPU_GEN (taskset); TC ingress runs in dnsperf's send path (CPU $CPU_GEN), TC egress in unbound's (CPU $CPU_SRV)"
+echo "- throughput: dnsperf -c 4 -q $outstanding -t 1 -l $secs $paced; qps = completed/s"
+echo "- latency: dnsperf -Q $rate -l $lat_secs -v (a fixed rate, the same for all three: $rate_why); p50/p99 over every NOERROR response's latency in the run"
+irqacct="tick-sampled: CONFIG_IRQ_TIME_ACCOUNTING is off"
+{ zcat /proc/config.gz 2>/dev/null || cat "/boot/config-$(uname -r)" 2>/dev/null; } |
+	grep -q '^CONFIG_IRQ_TIME_ACCOUNTING=y' && irqacct="exact: CONFIG_IRQ_TIME_ACCOUNTING=y"
+echo "- softirq: /proc/stat softirq time of all CPUs during each throughput run (whole machine, shared; $irqacct), % of one CPU and ns per completed query. TC egress runs in the sender's syscall, not in softirq: only ingress shows here"
+echo "- $runs round(s), interleaved a,b,c; medians; ratios and differences are medians of the per-round pairs"
+echo
+echo "| way | qps | ratio to (a) | p50 us | p99 us | added p99 over (a), us | lost (tput/lat) | softirq % CPU | softirq ns/query |"
+echo "|---|---:|---:|---:|---:|---:|---:|---:|---:|"
+for w in $ways; do
+	case $w in a) r=1.00 ad=- ;; b) r=$ratio_b ad=$add_b ;; c) r=$ratio_c ad=$add_c ;; esac
+	printf '| %s | %s | %.2f | %s | %s | %s | %s/%s | %s | %s |\n' "$(name "$w")" "${qps[$w]}" "$r" \
+		"${p50[$w]}" "${p99[$w]}" "$ad" "${lost[$w]}" "${lat_lost[$w]}" "${sirq[$w]}" "${sirq_q[$w]}"
+done
+echo
+echo "| target | value | met |"
+echo "|---|---:|---|"
+echo "| (b) qps >= 0.95x (a) | $(printf '%.3f' "$ratio_b")x | $met_qps |"
+echo "| (b) added p99 <= 1/20 of (c)'s | $add_b us vs $add_c us ($frac) | $met_p99 |"
+echo
+echo "Kernel cost under this load (one more (b) run, \`sysctl kernel.bpf_stats_enabled=1\`, then \`bpftool prog show id N -j\` run_time_ns/run_cnt; stats add their own clock reads):"
+echo
+echo "| TC program | ns/run | runs | runs per completed query |"
+echo "|---|---:|---:|---:|"
+echo "| ingress (queries in) id $id_in | $ns_in | $cnt_in | $per_q_in |"
+echo "| egress (replies out) id $id_eg | $ns_eg | $cnt_eg | $per_q_eg |"
+echo
+echo "- that run: $(awk '{ printf "%s qps, %s completed, softirq %s %% CPU", $1, $2, $4 }' "$XF_TMP/stats.b"); the kernel's refused counter (\`exfilter status\`) after that run's policy check: ${refused:-?}"
+echo
+echo "Per round (qps a/b/c; p99 us a/b/c):"
+echo
+for ((r = 1; r <= runs; r++)); do
+	echo "- round $r: $(for w in $ways; do sed -n "${r}p" "$XF_TMP/tput.$w" | awk '{ printf "%s ", $1 }'; done)/ $(for w in $ways; do sed -n "${r}p" "$XF_TMP/lat.$w" | awk '{ printf "%s ", $2 }'; done)"
+done
+echo
+echo "Caveat: 2 shared vCPUs; other work on the machine moves every figure. Read the ratios within this run."
+
+if [[ -n $kv ]]; then
+	{
+		echo "dns.smoke=$smoke"
+		echo "dns.runs=$runs"
+		for w in $ways; do
+			echo "dns.qps_$w=${qps[$w]}"
+			echo "dns.p50_$w=${p50[$w]}"
+			echo "dns.p99_$w=${p99[$w]}"
+			echo "dns.softirq_pct_$w=${sirq[$w]}"
+			echo "dns.softirq_ns_q_$w=${sirq_q[$w]}"
+		done
+		echo "dns.ratio_b_a=$ratio_b"
+		echo "dns.ratio_c_a=$ratio_c"
+		echo "dns.added_p99_b=$add_b"
+		echo "dns.added_p99_c=$add_c"
+		echo "dns.met_qps=$met_qps"
+		echo "dns.met_p99=$met_p99"
+		echo "dns.bpf_ns_ingress=$ns_in"
+		echo "dns.bpf_ns_egress=$ns_eg"
+		echo "dns.rate=$rate"
+		echo "dns.kernel_refused_b=${refused:-0}"
+		sort -u "$XF_TMP/verify"
+		# what the EXIT trap removes, for the smoke test's leak checks
+		echo "dns.netns=$XF_NS_C,$XF_NS_R,$XF_NS_A"
+		echo "dns.tmp=$XF_TMP"
+		echo "dns.pin=$PIN"
+	} >"$kv"
+fi
