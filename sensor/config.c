@@ -260,6 +260,9 @@ static const struct key keys[] = {
 	  FIELD(threshold), .min = 0, .max = 100 },
 	{ INFO("detect.block_threshold", "80", "score at which enforce mode writes a verdict"),
 	  .type = KT_NUM, FIELD(block_threshold), .min = 0, .max = 100 },
+	{ INFO("detect.block_min_names", "3", "distinct names a DNS flow needs before a verdict "
+					       "blocks its whole domain"),
+	  .type = KT_UINT, FIELD(block_min_names), .min = 1, .max = 1000000 },
 	{ INFO("detect.verdict_ttl_s", "3600", "lifetime of a verdict in the kernel"),
 	  .type = KT_UINT, FIELD(verdict_ttl_s), .min = 1, .max = 31536000 },
 	{ INFO("detect.verdict_action", "drop", "what a verdict does to later queries"),
@@ -319,6 +322,7 @@ void xf_sensor_cfg_defaults(struct xf_sensor_cfg *c)
 	c->window_s = 300;
 	c->threshold = 60;
 	c->block_threshold = 80;
+	c->block_min_names = 3;
 	c->verdict_ttl_s = 3600;
 	c->verdict_action = XF_ACT_DROP;
 	c->resolver_scale = 4;

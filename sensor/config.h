@@ -56,6 +56,7 @@ struct xf_sensor_cfg {
 	/* detect: */
 	double threshold; /* detect.threshold: score that raises an alert (0-100) */
 	double block_threshold; /* detect.block_threshold: enforce writes a verdict */
+	uint32_t block_min_names; /* detect.block_min_names */
 	uint32_t verdict_ttl_s; /* detect.verdict_ttl_s */
 	__u32 verdict_action; /* detect.verdict_action: drop | refuse */
 	double resolver_scale; /* detect.resolver_scale: resolver thresholds x this */

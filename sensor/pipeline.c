@@ -218,14 +218,26 @@ static uint64_t first_ms(const struct xf_pipeline *p, const struct xf_ft_flow *f
 	return p->first[f->idx].ms;
 }
 
+/* A verdict blocks the whole registered domain for every client, so a DNS
+ * flow needs more than one odd name behind its score (detect.block_min_names);
+ * the kernel's single-query limits still drop that one name. SNI and Host
+ * flows name one server each and carry no such count. */
+static int enough_names(const struct xf_sensor_cfg *c, const struct xf_ft_flow *f)
+{
+	if (f->kind == XF_EV_SNI || f->kind == XF_EV_HOST)
+		return 1;
+	return f->view.distinct + 0.5 >= (double)c->block_min_names;
+}
+
 static enum xf_alert_action decide(struct xf_pipeline *p, struct xf_ft_flow *f,
 				   const struct xf_score *sc)
 {
 	const struct xf_sensor_cfg *c = p->cfg;
 	int kernel = f->kaction != 0;
+	int block = sc->score >= c->block_threshold && enough_names(c, f);
 
 	/* a tap alone sees copies: it can only say what it would have blocked */
-	if (p->mode == XF_MODE_ENFORCE && p->can_enforce && sc->score >= c->block_threshold) {
+	if (p->mode == XF_MODE_ENFORCE && p->can_enforce && block) {
 		if (f->alert->action < XF_AA_BLOCKED && p->ops->enforce &&
 		    !p->ops->enforce(p->ctx, f->domain))
 			p->enforced++;
@@ -233,7 +245,7 @@ static enum xf_alert_action decide(struct xf_pipeline *p, struct xf_ft_flow *f,
 	}
 	if (kernel && f->kenforced)
 		return XF_AA_BLOCKED;
-	if (kernel || sc->score >= c->block_threshold)
+	if (kernel || block)
 		return XF_AA_WOULD_BLOCK;
 	return XF_AA_ALERTED;
 }

@@ -152,6 +152,7 @@ static void test_defaults(void **state)
 	assert_int_equal(def.window_s, 300);
 	assert_true(def.threshold == 60 && def.block_threshold == 80);
 	assert_int_equal(def.verdict_ttl_s, 3600);
+	assert_int_equal(def.block_min_names, 3);
 	assert_int_equal(def.verdict_action, XF_ACT_DROP);
 	assert_true(def.resolver_scale == 4);
 	assert_int_equal(def.n_weights, 0);
@@ -310,6 +311,7 @@ static const char all_keys[] = "mode: enforce\n"
 			       "detect:\n"
 			       "  threshold: 70.5\n"
 			       "  block_threshold: 9e1\n"
+			       "  block_min_names: 5\n"
 			       "  verdict_ttl_s: 7200\n"
 			       "  verdict_action: refuse\n"
 			       "  resolver_scale: 8\n"
@@ -389,6 +391,7 @@ static void test_all_keys(void **state)
 	assert_true(cfg.threshold == 70.5);
 	assert_true(cfg.block_threshold == 90);
 	assert_int_equal(cfg.verdict_ttl_s, 7200);
+	assert_int_equal(cfg.block_min_names, 5);
 	assert_int_equal(cfg.verdict_action, XF_ACT_REFUSE);
 	assert_true(cfg.resolver_scale == 8);
 	assert_int_equal(cfg.n_weights, 2);

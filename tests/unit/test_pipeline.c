@@ -209,6 +209,37 @@ static void test_alert_once_then_worse(void **state)
 	xf_pipe_free(&p);
 }
 
+/* One odd name, however high it scores, does not block its whole domain
+ * (detect.block_min_names); three distinct names do. */
+static void test_block_min_names(void **state)
+{
+	struct xf_pipeline p;
+	char err[256];
+	int i;
+
+	(void)state;
+	cfg.threshold = 10;
+	cfg.block_threshold = 10;
+	assert_int_equal(cfg.block_min_names, 3);
+	assert_int_equal(xf_pipe_init(&p, &cfg, &ops, NULL, err, sizeof(err)), 0);
+	p.mode = XF_MODE_ENFORCE;
+	p.can_enforce = 1;
+	for (i = 0; i < 5; i++) /* the same name, retried */
+		query(&p, client, other, "odd.example", 0, 6000000 + (uint64_t)i * 100);
+	xf_pipe_tick(&p, 6001000);
+	assert_int_equal(n_alerts, 1);
+	assert_string_equal(last_action, "alerted");
+	assert_int_equal(n_enforce, 0);
+	query(&p, client, other, "odd.example", 1, 6002000);
+	xf_pipe_tick(&p, 6003000);
+	assert_int_equal(n_enforce, 0);
+	query(&p, client, other, "odd.example", 2, 6004000);
+	xf_pipe_tick(&p, 6005000);
+	assert_int_equal(n_enforce, 1);
+	assert_string_equal(last_action, "blocked");
+	xf_pipe_free(&p);
+}
+
 static void test_allowlist(void **state)
 {
 	struct xf_pipeline p;
@@ -249,6 +280,7 @@ int main(void)
 		cmocka_unit_test_setup(test_marks, setup),
 		cmocka_unit_test_setup(test_bad_config, setup),
 		cmocka_unit_test_setup(test_alert_once_then_worse, setup),
+		cmocka_unit_test_setup(test_block_min_names, setup),
 		cmocka_unit_test_setup(test_allowlist, setup),
 	};
 
