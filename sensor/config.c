@@ -237,6 +237,10 @@ static const struct key keys[] = {
 	  .type = KT_PORTS, ENTRIES(kernel.tls_ports), .min = 1, .max = 65535 },
 	{ INFO("kernel.http_ports", "[80]", "TCP ports parsed for an HTTP Host header"),
 	  .type = KT_PORTS, ENTRIES(kernel.http_ports), .min = 1, .max = 65535 },
+	{ INFO("kernel.max_flows", "65536", "client x domain counters held in the kernel (LRU)"),
+	  .type = KT_UINT, FIELD(kflows_max), .min = 256, .max = 16777216 },
+	{ INFO("kernel.ring_kib", "1024", "events ring buffer in KiB, a power of two"),
+	  .type = KT_UINT, FIELD(kring_kib), .min = 4, .max = 1048576 },
 
 	{ INFO("failsafe", NULL, "what enforcement does when the sensor dies"),
 	  .type = KT_SECTION },
@@ -317,6 +321,8 @@ void xf_sensor_cfg_defaults(struct xf_sensor_cfg *c)
 	snprintf(c->pin_dir, sizeof(c->pin_dir), "/sys/fs/bpf/exfilter");
 	c->failsafe_open = 0;
 	c->heartbeat_ms = 3000;
+	c->kflows_max = 65536;
+	c->kring_kib = 1024;
 	c->max_flows = 1000000;
 	c->tick_ms = 1000;
 	c->window_s = 300;
@@ -1248,6 +1254,12 @@ static int check_rules(struct ctx *x, const struct xf_sensor_cfg *c)
 		return fail(x, "kernel.enc_label_drop",
 			    "expected 0 (off) or at least kernel.enc_label_min (%u), got %u",
 			    kc->enc_label_min, kc->enc_label_drop);
+	}
+	if (c->kring_kib & (c->kring_kib - 1)) {
+		/* the kernel takes a ring buffer of a power-of-two number of pages */
+		x->line = line_of(x, "kernel.ring_kib");
+		return fail(x, "kernel.ring_kib", "expected a power of two (4, 8, ... 1048576), got %u",
+			    c->kring_kib);
 	}
 	if (c->block_threshold < c->threshold) {
 		x->line = line_of(x, "detect.block_threshold") ?: line_of(x, "detect.threshold");

@@ -43,6 +43,9 @@ struct xf_sensor_cfg {
 
 	/* kernel: the xf_config map (ports, limits, sampling) */
 	struct xf_config kernel;
+	/* kernel: map sizes, set before load (not in the config map) */
+	uint32_t kflows_max; /* kernel.max_flows: entries of the xf_flows LRU */
+	uint32_t kring_kib; /* kernel.ring_kib: size of the xf_events ring buffer */
 
 	/* failsafe: (docs/failsafe.md) */
 	__u32 failsafe_open; /* failsafe.on_crash: closed (0) | open (1) */

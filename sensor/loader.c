@@ -113,6 +113,25 @@ static int config_mmap(struct xf_loader *l)
 
 int xf_loader__open_load(struct xf_loader *l, const char *pin_dir, const struct xf_config *cfg)
 {
+	return xf_loader__open_load_sized(l, pin_dir, cfg, NULL);
+}
+
+static int set_sizes(struct xf_loader *l, const struct xf_map_sizes *sz)
+{
+	int err = 0;
+
+	if (sz && sz->flows)
+		err = bpf_map__set_max_entries(l->skel->maps.xf_flows, sz->flows);
+	if (!err && sz && sz->ring_bytes)
+		err = bpf_map__set_max_entries(l->skel->maps.xf_events, sz->ring_bytes);
+	if (err)
+		fprintf(stderr, "failed to size the kernel maps: %s\n", strerror(-err));
+	return err;
+}
+
+int xf_loader__open_load_sized(struct xf_loader *l, const char *pin_dir,
+			       const struct xf_config *cfg, const struct xf_map_sizes *sz)
+{
 	struct xf_config kc = *cfg;
 	__u32 zero = 0;
 	int err;
@@ -128,6 +147,9 @@ int xf_loader__open_load(struct xf_loader *l, const char *pin_dir, const struct 
 		fprintf(stderr, "failed to open BPF object: %s\n", strerror(errno));
 		return -errno;
 	}
+	err = set_sizes(l, sz);
+	if (err)
+		return err;
 	mkdir(pin_dir, 0700);
 	{
 		/* maps pinned by a sensor that was killed are adopted, not
@@ -147,7 +169,8 @@ int xf_loader__open_load(struct xf_loader *l, const char *pin_dir, const struct 
 		fprintf(stderr, "failed to load BPF object: %s (run as root on a kernel with BTF%s)\n",
 			strerror(-err),
 			err == -EINVAL ? "; maps pinned under this pin_dir by another exfilter "
-					 "version cannot be adopted: stop it and remove the pin_dir" : "");
+					 "version or with other kernel.max_flows/ring_kib cannot be "
+					 "adopted: stop it and remove the pin_dir" : "");
 		return err;
 	}
 	/* fresh from the first packet: fail open must not fire before our first tick */

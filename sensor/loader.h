@@ -40,6 +40,19 @@ int xf_bpffs_ensure(void);
 /* Open, configure, load, and pin the TC object's maps under pin_dir. */
 int xf_loader__open_load(struct xf_loader *l, const char *pin_dir, const struct xf_config *cfg);
 
+/* Map sizes set before load; 0 keeps the object's built-in size. */
+struct xf_map_sizes {
+	__u32 flows; /* xf_flows entries (kernel.max_flows) */
+	__u32 ring_bytes; /* xf_events bytes, a power-of-two number of pages (kernel.ring_kib) */
+};
+
+/*
+ * xf_loader__open_load() with the maps sized first. Adopting maps pinned
+ * with another size fails (-EINVAL): libbpf refuses to reuse them.
+ */
+int xf_loader__open_load_sized(struct xf_loader *l, const char *pin_dir,
+			       const struct xf_config *cfg, const struct xf_map_sizes *sz);
+
 /*
  * Store now (CLOCK_MONOTONIC ns) as the config map's heartbeat_ns, that
  * field alone, through the map's mmap: no syscall, and a concurrent

@@ -487,8 +487,13 @@ static int setup(struct sensor *s)
 		return -1;
 	s->cfg->kernel.mode = s->cfg->mode;
 	s->cfg->kernel.failsafe_ms = s->cfg->failsafe_open ? s->cfg->heartbeat_ms : 0;
-	if (xf_loader__open_load(&s->l, s->cfg->pin_dir, &s->cfg->kernel))
-		return -1;
+	{
+		struct xf_map_sizes sz = { .flows = s->cfg->kflows_max,
+					   .ring_bytes = s->cfg->kring_kib * 1024u };
+
+		if (xf_loader__open_load_sized(&s->l, s->cfg->pin_dir, &s->cfg->kernel, &sz))
+			return -1;
+	}
 	s->p.mode = s->cfg->mode;
 	for (int i = 0; i < s->cfg->n_ifaces; i++)
 		if (xf_loader__attach(&s->l, s->cfg->ifaces[i]))

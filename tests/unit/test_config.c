@@ -147,6 +147,8 @@ static void test_defaults(void **state)
 	assert_string_equal(def.pin_dir, "/sys/fs/bpf/exfilter");
 	assert_int_equal(def.keep_pinned, 0);
 	assert_int_equal(def.n_resolvers + def.n_allow + def.n_block, 0);
+	assert_int_equal(def.kflows_max, 65536);
+	assert_int_equal(def.kring_kib, 1024);
 	assert_int_equal(def.max_flows, 1000000);
 	assert_int_equal(def.tick_ms, 1000);
 	assert_int_equal(def.window_s, 300);
@@ -301,6 +303,8 @@ static const char all_keys[] = "mode: enforce\n"
 			       "  dns_port: 5353\n"
 			       "  tls_ports: [443, 8443]\n"
 			       "  http_ports: [8080, 8000, 8008, 8888]\n"
+			       "  max_flows: 4096\n"
+			       "  ring_kib: 64\n"
 			       "failsafe:\n"
 			       "  on_crash: open\n"
 			       "  heartbeat_ms: 1500\n"
@@ -383,6 +387,8 @@ static void test_all_keys(void **state)
 	assert_int_equal(cfg.kernel.dns_port, 5353);
 	assert_memory_equal(cfg.kernel.tls_ports, tls, sizeof(tls));
 	assert_memory_equal(cfg.kernel.http_ports, http, sizeof(http));
+	assert_int_equal(cfg.kflows_max, 4096);
+	assert_int_equal(cfg.kring_kib, 64);
 	assert_int_equal(cfg.failsafe_open, 1);
 	assert_int_equal(cfg.heartbeat_ms, 1500);
 	assert_int_equal(cfg.max_flows, 200000);
@@ -445,6 +451,9 @@ static const struct err_case file_errors[] = {
 	  "detect.resolver_scale: expected a number 1..1000" },
 	{ "kernel:\n  dns_port: 0\n", 2, "kernel.dns_port: expected an integer 1..65535, got '0'" },
 	{ "kernel:\n  dns_port: 65536\n", 2, "kernel.dns_port: expected an integer 1..65535" },
+	{ "kernel:\n  max_flows: 255\n", 2,
+	  "kernel.max_flows: expected an integer 256..16777216, got '255'" },
+	{ "kernel:\n  ring_kib: 2\n", 2, "kernel.ring_kib: expected an integer 4..1048576" },
 	{ "flows:\n  max_flows: -1\n", 2,
 	  "flows.max_flows: expected an integer 1..100000000, got '-1'" },
 	{ "flows:\n  tick_ms: 99999999999999999999999\n", 2, "flows.tick_ms: expected an integer" },
@@ -549,6 +558,8 @@ static const struct err_case file_errors[] = {
 	  "kernel.tls_ports: port 53 is kernel.dns_port already" },
 	{ "kernel:\n  http_ports: [443]\n", 2,
 	  "kernel.http_ports: port 443 is in kernel.tls_ports already" },
+	{ "kernel:\n  ring_kib: 96\n", 2,
+	  "kernel.ring_kib: expected a power of two (4, 8, ... 1048576), got 96" },
 };
 
 static void test_file_errors(void **state)
