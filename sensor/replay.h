@@ -43,7 +43,6 @@ struct xf_dns_tally {
  * its NXDOMAIN, answers, answer bytes and EDNS to t. Returns 0 (also when
  * the frame holds no payload byte), or -1 when ldns refuses the message.
  */
-int xf_dns_message(const __u8 *data, __u32 len, const struct xf_frame *f,
-		   struct xf_dns_tally *t);
+int xf_dns_message(const __u8 *data, __u32 len, const struct xf_frame *f, struct xf_dns_tally *t);
 
 #endif /* XF_REPLAY_H */
