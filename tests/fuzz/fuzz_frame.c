@@ -81,6 +81,9 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		if (o.domain) {
 			size_t nl = strlen(ibuf.lname), dl = strlen(o.domain);
 
+			if (dl > nl || memcmp(ibuf.lname + nl - dl, o.domain, dl))
+				dprintf(2, "name '%s', registered domain '%s'\n", ibuf.lname,
+					o.domain);
 			XF_FUZZ_CHECK(dl <= nl && !memcmp(ibuf.lname + nl - dl, o.domain, dl));
 		}
 	}

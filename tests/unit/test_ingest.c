@@ -3,8 +3,9 @@
  * test_ingest.c - sensor/ingest.c xf_event_obs(), the ring buffer record
  * decoder: a query and a response decoded (name, registered domain, client
  * by direction, clock), records it must refuse (short, another version, an
- * unknown kind), and the regression the fuzzer found: a record whose
- * timestamp plus the monotonic-to-wall offset overflowed a signed sum.
+ * unknown kind), and the regressions the fuzzer found: a record whose
+ * timestamp plus the monotonic-to-wall offset overflowed a signed sum, and
+ * a registered domain cut short when its escaped form outgrew 255 bytes.
  */
 #include <errno.h>
 #include <stdarg.h>
@@ -95,6 +96,30 @@ static void test_ts_overflow(void **state)
 	assert_int_equal(o.now_s, (uint32_t)(sum / 1000000000ULL));
 }
 
+/* fuzz_frame: an SNI of empty labels and bytes that escape to \DDD has no
+ * libpsl answer; its last two labels, 323 characters escaped, were cut to
+ * 255, so the flow's domain was not a suffix of its name. */
+static void test_long_domain(void **state)
+{
+	struct xf_ingest_buf buf;
+	struct xf_event ev;
+	struct xf_obs o;
+	size_t nl, dl;
+
+	(void)state;
+	event(&ev, XF_EV_SNI, 0);
+	memset(ev.name, 0, sizeof(ev.name));
+	memcpy(ev.name, "...", 3);
+	ev.name[83] = 'x'; /* 80 NUL bytes between: \000 each */
+	ev.name_len = 84;
+	assert_int_equal(xf_event_obs(&ev, sizeof(ev), 0, 100, &buf, &o), 0);
+	nl = strlen(buf.lname);
+	dl = strlen(o.domain);
+	assert_int_equal(nl, 3 + 80 * 4 + 1);
+	assert_int_equal(dl, nl - 2);
+	assert_memory_equal(o.domain, buf.lname + 2, dl);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -102,6 +127,7 @@ int main(void)
 		cmocka_unit_test(test_response),
 		cmocka_unit_test(test_refused),
 		cmocka_unit_test(test_ts_overflow),
+		cmocka_unit_test(test_long_domain),
 	};
 
 	return cmocka_run_group_tests_name("ingest", tests, NULL, NULL);
