@@ -17,7 +17,7 @@
 
 #include "ingest.h"
 
-static const __u8 qname[] = "\x03" "abc" "\x07" "example" "\x03" "com";
+static const __u8 qname[] = "\003abc\007example\003com";
 
 static void event(struct xf_event *ev, __u8 kind, __u64 ts_ns)
 {
@@ -123,10 +123,8 @@ static void test_long_domain(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(test_query),
-		cmocka_unit_test(test_response),
-		cmocka_unit_test(test_refused),
-		cmocka_unit_test(test_ts_overflow),
+		cmocka_unit_test(test_query),	    cmocka_unit_test(test_response),
+		cmocka_unit_test(test_refused),	    cmocka_unit_test(test_ts_overflow),
 		cmocka_unit_test(test_long_domain),
 	};
 
