@@ -12,6 +12,9 @@
 #   make check       clang-format check
 #   make eval        replay the corpus (pcaps/ + public captures): detection table and
 #                    quality gate, no root (EVAL_ARGS=--markdown for the README table)
+#   make fuzz        libFuzzer targets (tests/fuzz/fuzz_*.c, clang, ASan + UBSan) into
+#                    .output/fuzz/, the library rebuilt instrumented under .output/fuzz/obj/;
+#                    seeds: tests/fuzz/seeds.sh, smoke: tests/integration/test_fuzz_smoke.sh
 # V=1 shows full commands.
 
 OUTPUT := .output
@@ -59,7 +62,7 @@ DEB_PKGS := clang llvm libbpf-dev bpftool libelf-dev zlib1g-dev libcmocka-dev li
 	libmaxmind-db-writer-perl libldns-dev libpsl-dev python3 python3-jsonschema \
 	pkg-config iproute2 iputils-ping util-linux perl-base coreutils unbound iodine dns2tcp \
 	bind9-dnsutils dnsperf tcpreplay tcpdump dnsdist \
-	publicsuffix clang-format \
+	publicsuffix clang-format libclang-rt-dev \
 	libssl-dev openssl curl wrk haproxy nginx-light
 
 .PHONY: all deps build test test-unit test-bpf test-integration demo bench-bpf check clean
@@ -201,3 +204,36 @@ check:
 
 clean:
 	$(Q)rm -rf $(OUTPUT)
+
+# libFuzzer targets: one per untrusted input (tests/fuzz/fuzz_*.c). The
+# library is compiled again by clang with coverage and sanitizers into its
+# own object directory, so the normal build is left alone. The seed tool
+# links the normal library.
+FUZZ_DIR := $(OUTPUT)/fuzz
+FUZZ_SAN := -fsanitize=address,undefined -fno-sanitize-recover=all
+FUZZ_CFLAGS := -g -O1 -fno-omit-frame-pointer -std=gnu11 -Wall -Wextra -Werror \
+	-Ibpf -Isensor -Idetectors -I$(OUTPUT) $(FUZZ_SAN)
+FUZZ_LIB_OBJS := $(patsubst %.c,$(FUZZ_DIR)/obj/%.o,$(LIB_SRCS))
+FUZZ_LIB := $(FUZZ_DIR)/libxf-fuzz.a
+FUZZ_BINS := $(patsubst tests/fuzz/%.c,$(FUZZ_DIR)/%,$(wildcard tests/fuzz/fuzz_*.c))
+
+.PHONY: fuzz
+fuzz: $(FUZZ_BINS) $(FUZZ_DIR)/mkseeds
+
+$(FUZZ_DIR)/obj/%.o: %.c $(SENSOR_HDRS) $(BPF_HDRS) $(SKELS)
+	$(call msg,FUZZ-CC,$@)
+	$(Q)mkdir -p $(dir $@)
+	$(Q)$(CLANG) $(FUZZ_CFLAGS) -fsanitize=fuzzer-no-link -c $< -o $@
+
+$(FUZZ_LIB): $(FUZZ_LIB_OBJS)
+	$(call msg,AR,$@)
+	$(Q)rm -f $@ && ar rcs $@ $^
+
+$(FUZZ_DIR)/fuzz_%: tests/fuzz/fuzz_%.c $(FUZZ_LIB) $(wildcard tests/fuzz/*.h) $(SENSOR_HDRS) $(BPF_HDRS)
+	$(call msg,FUZZ-LD,$@)
+	$(Q)$(CLANG) $(FUZZ_CFLAGS) -fsanitize=fuzzer -Itests/fuzz $< $(FUZZ_LIB) $(LIBS_SENSOR) -o $@
+
+$(FUZZ_DIR)/mkseeds: tests/fuzz/mkseeds.c tests/fuzz/fuzz_formats.h $(LIBXF) $(SENSOR_HDRS) $(BPF_HDRS)
+	$(call msg,CC,$@)
+	$(Q)mkdir -p $(dir $@)
+	$(Q)$(CC) $(XF_CFLAGS) -Itests/fuzz $< $(LIBXF) $(LIBS_SENSOR) -o $@

@@ -18,6 +18,7 @@ int xf_event_obs(const void *data, size_t len, int64_t mono_to_wall_ns, uint32_t
 		 struct xf_ingest_buf *buf, struct xf_obs *o)
 {
 	const struct xf_event *ev = data;
+	uint64_t wall_ns;
 	size_t n;
 	int r;
 
@@ -42,8 +43,11 @@ int xf_event_obs(const void *data, size_t len, int64_t mono_to_wall_ns, uint32_t
 	o->kernel_rd = ev->feat.rd_hash;
 	o->name = buf->name;
 	o->feat = &ev->feat;
-	o->now_s = (uint32_t)(((int64_t)ev->ts_ns + mono_to_wall_ns) / 1000000000LL);
-	o->ts_ms = (uint64_t)(((int64_t)ev->ts_ns + mono_to_wall_ns) / 1000000LL);
+	/* modulo 2^64: the same as signed for any real clock, and a corrupt
+	 * record's ts_ns cannot overflow (found by tests/fuzz/fuzz_event) */
+	wall_ns = ev->ts_ns + (uint64_t)mono_to_wall_ns;
+	o->now_s = (uint32_t)(wall_ns / 1000000000ULL);
+	o->ts_ms = wall_ns / 1000000ULL;
 	o->long_qname = long_qname;
 	o->kind = ev->kind;
 	if (ev->action != XF_ACT_PASS && !(ev->flags & XF_EF_ALLOWED)) {

@@ -17,7 +17,7 @@
 struct xf_ingest_buf {
 	char name[XF_NAME_MAX * 4 + 1]; /* presentation form, escaped */
 	char lname[XF_NAME_MAX * 4 + 1]; /* the same, lower-case */
-	char rd[256];
+	char rd[XF_NAME_MAX * 4 + 1]; /* any suffix of lname: never cut short */
 };
 
 /*

@@ -22,7 +22,8 @@ int xf_text_name(const uint8_t *name, size_t len, int lower, char *out, size_t s
 /* The registered domain (eTLD+1) of a lower-case presentation name, via
  * libpsl (Debian's public_suffix_list.dat) behind an exact cache (names.c
  * says why it is exact); the last two labels when the name is a public
- * suffix itself. Points into name or out. Not thread-safe. */
+ * suffix itself. Points into name or out; out must hold strlen(name) + 1
+ * bytes, or that answer is cut short. Not thread-safe. */
 const char *xf_registered_domain(const char *name, char *out, size_t size);
 
 /* The same answer straight from libpsl, no cache (tests, benchmarks). */

@@ -87,7 +87,8 @@ struct replay {
 	/* counters */
 	uint64_t packets, queries, responses, sni, hosts, skipped, events, bad_events;
 	uint64_t perr[XF_PERR_SLOTS], rperr[RP_MAX];
-	uint64_t nxdomain, answers, answer_bytes, edns, would_block, uncommitted, store_errors;
+	struct xf_dns_tally dns;
+	uint64_t would_block, uncommitted, store_errors;
 	__u8 frame[FRAME_MAX];
 };
 
@@ -208,36 +209,35 @@ static int on_kernel_event(void *ctx, void *data, size_t len)
 
 /* --- DNS messages, whole, through ldns --- */
 
-static void dns_message(struct replay *r, const __u8 *data, __u32 len, const struct xf_frame *f)
+int xf_dns_message(const __u8 *data, __u32 len, const struct xf_frame *f, struct xf_dns_tally *t)
 {
 	__u32 off = f->pkt.payload_off + (f->tcp ? 2 : 0), n;
 	ldns_pkt *m = NULL;
 	ldns_rr_list *an;
 
 	if (off >= len)
-		return;
+		return 0;
 	n = len - off;
 	if (n > f->pkt.payload_len - (f->tcp ? 2 : 0))
 		n = f->pkt.payload_len - (f->tcp ? 2 : 0);
 	if (f->tcp && (__u32)(data[off - 2] << 8 | data[off - 1]) < n)
 		n = (__u32)(data[off - 2] << 8 | data[off - 1]); /* one message of a stream */
-	if (ldns_wire2pkt(&m, data + off, n) != LDNS_STATUS_OK) {
-		r->rperr[RP_LDNS]++;
-		return;
-	}
+	if (ldns_wire2pkt(&m, data + off, n) != LDNS_STATUS_OK)
+		return -1;
 	if (ldns_pkt_qr(m)) {
-		r->nxdomain += ldns_pkt_get_rcode(m) == LDNS_RCODE_NXDOMAIN;
-		r->answers += ldns_pkt_ancount(m);
+		t->nxdomain += ldns_pkt_get_rcode(m) == LDNS_RCODE_NXDOMAIN;
+		t->answers += ldns_pkt_ancount(m);
 		an = ldns_pkt_answer(m);
 		for (size_t i = 0; an && i < ldns_rr_list_rr_count(an); i++) {
 			ldns_rr *rr = ldns_rr_list_rr(an, i);
 
 			for (size_t k = 0; k < ldns_rr_rd_count(rr); k++)
-				r->answer_bytes += ldns_rdf_size(ldns_rr_rdf(rr, k));
+				t->answer_bytes += ldns_rdf_size(ldns_rr_rdf(rr, k));
 		}
 	}
-	r->edns += ldns_pkt_edns(m);
+	t->edns += ldns_pkt_edns(m);
 	ldns_pkt_free(m);
+	return 0;
 }
 
 /* --- one packet --- */
@@ -324,7 +324,8 @@ static void packet(struct replay *r, int dlt, const struct pcap_pkthdr *h, const
 		r->sni += f.kind == XF_EV_SNI;
 		r->hosts += f.kind == XF_EV_HOST;
 		if (f.kind == XF_EV_DNS_QUERY || f.kind == XF_EV_DNS_RESPONSE)
-			dns_message(r, r->frame, len, &f);
+			if (xf_dns_message(r->frame, len, &f, &r->dns))
+				r->rperr[RP_LDNS]++;
 	} else {
 		r->skipped++;
 	}
@@ -384,8 +385,8 @@ static void summary(struct replay *r)
 		"%llu parse errors",
 		(unsigned long long)r->packets, (unsigned long long)(r->queries + r->responses),
 		(unsigned long long)r->queries, (unsigned long long)r->responses,
-		(unsigned long long)r->nxdomain, (unsigned long long)r->answers,
-		(unsigned long long)r->answer_bytes, (unsigned long long)r->edns,
+		(unsigned long long)r->dns.nxdomain, (unsigned long long)r->dns.answers,
+		(unsigned long long)r->dns.answer_bytes, (unsigned long long)r->dns.edns,
 		(unsigned long long)r->sni, (unsigned long long)r->hosts, (unsigned long long)errs);
 	for (int e = 1; e < XF_PERR_SLOTS; e++)
 		if (r->perr[e]) {

@@ -9,7 +9,9 @@
 #define XF_REPLAY_H
 
 #include <signal.h>
+#include <stdint.h>
 #include "config.h"
+#include "frame.h"
 
 enum xf_replay_format { XF_RF_JSON = 0, XF_RF_TABLE = 1 };
 
@@ -28,5 +30,19 @@ struct xf_replay_opts {
  * file, store or report failure), 2 on bad input named on stderr. */
 int xf_replay_run(struct xf_sensor_cfg *cfg, const struct xf_replay_opts *o,
 		  volatile sig_atomic_t *stop);
+
+/* What DNS messages parsed whole add to replay's summary. */
+struct xf_dns_tally {
+	uint64_t nxdomain, answers, answer_bytes, edns;
+};
+
+/*
+ * Parse whole, with ldns, the DNS message of a frame that xf_frame_parse()
+ * found a DNS query or response in (data and len as given to it, f its
+ * result); of a TCP segment, the first message by its length prefix. Adds
+ * its NXDOMAIN, answers, answer bytes and EDNS to t. Returns 0 (also when
+ * the frame holds no payload byte), or -1 when ldns refuses the message.
+ */
+int xf_dns_message(const __u8 *data, __u32 len, const struct xf_frame *f, struct xf_dns_tally *t);
 
 #endif /* XF_REPLAY_H */
