@@ -23,6 +23,7 @@
 #include <yaml.h>
 
 #include "config.h"
+#include "detector.h"
 #include "allowlist.h"
 #include "control.h"
 #include "frame.h"
@@ -711,6 +712,8 @@ static int weight_put(struct ctx *x, const struct key *k, const char *path, cons
 	if (!len || len >= sizeof(c->weights[0].name) || j < len)
 		return fail(x, path, "expected a detector name of 1-%zu printable characters",
 			    sizeof(c->weights[0].name) - 1);
+	if (!xf_detector_find(name))
+		return fail(x, path, "no such detector (docs/detectors.md lists them)");
 	if (!parse_num(s, &w) || w < 0)
 		return fail_got(x, path, "a number >= 0", s);
 	for (i = 0; i < c->n_weights; i++)
