@@ -180,6 +180,13 @@ $(OUTPUT)/tests/tls_load: tests/bench/tls_load.c | $(OUTPUT)/tests
 	$(call msg,CC,$@)
 	$(Q)$(CC) $(XF_CFLAGS) $< -lssl -lcrypto -lpthread -o $@
 
+# Holds bpf_enable_stats() and a PM QoS CPU-latency request by fd for as long
+# as a measured run lasts (tests/bench/lib_bench.sh): nothing global left set.
+build: $(OUTPUT)/tests/bench_hold
+$(OUTPUT)/tests/bench_hold: tests/bench/bench_hold.c | $(OUTPUT)/tests
+	$(call msg,CC,$@)
+	$(Q)$(CC) $(XF_CFLAGS) $< -lbpf -lelf -lz -o $@
+
 .PHONY: bench-tls bench-http
 bench-tls: $(OUTPUT)/exfilter $(OUTPUT)/tests/tls_load
 	$(Q)tests/bench/bench_tls.sh $(BENCH_ARGS)

@@ -22,12 +22,14 @@
 #     percentiles show each way's path more than queueing), with -v: every
 #     response's latency, p50 and p99 computed from them;
 #   - softirq: /proc/stat softirq time over each throughput run, whole machine;
-#   - kernel cost: one extra (b) run with kernel.bpf_stats_enabled=1 (restored
-#     after): run_time_ns / run_cnt of the attached TC programs (bpftool);
+#   - kernel cost: one extra (b) run with BPF run-time stats enabled by fd
+#     for that run only (bpf_enable_stats in tests/bench/bench_hold.c, the
+#     global sysctl is left alone): run_time_ns / run_cnt of the attached
+#     TC programs;
 #   - rounds interleaved a,b,c,a,b,c...; medians over the rounds.
-# Pinning (2-core box): unbound, dnsdist and the exfilter sensor on CPU 0,
-# dnsperf on CPU 1. Queries cross the veth in dnsperf's send path, so TC
-# ingress runs on CPU 1; replies leave unbound on CPU 0 (TC egress there).
+# Pinning (none by default) and idle states as tests/bench/lib_bench.sh
+# says; queries cross the veth in dnsperf's send path (TC ingress there),
+# replies in unbound's (TC egress there).
 #
 # Prints a markdown section on stdout (progress on stderr); with --kv FILE
 # also key=value lines for make bench's verdict and the smoke test. Never
@@ -43,13 +45,14 @@ HERE=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 ROOT=$(cd "$HERE/../.." && pwd)
 # shellcheck disable=SC1091 # lib.sh, sourced at run time
 source "$ROOT/tests/integration/lib.sh"
+# shellcheck source=lib_bench.sh
+source "$HERE/lib_bench.sh"
 
 runs=5
 secs=3
 lat_secs=3
 domains=1000
 smoke=0
-kv=""
 max_qps=0 # 0: unpaced
 outstanding=200
 
@@ -84,7 +87,8 @@ while [[ $# -gt 0 ]]; do
 		;;
 	--kv)
 		[[ $# -ge 2 && -n $2 ]] || bad "--kv needs a file"
-		kv=$2
+		XB_KV=$2
+		: >"$XB_KV"
 		shift
 		;;
 	-h | --help)
@@ -97,33 +101,16 @@ while [[ $# -gt 0 ]]; do
 done
 
 xf_require_root
-xf_require_tools nsenter taskset dnsperf dnsdist bpftool tc sysctl getconf
-EXFILTER=$ROOT/.output/exfilter
-[[ -x $EXFILTER ]] || xf_die "build first: make ($EXFILTER missing)"
 # The whole run is bounded: about 10 s of fixed cost a round, per way.
 xf_bound_runtime $((120 + runs * 3 * (secs + lat_secs + 12))) "${args[@]}"
-xf_trap_setup
-xf_gc_stale
+xb_trap_setup
 # name the command that broke the harness (set -e alone exits silently)
 set -E
 trap 'echo "bench_dns: line $LINENO failed: $BASH_COMMAND" >&2' ERR
 
-# CPUs: servers on the first, the load generator on the last.
-ncpu=$(nproc)
-CPU_SRV=0
-CPU_GEN=$((ncpu > 1 ? ncpu - 1 : 0))
 HZ=$(getconf CLK_TCK)
-STATS_OLD=$(sysctl -n kernel.bpf_stats_enabled)
-
-xf_topo_up
-PIN=/sys/fs/bpf/xf-bench-$XF_TAG
-cleanup() {
-	trap - ERR
-	xf_teardown
-	sysctl -qw kernel.bpf_stats_enabled="$STATS_OLD" || true
-	rm -rf "$PIN"
-}
-trap cleanup EXIT
+ncpu=$(nproc)
+xb_lab_up dnsperf dnsdist getconf
 
 # The denied registered domain is served by unbound like the benign ones, so
 # (a) answers it and only the filter can refuse it. The encoded-label probe
@@ -144,9 +131,7 @@ ALLOW=$(head -n 1 "$QUERIES" | cut -d' ' -f1)
 # 48 base32 characters with digits: encoded for exfilter (>= enc_label_drop
 # 40) and for the dnsdist regex; unbound itself answers it NXDOMAIN.
 ENC=mzxw6ytboi2dkmzxgq3tmnzygm4tsmbrgiztinjwg4ztsnbr.$ENC_DOM
-for p in $(ip netns pids "$XF_NS_R"); do taskset -a -pc "$CPU_SRV" "$p" >/dev/null; done
-
-xfc() { nsenter --net="/run/netns/$XF_NS_R" "$EXFILTER" --pin-dir "$PIN" "$@"; }
+xb_pin_netns "$XF_NS_R"
 
 # dnsdist 1.7 (Debian 12): no console, no security polling (it would query
 # out), no packet cache (unbound has none in front of it in (a) either), the
@@ -165,31 +150,21 @@ EOF
 
 # --- the three ways ------------------------------------------------------------
 
-tc_attached() { [[ -n $(tc -n "$XF_NS_R" filter show dev "$XF_IF_RC" ingress 2>/dev/null) ]]; }
 port_of() { [[ $1 == c ]] && echo 5300 || echo 53; }
 
 way_up() {
 	case $1 in
-	a) ! tc_attached || xf_die "a TC filter is still attached on $XF_IF_RC" ;;
+	a) xb_assert_no_filter ;;
 	b)
-		# --set kernel.limit_action=refuse: the encoded-label hard rule
-		# answers REFUSED, as dnsdist does. The log goes first: the
-		# background job truncates it only when it gets to run, and the
-		# previous run's "running in" must not be taken for this one's.
-		rm -f "$XF_TMP/exfilter.log"
-		nsenter --net="/run/netns/$XF_NS_R" timeout -k 3 "$XF_LIFETIME" \
-			taskset -c "$CPU_SRV" "$EXFILTER" --pin-dir "$PIN" run --iface "$XF_IF_RC" \
-			--mode enforce --enc-label-drop 40 --set kernel.limit_action=refuse \
-			--db "$XF_TMP/alerts.db" >"$XF_TMP/exfilter.log" 2>&1 &
-		echo $! >"$XF_TMP/exfilter.pid"
-		xf_wait_for 20 grep -q "running in" "$XF_TMP/exfilter.log" ||
-			xf_die "exfilter did not attach: $(tail -n 5 "$XF_TMP/exfilter.log")"
-		xfc block "$DENY" --action refuse >/dev/null ||
+		# kernel.limit_action=refuse: the encoded-label hard rule answers
+		# REFUSED, as dnsdist does
+		xb_exfilter_up --enc-label-drop 40 --set kernel.limit_action=refuse
+		xb_xf block "$DENY" --action refuse >/dev/null ||
 			xf_die "exfilter block $DENY failed"
 		;;
 	c)
-		! tc_attached || xf_die "a TC filter is still attached on $XF_IF_RC"
-		xf_bg "$XF_NS_R" dnsdist taskset -c "$CPU_SRV" dnsdist -C "$XF_TMP/dnsdist.conf" \
+		xb_assert_no_filter
+		xf_bg "$XF_NS_R" dnsdist "${XB_PIN_SERVER[@]}" dnsdist -C "$XF_TMP/dnsdist.conf" \
 			--supervised --disable-syslog
 		xf_wait_for 10 status_is c "$ALLOW" NOERROR ||
 			xf_die "dnsdist did not answer: $(tail -n 5 "$XF_TMP/dnsdist.log")"
@@ -199,10 +174,7 @@ way_up() {
 
 way_down() {
 	case $1 in
-	b)
-		xf_stop exfilter
-		! tc_attached || xf_die "exfilter left its TC filter on $XF_IF_RC"
-		;;
+	b) xb_exfilter_down ;;
 	c) xf_stop dnsdist ;;
 	esac
 }
@@ -238,12 +210,13 @@ verify() {
 
 softirq_ticks() { awk '$1 == "cpu" { print $8; exit }' /proc/stat; }
 
+STATS_WRAP=() # the kernel-cost run wraps dnsperf in bench_hold
 # run_dnsperf WAY ARGS...: dnsperf from C on the generator CPU; full output in
 # $XF_TMP/dnsperf.out.
 run_dnsperf() {
 	local w=$1
 	shift
-	xf_in "$XF_NS_C" timeout $((secs + lat_secs + 20)) taskset -c "$CPU_GEN" \
+	"${STATS_WRAP[@]}" ip netns exec "$XF_NS_C" timeout $((secs + lat_secs + 20)) "${XB_PIN_CLIENT[@]}" \
 		dnsperf -s "$XF_IP_R" -p "$(port_of "$w")" -d "$QUERIES" -t 1 "$@" \
 		>"$XF_TMP/dnsperf.out" 2>&1 || true
 }
@@ -287,18 +260,6 @@ latency() {
 		"$XF_TMP/lat.sorted" >>"$XF_TMP/lat.$w"
 }
 
-# median FILE COLUMN
-median() {
-	awk -v c="$2" '{ print $c }' "$1" | sort -g |
-		awk '{ v[NR] = $1 } END { if (NR % 2) print v[(NR + 1) / 2]; else print (v[NR / 2] + v[NR / 2 + 1]) / 2 }'
-}
-# median of per-round ratios/differences: pair OP FILE1 FILE2 COLUMN
-pair() {
-	paste -d' ' <(awk -v c="$4" '{ print $c }' "$2") <(awk -v c="$4" '{ print $c }' "$3") |
-		awk -v op="$1" '{ print (op == "/" ? ($1 > 0 ? $2 / $1 : 0) : $2 - $1) }' | sort -g |
-		awk '{ v[NR] = $1 } END { if (NR % 2) print v[(NR + 1) / 2]; else print (v[NR / 2] + v[NR / 2 + 1]) / 2 }'
-}
-
 # --- calibration: the fixed rate for the latency runs ---------------------------
 
 ways="a b c"
@@ -336,66 +297,49 @@ for ((r = 1; r <= runs; r++)); do
 	done
 done
 
-# --- kernel cost under load: bpf_stats_enabled ------------------------------------
+# --- kernel cost under load: BPF run-time stats, by fd, for one run ----------------
 
-xf_log "kernel cost: one (b) run with kernel.bpf_stats_enabled=1"
+xf_log "kernel cost: one (b) run with BPF run-time stats held by bench_hold"
 way_up b
 verify b
-prog_id() {
-	tc -n "$XF_NS_R" filter show dev "$XF_IF_RC" "$1" | grep -o ' id [0-9]*' | head -n 1 | awk '{ print $2 }'
-}
-prog_stat() {
-	# bpftool leaves run_time_ns and run_cnt out while they are 0
-	local v
-	v=$(bpftool prog show id "$1" -j | grep -o "\"$2\":[0-9]*" | cut -d: -f2) || true
-	echo "${v:-0}"
-}
-id_in=$(prog_id ingress)
-id_eg=$(prog_id egress)
+id_in=$(xb_prog_id ingress)
+id_eg=$(xb_prog_id egress)
 [[ -n $id_in && -n $id_eg ]] || xf_die "no TC program id on $XF_IF_RC"
-sysctl -qw kernel.bpf_stats_enabled=1
-declare -A st0 st1
-for id in "$id_in" "$id_eg"; do
-	st0[$id]="$(prog_stat "$id" run_time_ns) $(prog_stat "$id" run_cnt)"
-done
 mv "$XF_TMP/tput.b" "$XF_TMP/tput.b.keep"
+STATS_WRAP=("$XB_BENCH_HOLD" --bpf-stats --prog "$id_in" --prog "$id_eg" -o "$XF_TMP/bpf.stats" --)
 throughput b
+STATS_WRAP=()
 mv "$XF_TMP/tput.b" "$XF_TMP/stats.b"
 mv "$XF_TMP/tput.b.keep" "$XF_TMP/tput.b"
-for id in "$id_in" "$id_eg"; do
-	st1[$id]="$(prog_stat "$id" run_time_ns) $(prog_stat "$id" run_cnt)"
-done
-sysctl -qw kernel.bpf_stats_enabled="$STATS_OLD"
+[[ -s $XF_TMP/bpf.stats ]] || xf_die "bench_hold wrote no BPF stats"
 stats_done=$(awk '{ print $2 }' "$XF_TMP/stats.b")
 # "ns_per_run runs runs_per_query" for a program id
 prog_cost() {
-	local a b
-	read -r -a a <<<"${st0[$1]}"
-	read -r -a b <<<"${st1[$1]}"
-	awk -v t=$((b[0] - a[0])) -v c=$((b[1] - a[1])) -v q="$stats_done" \
-		'BEGIN { printf "%.1f %d %.2f\n", c ? t / c : 0, c, q ? c / q : 0 }'
+	awk -v id="prog=$1" -v q="$stats_done" '$1 == id {
+		sub(/.*=/, "", $2); sub(/.*=/, "", $3)
+		printf "%.1f %d %.2f\n", $3 ? $2 / $3 : 0, $3, q ? $3 / q : 0 }' "$XF_TMP/bpf.stats"
 }
 read -r ns_in cnt_in per_q_in <<<"$(prog_cost "$id_in")"
 read -r ns_eg cnt_eg per_q_eg <<<"$(prog_cost "$id_eg")"
-refused=$(xfc status --json | grep -o '"refused":[0-9]*' | head -n 1 | cut -d: -f2)
+refused=$(xb_stat refused)
 way_down b
 
 # --- report --------------------------------------------------------------------
 
 declare -A qps p50 p99 lost lat_lost sirq sirq_q
 for w in $ways; do
-	qps[$w]=$(median "$XF_TMP/tput.$w" 1)
+	qps[$w]=$(xb_median_col "$XF_TMP/tput.$w" 1)
 	lost[$w]=$(awk '{ s += $3 } END { print s + 0 }' "$XF_TMP/tput.$w")
-	sirq[$w]=$(median "$XF_TMP/tput.$w" 4)
-	sirq_q[$w]=$(median "$XF_TMP/tput.$w" 5)
-	p50[$w]=$(median "$XF_TMP/lat.$w" 1)
-	p99[$w]=$(median "$XF_TMP/lat.$w" 2)
+	sirq[$w]=$(xb_median_col "$XF_TMP/tput.$w" 4)
+	sirq_q[$w]=$(xb_median_col "$XF_TMP/tput.$w" 5)
+	p50[$w]=$(xb_median_col "$XF_TMP/lat.$w" 1)
+	p99[$w]=$(xb_median_col "$XF_TMP/lat.$w" 2)
 	lat_lost[$w]=$(awk '{ s += $4 } END { print s + 0 }' "$XF_TMP/lat.$w")
 done
-ratio_b=$(pair / "$XF_TMP/tput.a" "$XF_TMP/tput.b" 1)
-ratio_c=$(pair / "$XF_TMP/tput.a" "$XF_TMP/tput.c" 1)
-add_b=$(pair - "$XF_TMP/lat.a" "$XF_TMP/lat.b" 2)
-add_c=$(pair - "$XF_TMP/lat.a" "$XF_TMP/lat.c" 2)
+ratio_b=$(xb_pair / "$XF_TMP/tput.a" "$XF_TMP/tput.b" 1)
+ratio_c=$(xb_pair / "$XF_TMP/tput.a" "$XF_TMP/tput.c" 1)
+add_b=$(xb_pair - "$XF_TMP/lat.a" "$XF_TMP/lat.b" 2)
+add_c=$(xb_pair - "$XF_TMP/lat.a" "$XF_TMP/lat.c" 2)
 met_qps=$(awk -v r="$ratio_b" 'BEGIN { print (r >= 0.95 ? "met" : "not met") }')
 met_p99=$(awk -v b="$add_b" -v c="$add_c" 'BEGIN { print (c > 0 && b <= c / 20 ? "met" : "not met") }')
 frac=$(awk -v b="$add_b" -v c="$add_c" 'BEGIN { if (c > 0) printf "%.3f", b / c; else print "n/a" }')
@@ -417,7 +361,8 @@ echo "- kernel: $(uname -r); cpu: ${cpu:-?}, $ncpu online; memory: $(awk '/MemTo
 echo "- versions: unbound $(unbound -V | awk 'NR == 1 { print $2 }'), $(dnsperf -h 2>&1 | awk '/^Version/ { print "dnsperf", $2 }'), dnsdist $(dnsdist --version | awk 'NR == 1 { print $2 }')"
 echo "- lab: client netns -> veth -> resolver netns: unbound (1 thread, $(wc -l <"$QUERIES") names of $domains domains from top-domains.csv served as local-data); (b) exfilter attached TC ingress+egress on the resolver's veth, enforce mode, \`exfilter block $DENY --action refuse\`, kernel.enc_label_drop 40, kernel.limit_action refuse; (c) dnsdist on port 5300 in the resolver netns, SuffixMatchNodeRule($DENY) and RegexRule(label of 40+ chars of [A-Za-z0-9+/=_-]) -> REFUSED, no packet cache"
 echo "- policy checked before every run: www.$ALLOW answered; www.$DENY and a 48-char base32 label under $ENC_DOM (a domain kept out of the load) REFUSED by (b) and (c) (and answered NOERROR / NXDOMAIN by (a))"
-echo "- pinning: unbound, dnsdist and the exfilter sensor on CPU $CPU_SRV, dnsperf on CPU $CPU_GEN (taskset); TC ingress runs in dnsperf's send path (CPU $CPU_GEN), TC egress in unbound's (CPU $CPU_SRV)"
+echo "- pinning: $(xb_pinning); TC ingress runs in dnsperf's send path, TC egress in unbound's"
+echo "- idle states: $(xb_idle_note)"
 echo "- throughput: dnsperf -c 4 -q $outstanding -t 1 -l $secs $paced; qps = completed/s"
 echo "- latency: dnsperf -Q $rate -l $lat_secs -v (a fixed rate, the same for all three: $rate_why); p50/p99 over every NOERROR response's latency in the run"
 irqacct="tick-sampled: CONFIG_IRQ_TIME_ACCOUNTING is off"
@@ -439,7 +384,7 @@ echo "|---|---:|---|"
 echo "| (b) qps >= 0.95x (a) | $(printf '%.3f' "$ratio_b")x | $met_qps |"
 echo "| (b) added p99 <= 1/20 of (c)'s | $add_b us vs $add_c us ($frac) | $met_p99 |"
 echo
-echo "Kernel cost under this load (one more (b) run, \`sysctl kernel.bpf_stats_enabled=1\`, then \`bpftool prog show id N -j\` run_time_ns/run_cnt; stats add their own clock reads):"
+echo "Kernel cost under this load (one more (b) run under \`bench_hold --bpf-stats --prog ID\`: bpf_enable_stats(BPF_STATS_RUN_TIME) held by fd for that run only, run_time_ns/run_cnt from bpf_obj_get_info_by_fd; stats add their own clock reads):"
 echo
 echo "| TC program | ns/run | runs | runs per completed query |"
 echo "|---|---:|---:|---:|"
@@ -456,7 +401,7 @@ done
 echo
 echo "Caveat: 2 shared vCPUs; other work on the machine moves every figure. Read the ratios within this run."
 
-if [[ -n $kv ]]; then
+if [[ -n $XB_KV ]]; then
 	{
 		echo "dns.smoke=$smoke"
 		echo "dns.runs=$runs"
@@ -481,6 +426,6 @@ if [[ -n $kv ]]; then
 		# what the EXIT trap removes, for the smoke test's leak checks
 		echo "dns.netns=$XF_NS_C,$XF_NS_R,$XF_NS_A"
 		echo "dns.tmp=$XF_TMP"
-		echo "dns.pin=$PIN"
-	} >"$kv"
+		echo "dns.pin=$XB_PIN"
+	} >>"$XB_KV"
 fi

@@ -20,6 +20,7 @@
 # kernel counted a Host per request.
 #
 #   tests/bench/bench_http.sh [--smoke] [--rounds N] [--seconds S] [--connections C]
+#                              [--kv FILE]
 #
 # Default: 7 rounds of 4 s per way (under 2 minutes with set-up). --smoke:
 # 1 round of 1 s, a harness check. Prints a markdown section on stdout,
@@ -31,10 +32,12 @@ set -euo pipefail
 HERE=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 # shellcheck source=../integration/lib.sh
 source "$HERE/../integration/lib.sh"
-# shellcheck source=lib_enforce.sh
-source "$HERE/lib_enforce.sh"
+# shellcheck source=lib_bench.sh
+source "$HERE/lib_bench.sh"
 
 ARGS=("$@")
+# the command line as printed: --kv names a temp file, not a setting
+SHOWN=$(sed -E 's/ ?--kv [^ ]+//' <<<"$*")
 rounds=7
 secs=4
 conns=32
@@ -45,7 +48,8 @@ while (($#)); do
 	--rounds) rounds=${2:?--rounds needs a number}; shift ;;
 	--seconds) secs=${2:?--seconds needs a number}; shift ;;
 	--connections) conns=${2:?--connections needs a number}; shift ;;
-	*) xf_die "bench_http: unknown argument '$1' (--smoke, --rounds N, --seconds S, --connections C)" ;;
+	--kv) XB_KV=${2:?--kv needs a file}; shift ;;
+	*) xf_die "bench_http: unknown argument '$1' (--smoke, --rounds N, --seconds S, --connections C, --kv FILE)" ;;
 	esac
 	shift
 done
@@ -55,11 +59,10 @@ done
 
 xf_require_root
 xf_bound_runtime 600 "${ARGS[@]}"
-trap xb_teardown EXIT
-xf_signal_traps
-XF_TRAPS_SET=1
+xb_trap_setup
 
-xb_setup wrk
+xb_lab_up wrk
+xb_web_up
 
 DENIED=${XB_DENIED[0]}
 WAYS=(a b c)
@@ -74,23 +77,13 @@ http_try() {
 	echo "${code:-000} $rc"
 }
 
-describe() {
-	local code=${1% *} rc=${1#* }
-	if [[ $code != 000 ]]; then
-		echo "HTTP $code"
-	elif ((rc == 28)); then
-		echo "no answer (curl timed out, exit 28)"
-	else
-		echo "refused (curl exit $rc)"
-	fi
-}
-
 # --- policy check ----------------------------------------------------------
 declare -A CHECK
 xb_assert_no_filter
 CHECK[a_ok]=$(http_try "$XB_ALLOWED" "$XB_IP_S")
 CHECK[a_deny]=$(http_try "$DENIED" "$XB_IP_S")
-xb_exfilter_up host
+xb_exfilter_up
+xb_exfilter_block_list host
 d0=$(xb_stat drops)
 CHECK[b_ok]=$(http_try "$XB_ALLOWED" "$XB_IP_S")
 CHECK[b_deny]=$(http_try "$DENIED" "$XB_IP_S")
@@ -123,7 +116,8 @@ to_us() {
 one_run() {
 	local w=$1 r=$2 log=$XF_TMP/wrk.log h0=0 h1=0 rps p50 p99 reqs non2xx errs
 	if [[ $w == b ]]; then
-		xb_exfilter_up host
+		xb_exfilter_up
+		xb_exfilter_block_list host
 		h0=$(xb_stat http_host)
 	else
 		xb_assert_no_filter
@@ -169,7 +163,6 @@ fi
 
 # --- report ------------------------------------------------------------------
 col() { awk -F'\t' -v w="$1" -v c="$2" '$1 == w { print $c }' "$RUNS" | xb_median; }
-ms() { awk -v u="$1" 'BEGIN { printf "%.2f", u / 1000 }'; }
 declare -A RATE P50 P99 ERR
 for w in "${WAYS[@]}"; do
 	RATE[$w]=$(col "$w" 3)
@@ -180,13 +173,12 @@ done
 rb=$(xb_ratio "${RATE[b]}" "${RATE[a]}")
 rc=$(xb_ratio "${RATE[c]}" "${RATE[a]}")
 bc=$(xb_ratio "${RATE[b]}" "${RATE[c]}")
-met() { awk -v x="$1" -v t="$2" 'BEGIN { print (x != "-" && x + 0 >= t + 0) ? "**met**" : "**not met**" }'; }
 
 cat <<EOF
 ## HTTP Host enforcement: direct vs exfilter vs HAProxy
 
-Date: $(date -u '+%Y-%m-%d %H:%M UTC'). Machine: $(nproc) CPUs ($(awk -F': ' '/model name/ { print $2; exit }' /proc/cpuinfo)), Linux $(uname -r).
-Command: \`tests/bench/bench_http.sh${ARGS[*]:+ ${ARGS[*]}}\` (as root).
+Date: $(date -u '+%Y-%m-%d %H:%M UTC'). Machine: $(xb_machine).
+Command: \`tests/bench/bench_http.sh${SHOWN:+ $SHOWN}\` (as root).
 Tools: $(nginx -v 2>&1 | sed 's/.*: //'), HAProxy $(haproxy -v | awk 'NR == 1 { print $3 }'), $(wrk -v 2>&1 | awk 'NR == 1 { print $1, $2 }').
 
 Method: the same namespaces, nginx and deny list (${#XB_DENIED[@]} names) as the TLS
@@ -196,7 +188,7 @@ veth and \`exfilter block host:NAME\` for each denied name; (c) wrk to HAProxy
 (HTTP mode, 1 thread, keep-alive to nginx) denying the names with
 \`http-request deny if { req.hdr(host),field(1,:) -i -f deny.lst }\`. wrk:
 \`wrk -t1 -c$conns -d${secs}s --latency -H 'Host: $XB_ALLOWED' http://ADDR/\`
-(keep-alive: every request is a segment exfilter parses). Pinning: $(xb_pinning).
+(keep-alive: every request is a segment exfilter parses). Pinning: $(xb_pinning); $(xb_idle_note).
 Rounds: $rounds x $secs s per way, interleaved a, b, c, a, b, c, ...; medians over
 rounds (latency: the median of each run's wrk percentile).
 
@@ -204,9 +196,9 @@ Policy check before measuring (curl from the client namespace):
 
 | way | allowed Host | denied Host \`$DENIED\` |
 |---|---|---|
-| ${NAME[a]} (control) | $(describe "${CHECK[a_ok]}") | $(describe "${CHECK[a_deny]}"): reaches nginx |
-| ${NAME[b]} | $(describe "${CHECK[b_ok]}") | $(describe "${CHECK[b_deny]}"); kernel drops +${CHECK[b_drops]} |
-| ${NAME[c]} | $(describe "${CHECK[c_ok]}") | $(describe "${CHECK[c_deny]}") from HAProxy |
+| ${NAME[a]} (control) | $(xb_describe "${CHECK[a_ok]}") | $(xb_describe "${CHECK[a_deny]}"): reaches nginx |
+| ${NAME[b]} | $(xb_describe "${CHECK[b_ok]}") | $(xb_describe "${CHECK[b_deny]}"); kernel drops +${CHECK[b_drops]} |
+| ${NAME[c]} | $(xb_describe "${CHECK[c_ok]}") | $(xb_describe "${CHECK[c_deny]}") from HAProxy |
 
 EOF
 if ((!policy_ok)); then
@@ -219,14 +211,14 @@ cat <<EOF
 EOF
 for w in "${WAYS[@]}"; do
 	printf '| %s | %.0f | %s | %s | %s | %s |\n' "${NAME[$w]}" "${RATE[$w]}" \
-		"$(xb_ratio "${RATE[$w]}" "${RATE[a]}")" "$(ms "${P50[$w]}")" "$(ms "${P99[$w]}")" \
+		"$(xb_ratio "${RATE[$w]}" "${RATE[a]}")" "$(xb_ms "${P50[$w]}")" "$(xb_ms "${P99[$w]}")" \
 		"${ERR[$w]}"
 done
 cat <<EOF
 
-Ratios: (b) is ${rb}x (a) in requests/s ($(met "$rb" 0.95) against the 0.95x used for TLS); (b) is ${bc}x (c)
-((c) is ${rc}x (a)), so (b) ahead of (c): $(met "$bc" 1.0001).
-Added p99 over (a): (b) $(ms "$(awk -v x="${P99[b]}" -v y="${P99[a]}" 'BEGIN { print x - y }')") ms, (c) $(ms "$(awk -v x="${P99[c]}" -v y="${P99[a]}" 'BEGIN { print x - y }')") ms.
+Ratios: (b) is ${rb}x (a) in requests/s ($(xb_met "$rb" 0.95) against the 0.95x used for TLS); (b) is ${bc}x (c)
+((c) is ${rc}x (a)), so (b) ahead of (c): $(xb_met "$bc" 1.0001).
+Added p99 over (a): (b) $(xb_ms "$(awk -v x="${P99[b]}" -v y="${P99[a]}" 'BEGIN { print x - y }')") ms, (c) $(xb_ms "$(awk -v x="${P99[c]}" -v y="${P99[a]}" 'BEGIN { print x - y }')") ms.
 
 Checks on every run: $(awk -F'\t' '{ n += $6 } END { printf "%d requests", n }' "$RUNS"), no non-2xx answer; in (b) the kernel counted
 $(awk -F'\t' '$1 == "b" { s += $8; n += $6 } END { printf "%d Hosts for %d requests", s, n }' "$RUNS"); errors = wrk socket errors.
@@ -234,6 +226,19 @@ $(awk -F'\t' '$1 == "b" { s += $8; n += $6 } END { printf "%d Hosts for %d reque
 Runs in order (way, round, requests/s, p99 ms):
 $(awk -F'\t' '{ printf "%s%s%d %.0f/s %.2fms", (NR > 1 ? ", " : ""), $1, $2, $3, $5 / 1000 } END { print "" }' "$RUNS")
 EOF
+# key=value figures for make bench's verdict (--kv FILE, or BENCH_KV)
+xb_kv http.smoke "$smoke"
+xb_kv http.rounds "$rounds"
+xb_kv http.checks_ok "$run_checks_ok"
+for w in "${WAYS[@]}"; do
+	xb_kv "http.rate_$w" "${RATE[$w]}"
+	xb_kv "http.p99_us_$w" "${P99[$w]}"
+done
+xb_kv http.ratio_b_a "$rb"
+xb_kv http.ratio_c_a "$rc"
+xb_kv http.ratio_b_c "$bc"
+xb_kv http.added_p99_us_b "$(awk -v x="${P99[b]}" -v y="${P99[a]}" 'BEGIN { print x - y }')"
+xb_kv http.added_p99_us_c "$(awk -v x="${P99[c]}" -v y="${P99[a]}" 'BEGIN { print x - y }')"
 ((run_checks_ok)) || {
 	echo
 	echo "**A run failed its checks (see stderr): the figures above are not valid.**"

@@ -22,7 +22,7 @@
 # 421 to a missing or other SNI), and in (b) the kernel counted an SNI per
 # handshake.
 #
-#   tests/bench/bench_tls.sh [--smoke] [--rounds N] [--seconds S] [--workers W]
+#   tests/bench/bench_tls.sh [--smoke] [--rounds N] [--seconds S] [--workers W] [--kv FILE]
 #
 # Default: 7 rounds of 4 s per way (about 2 minutes with set-up). --smoke: 1
 # round of 1 s, a harness check. Prints a markdown section on stdout,
@@ -34,10 +34,12 @@ set -euo pipefail
 HERE=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 # shellcheck source=../integration/lib.sh
 source "$HERE/../integration/lib.sh"
-# shellcheck source=lib_enforce.sh
-source "$HERE/lib_enforce.sh"
+# shellcheck source=lib_bench.sh
+source "$HERE/lib_bench.sh"
 
 ARGS=("$@")
+# the command line as printed: --kv names a temp file, not a setting
+SHOWN=$(sed -E 's/ ?--kv [^ ]+//' <<<"$*")
 rounds=7
 secs=4
 workers=16
@@ -48,7 +50,8 @@ while (($#)); do
 	--rounds) rounds=${2:?--rounds needs a number}; shift ;;
 	--seconds) secs=${2:?--seconds needs a number}; shift ;;
 	--workers) workers=${2:?--workers needs a number}; shift ;;
-	*) xf_die "bench_tls: unknown argument '$1' (--smoke, --rounds N, --seconds S, --workers W)" ;;
+	--kv) XB_KV=${2:?--kv needs a file}; shift ;;
+	*) xf_die "bench_tls: unknown argument '$1' (--smoke, --rounds N, --seconds S, --workers W, --kv FILE)" ;;
 	esac
 	shift
 done
@@ -58,13 +61,12 @@ done
 
 xf_require_root
 xf_bound_runtime 600 "${ARGS[@]}"
-trap xb_teardown EXIT
-xf_signal_traps
-XF_TRAPS_SET=1
+xb_trap_setup
 
 LOAD=$(xf_repo_root)/.output/tests/tls_load
 [[ -x $LOAD ]] || xf_die "build first: make ($LOAD missing)"
-xb_setup
+xb_lab_up
+xb_web_up
 
 DENIED=${XB_DENIED[0]}
 WAYS=(a b c)
@@ -79,24 +81,13 @@ tls_try() {
 	echo "${code:-000} $rc"
 }
 
-# describe "CODE RC" for the policy table
-describe() {
-	local code=${1% *} rc=${1#* }
-	if [[ $code != 000 ]]; then
-		echo "HTTP $code"
-	elif ((rc == 28)); then
-		echo "no answer (curl timed out, exit 28)"
-	else
-		echo "refused (curl exit $rc)"
-	fi
-}
-
 # --- policy check ----------------------------------------------------------
 declare -A CHECK
 xb_assert_no_filter
 CHECK[a_ok]=$(tls_try "$XB_ALLOWED" "$XB_IP_S")
 CHECK[a_deny]=$(tls_try "$DENIED" "$XB_IP_S")
-xb_exfilter_up sni
+xb_exfilter_up
+xb_exfilter_block_list sni
 d0=$(xb_stat drops)
 CHECK[b_ok]=$(tls_try "$XB_ALLOWED" "$XB_IP_S")
 CHECK[b_deny]=$(tls_try "$DENIED" "$XB_IP_S")
@@ -121,7 +112,8 @@ run_checks_ok=1
 one_run() {
 	local w=$1 r=$2 out acc0 acc1 sni0=0 sni1=0 kv
 	if [[ $w == b ]]; then
-		xb_exfilter_up sni
+		xb_exfilter_up
+		xb_exfilter_block_list sni
 		sni0=$(xb_stat sni)
 	else
 		xb_assert_no_filter
@@ -168,7 +160,6 @@ fi
 
 # --- report ------------------------------------------------------------------
 col() { awk -F'\t' -v w="$1" -v c="$2" '$1 == w { print $c }' "$RUNS" | xb_median; }
-ms() { awk -v u="$1" 'BEGIN { printf "%.2f", u / 1000 }'; }
 declare -A RATE HS50 HS99 RQ50 RQ99 ERR
 for w in "${WAYS[@]}"; do
 	RATE[$w]=$(col "$w" 3)
@@ -181,13 +172,12 @@ done
 rb=$(xb_ratio "${RATE[b]}" "${RATE[a]}")
 rc=$(xb_ratio "${RATE[c]}" "${RATE[a]}")
 bc=$(xb_ratio "${RATE[b]}" "${RATE[c]}")
-met() { awk -v x="$1" -v t="$2" 'BEGIN { print (x != "-" && x + 0 >= t + 0) ? "**met**" : "**not met**" }'; }
 
 cat <<EOF
 ## TLS SNI enforcement: direct vs exfilter vs HAProxy
 
-Date: $(date -u '+%Y-%m-%d %H:%M UTC'). Machine: $(nproc) CPUs ($(awk -F': ' '/model name/ { print $2; exit }' /proc/cpuinfo)), Linux $(uname -r).
-Command: \`tests/bench/bench_tls.sh${ARGS[*]:+ ${ARGS[*]}}\` (as root).
+Date: $(date -u '+%Y-%m-%d %H:%M UTC'). Machine: $(xb_machine).
+Command: \`tests/bench/bench_tls.sh${SHOWN:+ $SHOWN}\` (as root).
 Tools: $(nginx -v 2>&1 | sed 's/.*: //'), HAProxy $(haproxy -v | awk 'NR == 1 { print $3 }'), $(openssl version | awk '{ print $1, $2 }'); load from \`.output/tests/tls_load\`.
 
 Method: a client and a server network namespace joined by a veth. nginx (1
@@ -201,7 +191,7 @@ in front of the same nginx, rejecting the denied names with \`tcp-request
 content reject if { req.ssl_sni -i -f deny.lst }\` after a 5 s inspect-delay.
 The load generator runs $workers closed-loop workers; each connection is a new
 TCP connection, a full handshake with the allowed SNI and one request with
-\`Connection: close\`. Pinning: $(xb_pinning).
+\`Connection: close\`. Pinning: $(xb_pinning); $(xb_idle_note).
 Rounds: $rounds x $secs s per way, interleaved a, b, c, a, b, c, ...; the
 figures are medians over rounds (latency: the median of each run's
 percentile). Handshake latency runs from connect() to the end of the
@@ -211,9 +201,9 @@ Policy check before measuring (curl from the client namespace):
 
 | way | allowed SNI | denied SNI \`$DENIED\` |
 |---|---|---|
-| ${NAME[a]} (control) | $(describe "${CHECK[a_ok]}") | $(describe "${CHECK[a_deny]}"): reaches nginx |
-| ${NAME[b]} | $(describe "${CHECK[b_ok]}") | $(describe "${CHECK[b_deny]}"); kernel drops +${CHECK[b_drops]} |
-| ${NAME[c]} | $(describe "${CHECK[c_ok]}") | $(describe "${CHECK[c_deny]}") |
+| ${NAME[a]} (control) | $(xb_describe "${CHECK[a_ok]}") | $(xb_describe "${CHECK[a_deny]}"): reaches nginx |
+| ${NAME[b]} | $(xb_describe "${CHECK[b_ok]}") | $(xb_describe "${CHECK[b_deny]}"); kernel drops +${CHECK[b_drops]} |
+| ${NAME[c]} | $(xb_describe "${CHECK[c_ok]}") | $(xb_describe "${CHECK[c_deny]}") |
 
 EOF
 if ((!policy_ok)); then
@@ -226,14 +216,14 @@ cat <<EOF
 EOF
 for w in "${WAYS[@]}"; do
 	printf '| %s | %.0f | %s | %s | %s | %s | %s | %s |\n' "${NAME[$w]}" "${RATE[$w]}" \
-		"$(xb_ratio "${RATE[$w]}" "${RATE[a]}")" "$(ms "${HS50[$w]}")" "$(ms "${HS99[$w]}")" \
-		"$(ms "${RQ50[$w]}")" "$(ms "${RQ99[$w]}")" "${ERR[$w]}"
+		"$(xb_ratio "${RATE[$w]}" "${RATE[a]}")" "$(xb_ms "${HS50[$w]}")" "$(xb_ms "${HS99[$w]}")" \
+		"$(xb_ms "${RQ50[$w]}")" "$(xb_ms "${RQ99[$w]}")" "${ERR[$w]}"
 done
 cat <<EOF
 
-Targets: (b) >= 0.95x (a) in handshakes/s: ${rb}x, $(met "$rb" 0.95); (b) ahead of (c):
-${bc}x of (c) ((c) is ${rc}x of (a)), $(met "$bc" 1.0001).
-Added handshake p99 over (a): (b) $(ms "$(awk -v x="${HS99[b]}" -v y="${HS99[a]}" 'BEGIN { print x - y }')") ms, (c) $(ms "$(awk -v x="${HS99[c]}" -v y="${HS99[a]}" 'BEGIN { print x - y }')") ms.
+Targets: (b) >= 0.95x (a) in handshakes/s: ${rb}x, $(xb_met "$rb" 0.95); (b) ahead of (c):
+${bc}x of (c) ((c) is ${rc}x of (a)), $(xb_met "$bc" 1.0001).
+Added handshake p99 over (a): (b) $(xb_ms "$(awk -v x="${HS99[b]}" -v y="${HS99[a]}" 'BEGIN { print x - y }')") ms, (c) $(xb_ms "$(awk -v x="${HS99[c]}" -v y="${HS99[a]}" 'BEGIN { print x - y }')") ms.
 
 Checks on every run: $(awk -F'\t' '{ ok += $8; acc += $10; res += $12 } END { printf "%d handshakes completed, nginx accepted %d connections, %d resumed", ok, acc, res }' "$RUNS"); in (b)
 the kernel counted $(awk -F'\t' '$1 == "b" { s += $11; ok += $8 } END { printf "%d SNIs for %d handshakes", s, ok }' "$RUNS"); errors = failed or timed-out connections.
@@ -241,6 +231,19 @@ the kernel counted $(awk -F'\t' '$1 == "b" { s += $11; ok += $8 } END { printf "
 Runs in order (way, round, handshakes/s, handshake p99 ms):
 $(awk -F'\t' '{ printf "%s%s%d %.0f/s %.2fms", (NR > 1 ? ", " : ""), $1, $2, $3, $5 / 1000 } END { print "" }' "$RUNS")
 EOF
+# key=value figures for make bench's verdict (--kv FILE, or BENCH_KV)
+xb_kv tls.smoke "$smoke"
+xb_kv tls.rounds "$rounds"
+xb_kv tls.checks_ok "$run_checks_ok"
+for w in "${WAYS[@]}"; do
+	xb_kv "tls.rate_$w" "${RATE[$w]}"
+	xb_kv "tls.p99_us_$w" "${HS99[$w]}"
+done
+xb_kv tls.ratio_b_a "$rb"
+xb_kv tls.ratio_c_a "$rc"
+xb_kv tls.ratio_b_c "$bc"
+xb_kv tls.added_p99_us_b "$(awk -v x="${HS99[b]}" -v y="${HS99[a]}" 'BEGIN { print x - y }')"
+xb_kv tls.added_p99_us_c "$(awk -v x="${HS99[c]}" -v y="${HS99[a]}" 'BEGIN { print x - y }')"
 ((run_checks_ok)) || {
 	echo
 	echo "**A run failed its checks (see stderr): the figures above are not valid.**"

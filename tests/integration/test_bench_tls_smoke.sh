@@ -26,13 +26,23 @@ trap 'rm -rf -- "$OUT"' EXIT
 # run_bench NAME: runs tests/bench/NAME.sh --smoke, stdout to $OUT/NAME.md
 run_bench() {
 	local rc=0
-	"$ROOT/tests/bench/$1.sh" --smoke >"$OUT/$1.md" 2>"$OUT/$1.err" || rc=$?
+	"$ROOT/tests/bench/$1.sh" --smoke --kv "$OUT/$1.kv" >"$OUT/$1.md" 2>"$OUT/$1.err" || rc=$?
 	if ((rc)); then
 		echo "  $1 exited $rc; stderr:" >&2
 		tail -n 20 "$OUT/$1.err" >&2
 		cat "$OUT/$1.md" >&2
 	fi
 	return "$rc"
+}
+
+# kv_ratios NAME PROTO: the figures make bench's verdict quotes are written
+kv_ratios() {
+	local k v
+	for k in ratio_b_a ratio_c_a p99_us_a p99_us_b p99_us_c; do
+		v=$(sed -n "s/^$2\.$k=//p" "$OUT/$1.kv" 2>/dev/null)
+		echo "  $2.$k=${v:-none}"
+		awk -v v="$v" 'BEGIN { exit !(v != "" && v + 0 > 0) }' || return 1
+	done
 }
 
 # row NAME WAY: the markdown table row of a way in the figures table
@@ -87,6 +97,7 @@ xf_check "tls: allowed SNI answered 200 in all three ways" \
 xf_check "tls: denied SNI reaches nginx without a filter" policy bench_tls a 4 'HTTP 421' || true
 xf_check "tls: denied SNI dropped by exfilter" policy bench_tls b 4 'no answer.*drops \+[1-9]' || true
 xf_check "tls: denied SNI rejected by HAProxy" policy bench_tls c 4 'refused' || true
+xf_check "tls: ratios and p99s in --kv" kv_ratios bench_tls tls || true
 xf_check "tls: nothing left behind" clean_after bench_tls || true
 
 xf_check "bench_http.sh --smoke exits 0" run_bench bench_http || true
@@ -96,6 +107,7 @@ xf_check "http: allowed Host answered 200 in all three ways" \
 xf_check "http: denied Host reaches nginx without a filter" policy bench_http a 4 'HTTP 200' || true
 xf_check "http: denied Host dropped by exfilter" policy bench_http b 4 'no answer.*drops \+[1-9]' || true
 xf_check "http: denied Host denied by HAProxy" policy bench_http c 4 'HTTP 403' || true
+xf_check "http: ratios and p99s in --kv" kv_ratios bench_http http || true
 xf_check "http: nothing left behind" clean_after bench_http || true
 
 xf_summary
