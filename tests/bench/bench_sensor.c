@@ -495,12 +495,20 @@ static void bare_bind(sqlite3_stmt *st, int64_t seq, const struct xf_alert_rec *
 	sqlite3_bind_text(st, 10, r->json, (int)r->json_len, SQLITE_STATIC);
 }
 
-/* The same rows into the same schema: one prepared INSERT, BEGIN ... COMMIT per batch. */
-static int run_bare(const struct alert_set *a, int batch, struct ob_run *r)
+/*
+ * The same rows with one prepared INSERT per row, BEGIN ... COMMIT per
+ * batch, into schema 1 (UNIQUE index on the 32-character id: what the outbox
+ * used before migration 2) or into the current schema (the integer idkey
+ * index, xf_outbox_idkey() computed per row as the outbox does).
+ */
+static int run_bare(const struct alert_set *a, int batch, int schema, struct ob_run *r)
 {
-	static const char ins[] = "INSERT INTO alerts (seq, id, rev, ts_ms, client, domain, score, "
-				  "severity, action, json) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, "
-				  "?9, ?10)";
+	static const char ins1[] = "INSERT INTO alerts (seq, id, rev, ts_ms, client, domain, "
+				   "score, severity, action, json) VALUES (?1, ?2, ?3, ?4, ?5, ?6, "
+				   "?7, ?8, ?9, ?10)";
+	static const char ins2[] = "INSERT INTO alerts (seq, id, rev, ts_ms, client, domain, "
+				   "score, severity, action, json, idkey) VALUES (?1, ?2, ?3, ?4, "
+				   "?5, ?6, ?7, ?8, ?9, ?10, ?11)";
 	char dir[PATH_MAX], path[PATH_MAX + 16];
 	sqlite3_stmt *st = NULL;
 	sqlite3 *db = NULL;
@@ -514,8 +522,12 @@ static int run_bare(const struct alert_set *a, int batch, struct ob_run *r)
 	if (sqlite3_open_v2(path, &db,
 			    SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_NOMUTEX,
 			    NULL) != SQLITE_OK ||
-	    bare_exec(db, bare_pragmas) || bare_exec(db, xf_outbox_schema_sql(1)) ||
-	    sqlite3_prepare_v2(db, ins, -1, &st, NULL) != SQLITE_OK)
+	    bare_exec(db, bare_pragmas))
+		goto out;
+	for (int v = 1; v <= schema; v++)
+		if (bare_exec(db, xf_outbox_schema_sql(v)))
+			goto out;
+	if (sqlite3_prepare_v2(db, schema == 1 ? ins1 : ins2, -1, &st, NULL) != SQLITE_OK)
 		goto out;
 	t0 = now_ns();
 	while (i < a->n && !g_stop && now_ns() - t0 < RUN_CAP_NS) {
@@ -526,6 +538,8 @@ static int run_bare(const struct alert_set *a, int batch, struct ob_run *r)
 			goto out;
 		for (; i < end; i++) {
 			bare_bind(st, (int64_t)i + 1, &a->rec[i]);
+			if (schema > 1)
+				sqlite3_bind_int64(st, 11, xf_outbox_idkey(a->rec[i].id));
 			if (sqlite3_step(st) != SQLITE_DONE) {
 				fprintf(stderr, "bench_sensor: sqlite3 insert: %s\n",
 					sqlite3_errmsg(db));
@@ -550,19 +564,21 @@ out:
 	return rc;
 }
 
-enum { OB_1000, OB_5000, OB_0SINK, BARE_1000, BARE_5000, OB_VARIANTS };
+enum { OB_1000, OB_5000, OB_0SINK, BARE_1000, BARE_5000, BARE1_1000, BARE1_5000, OB_VARIANTS };
 
 static int bench_outbox(const struct alert_set *a)
 {
 	static const struct {
 		const char *name;
-		int batch, sinks, bare;
+		int batch, sinks, bare; /* bare: the schema version of a bare loop */
 	} v[OB_VARIANTS] = {
 		[OB_1000] = {"xf_outbox_put+commit, batch 1000, 1 sink", 1000, 1, 0},
 		[OB_5000] = {"xf_outbox_put+commit, batch 5000, 1 sink", 5000, 1, 0},
 		[OB_0SINK] = {"xf_outbox_put+commit, batch 1000, 0 sinks", 1000, 0, 0},
-		[BARE_1000] = {"bare sqlite3 INSERT, batch 1000", 1000, 0, 1},
-		[BARE_5000] = {"bare sqlite3 INSERT, batch 5000", 5000, 0, 1},
+		[BARE_1000] = {"bare sqlite3 INSERT, batch 1000", 1000, 0, 2},
+		[BARE_5000] = {"bare sqlite3 INSERT, batch 5000", 5000, 0, 2},
+		[BARE1_1000] = {"bare sqlite3 INSERT, schema 1 (UNIQUE id), batch 1000", 1000, 0, 1},
+		[BARE1_5000] = {"bare sqlite3 INSERT, schema 1 (UNIQUE id), batch 5000", 5000, 0, 1},
 	};
 	double rate[OB_VARIANTS][RUNS_MAX], share[OB_VARIANTS][RUNS_MAX];
 	int runs = 0;
@@ -572,7 +588,7 @@ static int bench_outbox(const struct alert_set *a)
 		for (int j = 0; j < OB_VARIANTS; j++) {
 			int k = (j + r) % OB_VARIANTS;
 			struct ob_run o = {0};
-			int e = v[k].bare ? run_bare(a, v[k].batch, &o)
+			int e = v[k].bare ? run_bare(a, v[k].batch, v[k].bare, &o)
 					  : run_outbox(a, v[k].batch, v[k].sinks, &o);
 
 			if (e)
@@ -588,7 +604,7 @@ static int bench_outbox(const struct alert_set *a)
 	     "median of %d interleaved runs (order rotated)",
 	     a->n, (double)a->json_bytes / (double)a->n, a->json_max, a->build_ns / 1e3, tmp_base(),
 	     runs);
-	note("baseline: the same rows into the same schema (xf_outbox_schema_sql(1)) with one "
+	note("baseline: the same rows into the same schema (every xf_outbox_schema_sql(v)) with one "
 	     "prepared INSERT per row, BEGIN IMMEDIATE ... COMMIT per batch, outbox.c's PRAGMAs "
 	     "(WAL, synchronous=NORMAL, cache_size=-32768, wal_autocheckpoint=10000)");
 	HEAD("case", "alerts/s", "ratio to bare", "time in commit", "target", "met");
