@@ -67,8 +67,12 @@ struct sensor {
 	/* counters */
 	uint64_t events, bad_events, verdicts, verdict_errors;
 	uint64_t store_errors, sink_errors;
-	uint32_t uncommitted;
-	uint32_t tick_left; /* touched flows a sliced tick has yet to score */ /* alerts put since the last commit */
+	uint32_t uncommitted; /* alerts put since the last commit */
+	uint32_t tick_left; /* touched flows a sliced tick has yet to score */
+	/* store failures: what was last said about them, and when */
+	int store_failing;
+	uint64_t lost_told;
+	int64_t lost_told_ns, retry_ns;
 	struct xf_kmerge km; /* batched reads of the kernel's flows */
 	struct xf_ingest_buf ibuf; /* the text of the event being decoded */
 };
@@ -197,6 +201,8 @@ static void apply_acks(struct sensor *s)
 	for (int i = 0; i < s->n_ack; i++) {
 		struct ack *a = &s->ackq[i];
 
+		if (a->seq <= 0)
+			continue; /* a sensor event (store_event), not an outbox row */
 		if (a->err) {
 			s->sink_errors++;
 			if (a->seq - 1 < s->cursor[a->sink])
@@ -245,6 +251,95 @@ static void pump(struct sensor *s)
 	apply_acks(s);
 }
 
+/* --- the store failing: hold, retry, count losses, say so --- */
+
+#define STORE_RETRY_NS 1000000000LL /* a failing store is retried once a second */
+#define LOST_TELL_NS 10000000000LL /* losses are logged at most every 10 s */
+
+/*
+ * One JSON line in the jsonl sink, when there is one, next to the alerts:
+ * an ECS pipeline_error event saying how many alerts the store lost. It is
+ * not an outbox row (seq 0: apply_acks skips its ack), so it is never
+ * stored or re-sent; the log and `exfilter status` say the same.
+ */
+static void store_event(struct sensor *s, const struct xf_outbox_stats *os)
+{
+	struct xf_alert_rec rec = { .rev = 1 };
+	struct xf_out_row row = { .seq = 0, .rec = &rec };
+	struct xf_sb sb = { 0 };
+	time_t t = time(NULL);
+	char ts[32];
+	struct tm tm;
+
+	gmtime_r(&t, &tm);
+	strftime(ts, sizeof(ts), "%Y-%m-%dT%H:%M:%SZ", &tm);
+	xf_sb_printf(&sb,
+		     "{\"@timestamp\":\"%s\",\"event\":{\"kind\":\"pipeline_error\","
+		     "\"action\":\"alerts-lost\",\"reason\":",
+		     ts);
+	xf_sb_json_str(&sb, xf_outbox_errmsg(s->ob));
+	xf_sb_printf(&sb,
+		     "},\"observer\":{\"vendor\":\"exfilter\",\"type\":\"sensor\",\"hostname\":");
+	xf_sb_json_str(&sb, s->p.host);
+	xf_sb_printf(&sb,
+		     "},\"exfilter\":{\"store\":{\"path\":");
+	xf_sb_json_str(&sb, s->cfg->db_path);
+	xf_sb_printf(&sb,
+		     ",\"lost\":%llu,\"held\":%llu,\"memory_max\":%u,\"commit_errors\":%llu}}}",
+		     (unsigned long long)os->lost, (unsigned long long)os->held, s->cfg->memory_max,
+		     (unsigned long long)os->commit_errors);
+	if (!sb.buf)
+		return;
+	rec.json = sb.buf;
+	rec.json_len = sb.len;
+	for (int i = 0; i < s->nsinks; i++)
+		if (!strcmp(s->sinks[i]->ops->name, "jsonl"))
+			s->sinks[i]->ops->send(s->sinks[i], &row);
+	xf_sb_free(&sb);
+}
+
+/* After each commit: say when the store starts and stops failing, and
+ * every loss, the first at once and then at most every LOST_TELL_NS. */
+static void store_health(struct sensor *s, int err, int64_t now)
+{
+	struct xf_outbox_stats os;
+
+	xf_outbox_stats(s->ob, &os);
+	if (err && !s->store_failing)
+		fprintf(stderr,
+			"exfilter: store: %s; holding alerts in memory (at most store.memory_max = "
+			"%u), retrying every second; the sensor keeps enforcing\n",
+			xf_outbox_errmsg(s->ob), s->cfg->memory_max);
+	if (!os.held && s->store_failing)
+		fprintf(stderr, "exfilter: store: commits succeed again, every held alert stored\n");
+	s->store_failing = os.held > 0;
+	if (os.lost > s->lost_told && (!s->lost_told || now - s->lost_told_ns >= LOST_TELL_NS)) {
+		fprintf(stderr,
+			"exfilter: store: LOST %llu alert(s) (%llu in all): the store fails (%s) and "
+			"%llu are already held in memory (store.memory_max)\n",
+			(unsigned long long)(os.lost - s->lost_told), (unsigned long long)os.lost,
+			xf_outbox_errmsg(s->ob), (unsigned long long)os.held);
+		store_event(s, &os);
+		s->lost_told = os.lost;
+		s->lost_told_ns = now;
+	}
+}
+
+/* Batched: every store.flush_ms, or sooner when store.batch alerts wait;
+ * while the store fails, once a second (a retry writes at most 2000 held
+ * alerts, see xf_outbox_commit), and the sinks still get every alert. */
+static void store_commit(struct sensor *s, int64_t now)
+{
+	int err = 0;
+
+	if (!s->store_failing || now >= s->retry_ns) {
+		err = xf_outbox_commit(s->ob);
+		s->retry_ns = now + STORE_RETRY_NS;
+	}
+	store_health(s, err, now);
+	s->uncommitted = 0;
+}
+
 static void write_state(struct sensor *s)
 {
 	struct xf_ft_stats fs;
@@ -265,13 +360,21 @@ static void write_state(struct sensor *s)
 	fprintf(f, "],\"tap\":\"%s\",\"events\":%llu,\"bad_events\":%llu,\"alerts\":%llu,\"alert_updates\":%llu,"
 		   "\"verdicts\":%llu,\"flows\":%llu,\"flows_evicted\":%llu,\"flow_bytes\":%llu,"
 		   "\"stored\":%llu,\"store_held\":%llu,\"store_lost\":%llu,"
-		   "\"store_errors\":%llu,\"sinks\":{",
+		   "\"store_errors\":%llu",
 		s->l.tap, (unsigned long long)s->events, (unsigned long long)s->bad_events,
 		(unsigned long long)s->p.alerts, (unsigned long long)s->p.alert_updates,
 		(unsigned long long)s->verdicts, (unsigned long long)fs.flows,
 		(unsigned long long)fs.evicted, (unsigned long long)fs.bytes,
 		(unsigned long long)os.stored, (unsigned long long)os.held,
 		(unsigned long long)os.lost, (unsigned long long)os.commit_errors);
+	if (os.held) {
+		struct xf_sb sb = { 0 };
+
+		xf_sb_json_str(&sb, xf_outbox_errmsg(s->ob));
+		fprintf(f, ",\"store_error\":%s", sb.buf ? sb.buf : "\"\"");
+		xf_sb_free(&sb);
+	}
+	fprintf(f, ",\"sinks\":{");
 	for (int i = 0; i < s->nsinks; i++)
 		fprintf(f, "%s\"%s\":{\"exported\":%llu,\"backlog\":%lld,\"inflight\":%ld,\"up\":%s}",
 			i ? "," : "", s->sinks[i]->ops->name, (unsigned long long)s->exported[i],
@@ -467,10 +570,8 @@ int xf_sensor_run(struct xf_sensor_cfg *cfg, volatile sig_atomic_t *stop)
 			tick(&s);
 			last_tick = now;
 		}
-		/* batched: every store.flush_ms, or sooner when store.batch alerts wait */
 		if (s.uncommitted >= cfg->batch || now - last_commit >= (int64_t)cfg->flush_ms * 1000000LL) {
-			xf_outbox_commit(s.ob);
-			s.uncommitted = 0;
+			store_commit(&s, now);
 			last_commit = now;
 			pump(&s);
 		}
@@ -483,13 +584,22 @@ int xf_sensor_run(struct xf_sensor_cfg *cfg, volatile sig_atomic_t *stop)
 	ring_buffer__consume(s.rb);
 	tick(&s);
 	xf_pipe_tick(&s.p, wall_ms()); /* every slice left */
-	xf_outbox_commit(s.ob);
+	xf_outbox_flush(s.ob);
 	pump(&s);
 	for (int i = 0; i < s.nsinks; i++) {
 		s.sinks[i]->ops->flush(s.sinks[i], 5000);
 		apply_acks(&s);
 	}
-	xf_outbox_commit(s.ob);
+	xf_outbox_flush(s.ob);
+	{
+		struct xf_outbox_stats os;
+
+		xf_outbox_stats(s.ob, &os);
+		if (os.held)
+			fprintf(stderr,
+				"exfilter: store: LOST %llu alert(s) held in memory at exit: %s\n",
+				(unsigned long long)os.held, xf_outbox_errmsg(s.ob));
+	}
 	rc = 0;
 out:
 	if (tfd >= 0)
