@@ -937,6 +937,7 @@ int64_t xf_outbox_backlog(struct xf_outbox *ob, int sink)
 void xf_outbox_stats(const struct xf_outbox *ob, struct xf_outbox_stats *st)
 {
 	*st = ob->stats;
+	st->held = ob->failing ? ob->nputs : 0; /* puts since the failure too */
 }
 
 int xf_outbox_query(struct xf_outbox *ob, int64_t since_ms, const char *domain, const char *client,

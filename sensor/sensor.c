@@ -141,9 +141,17 @@ static int on_alert(void *ctx, const struct xf_alert_rec *rec, const struct xf_f
 {
 	struct sensor *s = ctx;
 
+	int64_t seq;
+
 	(void)f;
 	(void)sc;
-	if (xf_outbox_put(s->ob, rec) < 0) {
+	seq = xf_outbox_put(s->ob, rec);
+	/* Beyond store.memory_max (or out of memory) the outbox has counted
+	 * the alert as lost: the pipeline must take it as raised, or it would
+	 * raise it again every tick and each attempt would count again. */
+	if (seq == -ENOBUFS || seq == -ENOMEM)
+		return 0;
+	if (seq < 0) {
 		s->store_errors++;
 		return -1;
 	}
@@ -312,17 +320,20 @@ static void store_health(struct sensor *s, int err, int64_t now)
 			xf_outbox_errmsg(s->ob), s->cfg->memory_max);
 	if (!os.held && s->store_failing)
 		fprintf(stderr, "exfilter: store: commits succeed again, every held alert stored\n");
-	s->store_failing = os.held > 0;
-	if (os.lost > s->lost_told && (!s->lost_told || now - s->lost_told_ns >= LOST_TELL_NS)) {
+	/* untold losses: at once the first time and when the store recovers,
+	 * else at most every LOST_TELL_NS */
+	if (os.lost > s->lost_told && (!s->lost_told || now - s->lost_told_ns >= LOST_TELL_NS ||
+				       (s->store_failing && !os.held))) {
 		fprintf(stderr,
-			"exfilter: store: LOST %llu alert(s) (%llu in all): the store fails (%s) and "
-			"%llu are already held in memory (store.memory_max)\n",
+			"exfilter: store: LOST %llu alert(s) (%llu in all) while the store failed "
+			"(%s) with store.memory_max = %u alerts already held in memory\n",
 			(unsigned long long)(os.lost - s->lost_told), (unsigned long long)os.lost,
-			xf_outbox_errmsg(s->ob), (unsigned long long)os.held);
+			xf_outbox_errmsg(s->ob), s->cfg->memory_max);
 		store_event(s, &os);
 		s->lost_told = os.lost;
 		s->lost_told_ns = now;
 	}
+	s->store_failing = os.held > 0;
 }
 
 /* Batched: every store.flush_ms, or sooner when store.batch alerts wait;
