@@ -35,6 +35,7 @@
 #include "geoip.h"
 #include "ingest.h"
 #include "loader.h"
+#include "loop.h"
 #include "names.h"
 #include "outbox.h"
 #include "pipeline.h"
@@ -67,8 +68,7 @@ struct sensor {
 	/* counters */
 	uint64_t events, bad_events, verdicts, verdict_errors;
 	uint64_t store_errors, sink_errors;
-	uint32_t uncommitted; /* alerts put since the last commit */
-	uint32_t tick_left; /* touched flows a sliced tick has yet to score */
+	struct xf_loop loop; /* one wake-up: drain, slice, tick, flush (loop.c) */
 	/* store failures: what was last said about them, and when */
 	int store_failing;
 	uint64_t lost_told;
@@ -155,7 +155,6 @@ static int on_alert(void *ctx, const struct xf_alert_rec *rec, const struct xf_f
 		s->store_errors++;
 		return -1;
 	}
-	s->uncommitted++;
 	return 0;
 }
 
@@ -165,31 +164,9 @@ static const struct xf_pipe_ops live_ops = {
 	.rolled = on_rolled,
 };
 
-/*
- * A tick scores every flow touched since the last one, and a merge of the
- * kernel's counters touches every busy flow: thousands at once. Scored in
- * slices with the ring buffer drained between them, a burst of alerts never
- * stalls the consumer long enough to fill the ring (about 3 ms a slice).
- */
-#define TICK_SLICE 2048
-
 static uint64_t wall_ms(void)
 {
 	return (uint64_t)(now_ns(CLOCK_REALTIME) / 1000000);
-}
-
-static void tick(struct sensor *s)
-{
-	struct xf_config kc;
-	__u32 zero = 0;
-
-	if (!bpf_map_lookup_elem(s->config_fd, &zero, &kc))
-		s->p.mode = kc.mode; /* `exfilter mode` may have changed it */
-	/* a whole-config write racing a first verdict may have put back flags
-	 * without XF_CF_VERDICTS: repair it */
-	xf_config_hints_sync(s->config_fd, s->verdicts_fd, s->ipblock_fd);
-	xf_kmerge_run(&s->km, s->p.ft);
-	s->tick_left = xf_pipe_tick_budget(&s->p, wall_ms(), TICK_SLICE);
 }
 
 /* --- outbox and sinks --- */
@@ -348,7 +325,15 @@ static void store_commit(struct sensor *s, int64_t now)
 		s->retry_ns = now + STORE_RETRY_NS;
 	}
 	store_health(s, err, now);
-	s->uncommitted = 0;
+}
+
+/* The loop's flush: commit, then hand what is committed (or held) to the sinks. */
+static void on_flush(void *ctx, int64_t now)
+{
+	struct sensor *s = ctx;
+
+	store_commit(s, now);
+	pump(s);
 }
 
 static void write_state(struct sensor *s)
@@ -536,7 +521,7 @@ int xf_sensor_run(struct xf_sensor_cfg *cfg, volatile sig_atomic_t *stop)
 	struct sensor s = { .cfg = cfg };
 	struct itimerspec its = { 0 };
 	struct epoll_event ee = { .events = EPOLLIN }, out[4];
-	int64_t last_tick = 0, last_state = 0, last_commit = 0;
+	int64_t last_state = 0;
 	int tfd = -1, epfd = -1, rc = 1;
 
 	if (setup(&s)) {
@@ -561,8 +546,22 @@ int xf_sensor_run(struct xf_sensor_cfg *cfg, volatile sig_atomic_t *stop)
 	}
 	fprintf(stderr, "exfilter: running in %s mode on %d interface(s), store %s\n",
 		s.p.mode == XF_MODE_ENFORCE ? "enforce" : "monitor", s.l.n_ifs, cfg->db_path);
+	s.loop = (struct xf_loop){
+		.p = &s.p,
+		.rb = s.rb,
+		.km = &s.km,
+		.config_fd = s.config_fd,
+		.verdicts_fd = s.verdicts_fd,
+		.ipblock_fd = s.ipblock_fd,
+		.tick_ms = cfg->tick_ms,
+		.flush_ms = cfg->flush_ms,
+		.batch = cfg->batch,
+		.flush = on_flush,
+		.ctx = &s,
+	};
+	xf_loop_start(&s.loop, now_ns(CLOCK_MONOTONIC));
 	while (!*stop) {
-		int n = epoll_wait(epfd, out, 4, s.tick_left ? 0 : 200);
+		int n = epoll_wait(epfd, out, 4, xf_loop_timeout_ms(&s.loop));
 		int64_t now = now_ns(CLOCK_MONOTONIC);
 		uint64_t expirations;
 
@@ -570,22 +569,9 @@ int xf_sensor_run(struct xf_sensor_cfg *cfg, volatile sig_atomic_t *stop)
 			fprintf(stderr, "exfilter: epoll_wait: %s\n", strerror(errno));
 			goto out;
 		}
-		ring_buffer__consume(s.rb);
-		/* the rest of a sliced tick, or a kernel-flagged flow not alerted
-		 * yet: now, not at the next tick */
-		if (s.tick_left || s.p.urgent)
-			s.tick_left = xf_pipe_tick_budget(&s.p, wall_ms(), TICK_SLICE);
 		if (read(tfd, &expirations, sizeof(expirations)) < 0 && errno != EAGAIN)
 			break;
-		if (now - last_tick >= (int64_t)cfg->tick_ms * 1000000LL) {
-			tick(&s);
-			last_tick = now;
-		}
-		if (s.uncommitted >= cfg->batch || now - last_commit >= (int64_t)cfg->flush_ms * 1000000LL) {
-			store_commit(&s, now);
-			last_commit = now;
-			pump(&s);
-		}
+		xf_loop_wake(&s.loop, now);
 		if (now - last_state >= 1000000000LL) {
 			write_state(&s);
 			last_state = now;
@@ -593,7 +579,7 @@ int xf_sensor_run(struct xf_sensor_cfg *cfg, volatile sig_atomic_t *stop)
 	}
 	/* flush: what is in the ring, a last tick, the outbox, the sinks */
 	ring_buffer__consume(s.rb);
-	tick(&s);
+	xf_loop_tick(&s.loop, now_ns(CLOCK_MONOTONIC));
 	xf_pipe_tick(&s.p, wall_ms()); /* every slice left */
 	xf_outbox_flush(s.ob);
 	pump(&s);
