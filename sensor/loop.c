@@ -38,12 +38,27 @@ static void slice(struct xf_loop *L)
 		L->slice_max_ns = d;
 }
 
-void xf_loop_tick(struct xf_loop *L, int64_t now_ns)
+/* One step of the merge of the kernel's counters; the first slice when it is done. */
+static void merge_step(struct xf_loop *L)
+{
+	int64_t t0 = mono_ns(), d;
+	long n = xf_kmerge_step(L->km, L->p->ft, XF_LOOP_MERGE_BATCHES);
+
+	if (n > 0)
+		L->merged += (uint64_t)n;
+	d = mono_ns() - t0;
+	L->merge_ns += d;
+	if (d > L->merge_max_ns)
+		L->merge_max_ns = d;
+	L->merging = L->km->more;
+	if (!L->merging)
+		slice(L);
+}
+
+static void tick_begin(struct xf_loop *L, int64_t now_ns)
 {
 	struct xf_config kc;
 	__u32 zero = 0;
-	int64_t t0 = mono_ns(), d;
-	long n;
 
 	if (!bpf_map_lookup_elem(L->config_fd, &zero, &kc))
 		L->p->mode = kc.mode; /* `exfilter mode` may have changed it */
@@ -51,16 +66,17 @@ void xf_loop_tick(struct xf_loop *L, int64_t now_ns)
 	 * without XF_CF_VERDICTS: repair it */
 	if (L->verdicts_fd >= 0 && L->ipblock_fd >= 0)
 		xf_config_hints_sync(L->config_fd, L->verdicts_fd, L->ipblock_fd);
-	n = xf_kmerge_run(L->km, L->p->ft);
-	if (n > 0)
-		L->merged += (uint64_t)n;
-	d = mono_ns() - t0;
 	L->ticks++;
-	L->merge_ns += d;
-	if (d > L->merge_max_ns)
-		L->merge_max_ns = d;
 	L->last_tick_ns = now_ns;
-	slice(L);
+	L->km->more = 0; /* a new walk of the kernel's map */
+	merge_step(L);
+}
+
+void xf_loop_tick(struct xf_loop *L, int64_t now_ns)
+{
+	tick_begin(L, now_ns);
+	while (L->merging)
+		merge_step(L);
 }
 
 static void flush(struct xf_loop *L, int64_t now_ns)
@@ -88,12 +104,14 @@ int xf_loop_wake(struct xf_loop *L, int64_t now_ns)
 {
 	int got = ring_buffer__consume(L->rb);
 
-	/* the rest of a sliced tick, or a kernel-flagged flow not alerted
-	 * yet: now, not at the next tick */
-	if (L->tick_left || L->p->urgent)
+	/* the rest of a merge, of a sliced tick, or a kernel-flagged flow not
+	 * alerted yet: now, not at the next tick */
+	if (L->merging)
+		merge_step(L);
+	else if (L->tick_left || L->p->urgent)
 		slice(L);
-	if (now_ns - L->last_tick_ns >= (int64_t)L->tick_ms * 1000000LL)
-		xf_loop_tick(L, now_ns);
+	if (!L->merging && now_ns - L->last_tick_ns >= (int64_t)L->tick_ms * 1000000LL)
+		tick_begin(L, now_ns);
 	/* batched: every store.flush_ms, or sooner when store.batch alerts wait */
 	if (L->p->alerts + L->p->alert_updates - L->raised_at_flush >= L->batch ||
 	    now_ns - L->last_flush_ns >= (int64_t)L->flush_ms * 1000000LL)
@@ -103,5 +121,5 @@ int xf_loop_wake(struct xf_loop *L, int64_t now_ns)
 
 int xf_loop_timeout_ms(const struct xf_loop *L)
 {
-	return L->tick_left ? 0 : 200;
+	return L->tick_left || L->merging ? 0 : 200;
 }

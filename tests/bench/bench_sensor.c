@@ -1617,7 +1617,7 @@ static int ring_step(struct ring *s, const struct frame *fr, double rate, int64_
 		if (read(tfd, &exp, sizeof(exp)) < 0 && errno != EAGAIN)
 			break;
 		got = xf_loop_wake(&s->loop, now_ns());
-		if (atomic_load(&p.done) && got <= 0 && !s->loop.tick_left &&
+		if (atomic_load(&p.done) && got <= 0 && !s->loop.tick_left && !s->loop.merging &&
 		    ring_buffer__consume(s->rb) <= 0)
 			break;
 	}
@@ -1885,15 +1885,17 @@ static void ring_print(const struct step *st, int n, const struct stage_ns *sg, 
 	     RING_STEP_NS / 1e9);
 	note("consumer = this thread running the sensor's own loop code: epoll on the ring fd + "
 	     "a %u ms timerfd, then xf_loop_wake() (sensor/loop.c, as sensor.c calls it): "
-	     "ring_buffer__consume -> xf_event_obs -> xf_pipe_observe; a slice of at most %d "
-	     "flows of a tick in progress (xf_pipe_tick_budget: score, alert, xf_outbox_put); every "
-	     "%u ms a tick (config read, batched merge of the kernel's per-CPU flows, first "
-	     "slice); every %u ms or %u alerts a flush (xf_outbox_commit; no sinks). The 1 MiB "
-	     "ring holds about %zu events of %zu B",
-	     s->cfg->flush_ms, XF_LOOP_SLICE, s->cfg->tick_ms, s->cfg->flush_ms, s->cfg->batch,
+	     "ring_buffer__consume -> xf_event_obs -> xf_pipe_observe; then the next step of a tick "
+	     "in progress: merge of the kernel's per-CPU flows (xf_kmerge_step, %d x 1024 flows), "
+	     "then slices of at most %d flows (xf_pipe_tick_budget: score, alert, "
+	     "xf_outbox_put); every %u ms a tick starts (config read, first merge step); every "
+	     "%u ms or %u alerts a flush (xf_outbox_commit; no sinks). The 1 MiB ring holds about "
+	     "%zu events of %zu B",
+	     s->cfg->flush_ms, XF_LOOP_MERGE_BATCHES, XF_LOOP_SLICE, s->cfg->tick_ms,
+	     s->cfg->flush_ms, s->cfg->batch,
 	     (size_t)(1 << 20) / (sizeof(struct xf_event) + 8), sizeof(struct xf_event));
 	HEAD("offered (events/s)", "produced/s", "consumed/s", "ring_full", "consumer CPU us/ev",
-	     "new alerts+updates", "max merge ms", "max slice ms", "max flush ms");
+	     "new alerts+updates", "max merge step ms", "max slice ms", "max flush ms");
 	for (int i = 0; i < n; i++)
 		ROW(st[i].label	       ? cell("%.0f, %s", st[i].target, st[i].label)
 		    : st[i].target > 0 ? cell("%.0f", st[i].target)
@@ -1921,7 +1923,7 @@ static void ring_print(const struct step *st, int n, const struct stage_ns *sg, 
 		double t = L->ticks ? (double)L->ticks : 1;
 
 		note("whole section: %llu events, %llu bad, %llu alerts + %llu updates stored, %llu "
-		     "ticks (merge mean %.1f ms for %.0f kernel flows), %llu slices (mean %.1f ms), "
+		     "ticks (merge mean %.1f ms in all for %.0f kernel flows), %llu slices (mean %.1f ms), "
 		     "%llu flushes (mean %.2f ms)",
 		     (unsigned long long)s->events, (unsigned long long)s->bad_events,
 		     (unsigned long long)s->p.alerts, (unsigned long long)s->p.alert_updates,
