@@ -7,9 +7,14 @@
  * event beyond the ring buffer's own); every flows.tick_ms the kernel's
  * per-CPU flow counters are merged in with batched map reads and the shared
  * pipeline (pipeline.c) scores touched flows: its alerts go to the outbox,
- * and in enforce mode its verdicts go to the kernel map at once. This file
- * is only the live plumbing around that analysis. Every store.flush_ms the outbox commits and
- * the sinks are pumped; acknowledgements come back through poll.
+ * and in enforce mode its verdicts go to the kernel map at once. Merge and
+ * scoring go in steps with the ring drained in between (loop.c, which the
+ * benchmark runs too). This file is only the live plumbing around that
+ * analysis. Every store.flush_ms the outbox commits and the sinks are
+ * pumped; acknowledgements come back through poll. A store that fails
+ * (disk full, read-only) is retried once a second while alerts wait in
+ * memory up to store.memory_max, still exported; beyond, they are counted
+ * lost and said so, and the sensor goes on enforcing.
  */
 #include <arpa/inet.h>
 #include <errno.h>

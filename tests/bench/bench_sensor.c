@@ -12,9 +12,10 @@
  *   flows   RSS of the flow table for 1M client x domain flows, and under a
  *           5M-name random-subdomain flood with a 100k-flow bound;
  *   ring    the real TC program driven by BPF_PROG_TEST_RUN from a thread at
- *           paced rates, the ring buffer consumed as sensor.c does (decode,
- *           flow table, tick with merge and scoring, alerts to the outbox),
- *           and the kernel's ring-full count at each rate.
+ *           paced rates, the ring buffer consumed by the sensor's own loop
+ *           code (sensor/loop.c: decode, pipeline, merge and scoring in
+ *           steps, alerts to the outbox), and the kernel's ring-full count
+ *           at each rate, in steady state and under alert bursts.
  *
  * Medians of several interleaved runs; every run is bounded in count and
  * time. Prints numbers, never fails on them. ring needs root.
