@@ -235,6 +235,9 @@ static void pump(struct sensor *s)
 		do {
 			n = xf_outbox_pending(s->ob, i, s->cursor[i], 512, send_row, &p);
 			sent += n;
+			/* a long backlog takes a while: keep the ring drained
+			 * (events only touch the flow table, not the outbox) */
+			ring_buffer__consume(s->rb);
 		} while (n == 512 && !p.full && sent < ACKQ_MAX);
 		s->sinks[i]->ops->poll(s->sinks[i], 0);
 	}
@@ -338,6 +341,7 @@ static void on_flush(void *ctx, int64_t now)
 	struct sensor *s = ctx;
 
 	store_commit(s, now);
+	ring_buffer__consume(s->rb); /* a commit may have taken a while */
 	pump(s);
 }
 

@@ -1458,13 +1458,14 @@ static const struct xf_pipe_ops ring_ops = {
 	.rolled = ring_rolled,
 };
 
-/* The loop's flush: the outbox commit (no sinks here). */
+/* The loop's flush as sensor.c's on_flush, without sinks: commit, drain. */
 static void ring_flush(void *ctx, int64_t now)
 {
 	struct ring *s = ctx;
 
 	(void)now;
 	xf_outbox_commit(s->ob);
+	ring_buffer__consume(s->rb);
 }
 
 /* --- frames: encoded qnames, many client x domain flows --- */
