@@ -75,7 +75,7 @@ struct sensor {
 	uint64_t store_errors, sink_errors;
 	struct xf_loop loop; /* one wake-up: drain, slice, tick, flush (loop.c) */
 	/* store failures: what was last said about them, and when */
-	int store_failing;
+	int store_failing, commit_failed;
 	uint64_t lost_told;
 	int64_t lost_told_ns, retry_ns;
 	struct xf_kmerge km; /* batched reads of the kernel's flows */
@@ -247,6 +247,7 @@ static void pump(struct sensor *s)
 /* --- the store failing: hold, retry, count losses, say so --- */
 
 #define STORE_RETRY_NS 1000000000LL /* a failing store is retried once a second */
+#define STORE_DRAIN_NS 20000000LL /* per flush, on held alerts once commits succeed */
 #define LOST_TELL_NS 10000000000LL /* losses are logged at most every 10 s */
 
 /*
@@ -321,15 +322,24 @@ static void store_health(struct sensor *s, int err, int64_t now)
 	s->store_failing = os.held > 0;
 }
 
-/* Batched: every store.flush_ms, or sooner when store.batch alerts wait;
- * while the store fails, once a second (a retry writes at most 2000 held
- * alerts, see xf_outbox_commit), and the sinks still get every alert. */
+/* Batched: every store.flush_ms, or sooner when store.batch alerts wait.
+ * After a failed commit, the next try waits a second (a retry writes at most
+ * 2000 held alerts, see xf_outbox_commit); once commits succeed again, what
+ * is held drains chunk after chunk for up to STORE_DRAIN_NS per flush. The
+ * sinks get every alert meanwhile (pump). */
 static void store_commit(struct sensor *s, int64_t now)
 {
+	struct xf_outbox_stats os;
 	int err = 0;
 
-	if (!s->store_failing || now >= s->retry_ns) {
+	if (!s->commit_failed || now >= s->retry_ns) {
 		err = xf_outbox_commit(s->ob);
+		xf_outbox_stats(s->ob, &os);
+		while (!err && os.held && now_ns(CLOCK_MONOTONIC) - now < STORE_DRAIN_NS) {
+			err = xf_outbox_commit(s->ob);
+			xf_outbox_stats(s->ob, &os);
+		}
+		s->commit_failed = err != 0;
 		s->retry_ns = now + STORE_RETRY_NS;
 	}
 	store_health(s, err, now);
