@@ -63,3 +63,62 @@ CREATE TRIGGER alerts_moved AFTER UPDATE OF seq ON alerts WHEN OLD.seq <> NEW.se
 END;
 PRAGMA application_id = 2019979106; -- 0x78666f62
 PRAGMA user_version = 1;
+
+-- migration 2: alerts found by a 64-bit integer key instead of a UNIQUE
+-- index on the 32-character id. Ids are hashes, so every new alert lands on
+-- a random leaf of an index on them, and each commit wrote every leaf it
+-- touched to the WAL; an index of 8-byte integers has a third as many
+-- leaves to touch. idkey is the id's first 8 hex digits (xf_alert_id() puts
+-- the window start there, so the alerts of one window stay together) and
+-- its last 8, as one integer (sensor/outbox.c: idkey()); it is not unique,
+-- and the sensor compares the whole id on a match, so there is still one
+-- row per id. The table is rebuilt to drop UNIQUE (id); rows, seq and the
+-- pending and sinks tables are kept as they are.
+CREATE TABLE alerts_v2 (
+	seq INTEGER PRIMARY KEY,
+	idkey INTEGER NOT NULL, -- first and last 8 hex digits of id, one integer
+	id TEXT NOT NULL, -- 32 hex characters, one row per id (checked by the sensor)
+	rev INTEGER NOT NULL,
+	ts_ms INTEGER NOT NULL,
+	client TEXT NOT NULL,
+	domain TEXT NOT NULL,
+	score REAL NOT NULL,
+	severity TEXT NOT NULL,
+	action TEXT NOT NULL,
+	json TEXT NOT NULL
+);
+-- SQLite 3.40 has no unhex(): one hex digit at a time.
+INSERT INTO alerts_v2 (seq, idkey, id, rev, ts_ms, client, domain, score, severity, action, json)
+	SELECT seq,
+		((instr('0123456789abcdef', substr(id, 1, 1)) - 1) << 60) |
+		((instr('0123456789abcdef', substr(id, 2, 1)) - 1) << 56) |
+		((instr('0123456789abcdef', substr(id, 3, 1)) - 1) << 52) |
+		((instr('0123456789abcdef', substr(id, 4, 1)) - 1) << 48) |
+		((instr('0123456789abcdef', substr(id, 5, 1)) - 1) << 44) |
+		((instr('0123456789abcdef', substr(id, 6, 1)) - 1) << 40) |
+		((instr('0123456789abcdef', substr(id, 7, 1)) - 1) << 36) |
+		((instr('0123456789abcdef', substr(id, 8, 1)) - 1) << 32) |
+		((instr('0123456789abcdef', substr(id, 25, 1)) - 1) << 28) |
+		((instr('0123456789abcdef', substr(id, 26, 1)) - 1) << 24) |
+		((instr('0123456789abcdef', substr(id, 27, 1)) - 1) << 20) |
+		((instr('0123456789abcdef', substr(id, 28, 1)) - 1) << 16) |
+		((instr('0123456789abcdef', substr(id, 29, 1)) - 1) << 12) |
+		((instr('0123456789abcdef', substr(id, 30, 1)) - 1) << 8) |
+		((instr('0123456789abcdef', substr(id, 31, 1)) - 1) << 4) |
+		((instr('0123456789abcdef', substr(id, 32, 1)) - 1) << 0)
+		, id, rev, ts_ms, client, domain, score, severity, action, json
+	FROM alerts;
+DROP TRIGGER alerts_deleted;
+DROP TRIGGER alerts_moved;
+DROP TABLE alerts;
+ALTER TABLE alerts_v2 RENAME TO alerts;
+CREATE INDEX alerts_ts ON alerts (ts_ms);
+-- put: find the row of an id (idkey, then the whole id) to update it.
+CREATE INDEX alerts_idkey ON alerts (idkey);
+CREATE TRIGGER alerts_deleted AFTER DELETE ON alerts BEGIN
+	DELETE FROM pending WHERE sink IN (SELECT sink FROM sinks) AND seq = OLD.seq;
+END;
+CREATE TRIGGER alerts_moved AFTER UPDATE OF seq ON alerts WHEN OLD.seq <> NEW.seq BEGIN
+	DELETE FROM pending WHERE sink IN (SELECT sink FROM sinks) AND seq = OLD.seq;
+END;
+PRAGMA user_version = 2;

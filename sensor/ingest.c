@@ -104,28 +104,47 @@ static void sum_cpus(const struct xf_kmerge *m, __u32 i, struct xf_flow *sum)
 	}
 }
 
-long xf_kmerge_run(struct xf_kmerge *m, struct xf_ft *ft)
+long xf_kmerge_step(struct xf_kmerge *m, struct xf_ft *ft, int batches)
 {
-	struct xf_flow_key in, out;
+	struct xf_flow_key out;
 	struct xf_flow sum;
 	long read = 0;
-	int first = 1, err;
+	int err = 0;
 	__u32 count;
 
-	/* one syscall per MERGE_BATCH flows, all CPUs at once */
-	do {
+	/* one syscall per MERGE_BATCH flows, all CPUs at once; the batch token
+	 * of a hash map is a bucket position, so the walk resumes where the
+	 * last step stopped, whatever changed in between */
+	for (int b = 0; b < batches && !err; b++) {
 		count = MERGE_BATCH;
-		err = bpf_map_lookup_batch(m->flows_fd, first ? NULL : &in, &out, m->keys, m->vals,
-					   &count, NULL);
-		if (err && errno != ENOENT)
-			return -errno;
+		err = bpf_map_lookup_batch(m->flows_fd, m->more ? &m->in : NULL, &out, m->keys,
+					   m->vals, &count, NULL);
+		if (err && errno != ENOENT) {
+			err = -errno;
+			m->more = 0;
+			return err;
+		}
 		for (__u32 i = 0; i < count; i++) {
 			sum_cpus(m, i, &sum);
 			xf_ft_merge_kernel(ft, m->keys[i].client, m->keys[i].rd_hash, &sum);
 			read++;
 		}
-		in = out;
-		first = 0;
-	} while (!err);
+		m->in = out;
+		m->more = !err;
+	}
+	return read;
+}
+
+long xf_kmerge_run(struct xf_kmerge *m, struct xf_ft *ft)
+{
+	long read = 0, n;
+
+	m->more = 0;
+	do {
+		n = xf_kmerge_step(m, ft, 64);
+		if (n < 0)
+			return n;
+		read += n;
+	} while (m->more);
 	return read;
 }

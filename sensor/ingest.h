@@ -38,6 +38,8 @@ struct xf_kmerge {
 	int ncpus;
 	struct xf_flow_key *keys;
 	void *vals; /* batch x ncpus values, 8-byte aligned */
+	struct xf_flow_key in; /* where a merge in steps goes on */
+	int more; /* a merge in steps is under way */
 };
 
 int xf_kmerge_init(struct xf_kmerge *m, int flows_fd);
@@ -46,5 +48,11 @@ void xf_kmerge_free(struct xf_kmerge *m);
 /* Sum every kernel flow over CPUs (HLL registers by max) and merge it into
  * ft. Returns the kernel entries read, or < 0 on a map error. */
 long xf_kmerge_run(struct xf_kmerge *m, struct xf_ft *ft);
+
+/* The same in steps of at most `batches` syscalls (1024 flows each), so
+ * the caller can drain the ring buffer in between: the first call with
+ * m->more == 0 starts a merge, m->more says whether it goes on. Returns the
+ * entries read by this step, or < 0 on a map error (the merge ends). */
+long xf_kmerge_step(struct xf_kmerge *m, struct xf_ft *ft, int batches);
 
 #endif /* XF_INGEST_H */

@@ -23,6 +23,7 @@
 
 #define XF_OUTBOX_APP_ID 0x78666f62 /* "xfob", PRAGMA application_id */
 #define XF_OUTBOX_BUSY_MS 5000 /* `exfilter alerts` may hold a read; writers wait */
+#define XF_OUTBOX_RETRY_ROWS 2000 /* held rows per commit after a failure: ~20-40 ms */
 
 /*
  * What each setting means for "no alert lost":
@@ -89,6 +90,53 @@ static const char *const migrations[] = {
 	"END;\n"
 	"PRAGMA application_id = 2019979106;\n"
 	"PRAGMA user_version = 1;\n",
+	"CREATE TABLE alerts_v2 (\n"
+	"	seq INTEGER PRIMARY KEY,\n"
+	"	idkey INTEGER NOT NULL,\n"
+	"	id TEXT NOT NULL,\n"
+	"	rev INTEGER NOT NULL,\n"
+	"	ts_ms INTEGER NOT NULL,\n"
+	"	client TEXT NOT NULL,\n"
+	"	domain TEXT NOT NULL,\n"
+	"	score REAL NOT NULL,\n"
+	"	severity TEXT NOT NULL,\n"
+	"	action TEXT NOT NULL,\n"
+	"	json TEXT NOT NULL\n"
+	");\n"
+	"INSERT INTO alerts_v2 (seq, idkey, id, rev, ts_ms, client, domain, score, severity, "
+	"action, json)\n"
+	"	SELECT seq,\n"
+	"		((instr('0123456789abcdef', substr(id, 1, 1)) - 1) << 60) |\n"
+	"		((instr('0123456789abcdef', substr(id, 2, 1)) - 1) << 56) |\n"
+	"		((instr('0123456789abcdef', substr(id, 3, 1)) - 1) << 52) |\n"
+	"		((instr('0123456789abcdef', substr(id, 4, 1)) - 1) << 48) |\n"
+	"		((instr('0123456789abcdef', substr(id, 5, 1)) - 1) << 44) |\n"
+	"		((instr('0123456789abcdef', substr(id, 6, 1)) - 1) << 40) |\n"
+	"		((instr('0123456789abcdef', substr(id, 7, 1)) - 1) << 36) |\n"
+	"		((instr('0123456789abcdef', substr(id, 8, 1)) - 1) << 32) |\n"
+	"		((instr('0123456789abcdef', substr(id, 25, 1)) - 1) << 28) |\n"
+	"		((instr('0123456789abcdef', substr(id, 26, 1)) - 1) << 24) |\n"
+	"		((instr('0123456789abcdef', substr(id, 27, 1)) - 1) << 20) |\n"
+	"		((instr('0123456789abcdef', substr(id, 28, 1)) - 1) << 16) |\n"
+	"		((instr('0123456789abcdef', substr(id, 29, 1)) - 1) << 12) |\n"
+	"		((instr('0123456789abcdef', substr(id, 30, 1)) - 1) << 8) |\n"
+	"		((instr('0123456789abcdef', substr(id, 31, 1)) - 1) << 4) |\n"
+	"		((instr('0123456789abcdef', substr(id, 32, 1)) - 1) << 0)\n"
+	"		, id, rev, ts_ms, client, domain, score, severity, action, json\n"
+	"	FROM alerts;\n"
+	"DROP TRIGGER alerts_deleted;\n"
+	"DROP TRIGGER alerts_moved;\n"
+	"DROP TABLE alerts;\n"
+	"ALTER TABLE alerts_v2 RENAME TO alerts;\n"
+	"CREATE INDEX alerts_ts ON alerts (ts_ms);\n"
+	"CREATE INDEX alerts_idkey ON alerts (idkey);\n"
+	"CREATE TRIGGER alerts_deleted AFTER DELETE ON alerts BEGIN\n"
+	"	DELETE FROM pending WHERE sink IN (SELECT sink FROM sinks) AND seq = OLD.seq;\n"
+	"END;\n"
+	"CREATE TRIGGER alerts_moved AFTER UPDATE OF seq ON alerts WHEN OLD.seq <> NEW.seq BEGIN\n"
+	"	DELETE FROM pending WHERE sink IN (SELECT sink FROM sinks) AND seq = OLD.seq;\n"
+	"END;\n"
+	"PRAGMA user_version = 2;\n",
 };
 
 #define XF_OUTBOX_SCHEMA_VERSION ((int)(sizeof(migrations) / sizeof(migrations[0])) - 1)
@@ -99,7 +147,9 @@ enum stmt {
 	ST_BEGIN,
 	ST_COMMIT,
 	ST_ROLLBACK,
-	ST_PUT,
+	ST_FIND,
+	ST_INSERT,
+	ST_MOVE,
 	ST_PEND_ADD,
 	ST_ACK,
 	ST_PENDING,
@@ -114,16 +164,19 @@ static const char *const stmt_sql[ST_MAX] = {
 	[ST_BEGIN] = "BEGIN IMMEDIATE",
 	[ST_COMMIT] = "COMMIT",
 	[ST_ROLLBACK] = "ROLLBACK",
-	/* An update keeps the row (and its id) but moves it to the new seq; the
-	 * alerts_moved trigger drops what was pending under the old seq. An
-	 * upsert rather than REPLACE, so a seq collision is an error, not a
-	 * silently deleted row. */
-	[ST_PUT] = "INSERT INTO alerts (" ROW_COLUMNS ") "
-		   "VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10) "
-		   "ON CONFLICT (id) DO UPDATE SET seq = excluded.seq, rev = excluded.rev, "
-		   "ts_ms = excluded.ts_ms, client = excluded.client, domain = excluded.domain, "
-		   "score = excluded.score, severity = excluded.severity, "
-		   "action = excluded.action, json = excluded.json",
+	/* Schema 2 has no UNIQUE (id) to upsert on (migration 2 says why): a
+	 * put looks the id up by its integer key, compares the whole id, and
+	 * then updates that row or inserts a new one, all under the batch's
+	 * write lock. An update keeps the row (and its id) but moves it to the
+	 * new seq; the alerts_moved trigger drops what was pending under the
+	 * old seq. A plain INSERT, not REPLACE, so a seq collision is an error,
+	 * not a silently deleted row. */
+	[ST_FIND] = "SELECT seq FROM alerts WHERE idkey = ?1 AND id = ?2",
+	[ST_INSERT] = "INSERT INTO alerts (seq, idkey, id, rev, ts_ms, client, domain, score, "
+		      "severity, action, json) "
+		      "VALUES (?1, ?11, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)",
+	[ST_MOVE] = "UPDATE alerts SET seq = ?1, rev = ?3, ts_ms = ?4, client = ?5, domain = ?6, "
+		    "score = ?7, severity = ?8, action = ?9, json = ?10 WHERE seq = ?12",
 	[ST_PEND_ADD] = "INSERT INTO pending (sink, seq) VALUES (?1, ?2)",
 	/* Keyed by seq: after an update the old seq is gone, so this is a no-op. */
 	[ST_ACK] = "DELETE FROM pending WHERE sink = ?1 AND seq = ?2",
@@ -169,9 +222,44 @@ struct xf_outbox {
 	size_t arena_len, arena_cap;
 	struct held_ack *acks;
 	size_t nacks, acks_cap;
+	int failing; /* a commit failed; the rows it held are not all stored yet */
 	struct xf_outbox_stats stats;
 	char errmsg[512];
 };
+
+static int hex_digit(char c)
+{
+	return c >= '0' && c <= '9' ? c - '0' : c >= 'a' && c <= 'f' ? c - 'a' + 10 : -1;
+}
+
+static int id_valid(const char *id)
+{
+	int i;
+
+	for (i = 0; i < XF_ALERT_ID_LEN; i++)
+		if (hex_digit(id[i]) < 0)
+			return 0;
+	return id[i] == 0;
+}
+
+/*
+ * The id's first 8 and last 8 hex digits as one integer, exactly as
+ * migration 2 computes it in SQL (the test compares them). The first 8 are
+ * xf_alert_id()'s window start, so an index on the key keeps each window's
+ * alerts together; the last 8 are hash bits. Two ids may share a key: the
+ * lookup compares the whole id.
+ */
+int64_t xf_outbox_idkey(const char *id)
+{
+	uint64_t k = 0;
+	int i;
+
+	for (i = 0; i < 8; i++)
+		k = k << 4 | (uint64_t)(hex_digit(id[i]) & 15);
+	for (i = XF_ALERT_ID_LEN - 8; i < XF_ALERT_ID_LEN; i++)
+		k = k << 4 | (uint64_t)(hex_digit(id[i]) & 15);
+	return (int64_t)k;
+}
 
 const char *xf_outbox_schema_sql(int version)
 {
@@ -558,7 +646,7 @@ void xf_outbox_close(struct xf_outbox *ob)
 {
 	if (!ob)
 		return;
-	xf_outbox_commit(ob);
+	xf_outbox_flush(ob);
 	outbox_free(ob);
 }
 
@@ -567,13 +655,13 @@ int64_t xf_outbox_put(struct xf_outbox *ob, const struct xf_alert_rec *rec)
 	size_t jlen = rec->json ? rec->json_len : 0;
 	struct held_put *h;
 
-	if (!rec->id[0] || jlen > INT_MAX)
+	if (!id_valid(rec->id) || jlen > INT_MAX)
 		return -EINVAL;
 	if (ob->nputs >= ob->memory_max) {
 		/* A batch outgrew the bound with nothing failing: commit it early.
 		 * While commits fail, retrying here would only repeat the failure
 		 * for every put, so the newest rows are the ones dropped. */
-		if (!ob->stats.held)
+		if (!ob->failing)
 			xf_outbox_commit(ob);
 		if (ob->nputs >= ob->memory_max) {
 			ob->stats.lost++;
@@ -609,14 +697,35 @@ int xf_outbox_acked(struct xf_outbox *ob, int sink, int64_t seq)
 	return 0;
 }
 
+/* The row of id in this transaction: its seq, 0 if none, < 0 on error. */
+static int64_t find_row(struct xf_outbox *ob, const struct xf_alert_rec *r, int64_t key, int *rc)
+{
+	sqlite3_stmt *st = ob->st[ST_FIND];
+	int64_t seq = 0;
+
+	sqlite3_bind_int64(st, 1, key);
+	bind_str(st, 2, r->id, sizeof(r->id));
+	*rc = sqlite3_step(st);
+	if (*rc == SQLITE_ROW)
+		seq = sqlite3_column_int64(st, 0);
+	*rc = *rc == SQLITE_ROW || *rc == SQLITE_DONE ? SQLITE_OK : *rc;
+	sqlite3_reset(st);
+	return seq;
+}
+
 static int apply_put(struct xf_outbox *ob, const struct held_put *h)
 {
 	const struct xf_alert_rec *r = &h->rec;
-	sqlite3_stmt *st = ob->st[ST_PUT];
+	int64_t key = xf_outbox_idkey(r->id), old;
+	sqlite3_stmt *st;
 	int rc, i;
 
+	old = find_row(ob, r, key, &rc);
+	if (rc != SQLITE_OK)
+		return rc;
+	/* ?2 and ?11 are the insert's only, ?12 the update's */
+	st = ob->st[old ? ST_MOVE : ST_INSERT];
 	sqlite3_bind_int64(st, 1, h->seq);
-	bind_str(st, 2, r->id, sizeof(r->id));
 	sqlite3_bind_int64(st, 3, r->rev);
 	sqlite3_bind_int64(st, 4, r->ts_ms);
 	bind_str(st, 5, r->client, sizeof(r->client));
@@ -626,6 +735,12 @@ static int apply_put(struct xf_outbox *ob, const struct held_put *h)
 	bind_str(st, 9, r->action, sizeof(r->action));
 	sqlite3_bind_text(st, 10, r->json_len ? ob->arena + h->json_off : "", (int)r->json_len,
 			  SQLITE_STATIC);
+	if (old) {
+		sqlite3_bind_int64(st, 12, old);
+	} else {
+		bind_str(st, 2, r->id, sizeof(r->id));
+		sqlite3_bind_int64(st, 11, key);
+	}
 	rc = run(st);
 	st = ob->st[ST_PEND_ADD];
 	for (i = 0; rc == SQLITE_OK && i < ob->nsinks; i++) {
@@ -636,18 +751,28 @@ static int apply_put(struct xf_outbox *ob, const struct held_put *h)
 	return rc;
 }
 
-static int apply_batch(struct xf_outbox *ob)
+/* Acks that may go with a transaction of the first k puts: those of rows
+ * committed before or in it, not of rows still held after it. */
+static int ack_ready(const struct xf_outbox *ob, const struct held_ack *a, size_t k)
+{
+	return k >= ob->nputs || a->seq < ob->puts[k].seq;
+}
+
+static int apply_batch(struct xf_outbox *ob, size_t k)
 {
 	sqlite3_stmt *ack = ob->st[ST_ACK];
 	int rc;
 	size_t i;
 
 	rc = run(ob->st[ST_BEGIN]);
-	for (i = 0; rc == SQLITE_OK && i < ob->nputs; i++)
+	for (i = 0; rc == SQLITE_OK && i < k; i++)
 		rc = apply_put(ob, &ob->puts[i]);
-	/* Acks name committed seqs only (pending() shows nothing else), so
-	 * applying them after the puts gives the same result as in call order. */
+	/* Acks name rows a sink was handed (committed, or held while commits
+	 * fail), so applying them after the puts gives the same result as in
+	 * call order. */
 	for (i = 0; rc == SQLITE_OK && i < ob->nacks; i++) {
+		if (!ack_ready(ob, &ob->acks[i], k))
+			continue;
 		sqlite3_bind_int64(ack, 1, ob->sink_id[ob->acks[i].sink]);
 		sqlite3_bind_int64(ack, 2, ob->acks[i].seq);
 		rc = run(ack);
@@ -657,18 +782,43 @@ static int apply_batch(struct xf_outbox *ob)
 	return rc;
 }
 
+/* The first k puts and the acks that went with them are durable: forget them. */
+static void batch_drop(struct xf_outbox *ob, size_t k)
+{
+	size_t i, j, off = k < ob->nputs ? ob->puts[k].json_off : ob->arena_len;
+
+	for (i = j = 0; i < ob->nacks; i++)
+		if (!ack_ready(ob, &ob->acks[i], k))
+			ob->acks[j++] = ob->acks[i];
+	ob->nacks = j;
+	ob->nputs -= k;
+	memmove(ob->puts, ob->puts + k, ob->nputs * sizeof(*ob->puts));
+	for (i = 0; i < ob->nputs; i++)
+		ob->puts[i].json_off -= off;
+	ob->arena_len -= off;
+	memmove(ob->arena, ob->arena + off, ob->arena_len);
+}
+
 int xf_outbox_commit(struct xf_outbox *ob)
 {
+	size_t k = ob->nputs;
 	int rc, e;
 
 	if (!ob->nputs && !ob->nacks)
 		return 0;
-	rc = apply_batch(ob);
+	/* After a failure, a chunk per call: a retry that fails again, or the
+	 * drain of a large backlog once it succeeds, never holds the caller
+	 * (the sensor's loop) for long. */
+	if (ob->failing && k > XF_OUTBOX_RETRY_ROWS)
+		k = XF_OUTBOX_RETRY_ROWS;
+	rc = apply_batch(ob, k);
 	if (rc == SQLITE_OK) {
-		ob->stats.stored += ob->nputs;
+		ob->stats.stored += k;
 		ob->stats.commits++;
-		ob->stats.held = 0;
-		ob->nputs = ob->nacks = ob->arena_len = 0;
+		batch_drop(ob, k);
+		if (!ob->nputs)
+			ob->failing = 0;
+		ob->stats.held = ob->failing ? ob->nputs : 0;
 		return 0;
 	}
 	e = set_err(ob, "commit outbox batch", rc);
@@ -677,7 +827,18 @@ int xf_outbox_commit(struct xf_outbox *ob)
 	if (!sqlite3_get_autocommit(ob->db))
 		run(ob->st[ST_ROLLBACK]);
 	ob->stats.commit_errors++;
+	ob->failing = 1;
 	ob->stats.held = ob->nputs;
+	return e;
+}
+
+int xf_outbox_flush(struct xf_outbox *ob)
+{
+	int e;
+
+	do
+		e = xf_outbox_commit(ob);
+	while (!e && ob->nputs);
 	return e;
 }
 
@@ -702,17 +863,61 @@ static int visit(struct xf_outbox *ob, sqlite3_stmt *st, xf_outbox_row_fn fn, vo
 	return n;
 }
 
+struct visit_stop {
+	xf_outbox_row_fn fn;
+	void *ctx;
+	int stopped;
+};
+
+static int visit_fn(void *ctx, const struct xf_out_row *row)
+{
+	struct visit_stop *v = ctx;
+
+	v->stopped = v->fn(v->ctx, row);
+	return v->stopped;
+}
+
+/* While commits fail, rows held in memory are handed out after the
+ * committed ones; every held seq is above every committed one. */
+static int visit_held(struct xf_outbox *ob, int64_t after, int max, struct visit_stop *v)
+{
+	struct xf_alert_rec rec;
+	struct xf_out_row row = { .rec = &rec };
+	int n = 0;
+
+	for (size_t i = 0; i < ob->nputs && !v->stopped && (max <= 0 || n < max); i++) {
+		const struct held_put *h = &ob->puts[i];
+
+		if (h->seq <= after)
+			continue;
+		rec = h->rec;
+		rec.json = h->rec.json_len ? ob->arena + h->json_off : "";
+		row.seq = h->seq;
+		n++;
+		visit_fn(v, &row);
+	}
+	return n;
+}
+
 int xf_outbox_pending(struct xf_outbox *ob, int sink, int64_t after, int max, xf_outbox_row_fn fn,
 		      void *ctx)
 {
 	sqlite3_stmt *st = ob->st[ST_PENDING];
+	struct visit_stop v = { fn, ctx, 0 };
+	int n;
 
 	if (sink < 0 || sink >= ob->nsinks || !fn)
 		return -EINVAL;
 	sqlite3_bind_int64(st, 1, ob->sink_id[sink]);
 	sqlite3_bind_int64(st, 2, after);
 	sqlite3_bind_int(st, 3, max > 0 ? max : -1);
-	return visit(ob, st, fn, ctx, "read pending alerts");
+	n = visit(ob, st, visit_fn, &v, "read pending alerts");
+	/* A failing disk may fail reads too: the held rows still go out. */
+	if (!ob->failing || v.stopped || (n > 0 && max > 0 && n >= max))
+		return n;
+	if (n < 0)
+		n = 0;
+	return n + visit_held(ob, after, max > 0 ? max - n : 0, &v);
 }
 
 int64_t xf_outbox_backlog(struct xf_outbox *ob, int sink)
@@ -733,6 +938,7 @@ int64_t xf_outbox_backlog(struct xf_outbox *ob, int sink)
 void xf_outbox_stats(const struct xf_outbox *ob, struct xf_outbox_stats *st)
 {
 	*st = ob->stats;
+	st->held = ob->failing ? ob->nputs : 0; /* puts since the failure too */
 }
 
 int xf_outbox_query(struct xf_outbox *ob, int64_t since_ms, const char *domain, const char *client,

@@ -43,7 +43,7 @@ struct xf_outbox_stats {
 	uint64_t commits; /* transactions */
 	uint64_t commit_errors; /* failed commits (disk full, read-only, I/O) */
 	uint64_t held; /* rows waiting in memory for a commit that failed */
-	uint64_t lost; /* rows dropped because the memory bound was reached */
+	uint64_t lost; /* rows dropped: memory bound reached, or held at close */
 };
 
 struct xf_outbox;
@@ -62,17 +62,25 @@ void xf_outbox_close(struct xf_outbox *ob);
 /*
  * Insert an alert, or replace the row with the same id (the replacement gets
  * a new seq and is pending again for every sink). Buffered in the open batch;
- * xf_outbox_commit() makes it durable. Returns the new seq, or < 0.
+ * xf_outbox_commit() makes it durable. Returns the new seq, or < 0 (-EINVAL
+ * for an id that is not XF_ALERT_ID_LEN lower-case hex characters).
  */
 int64_t xf_outbox_put(struct xf_outbox *ob, const struct xf_alert_rec *rec);
 
 /* Commit the open batch (puts and acks). On a failed commit the rows stay in
  * memory (up to memory_max, then counted as lost) and are retried on the next
- * commit; returns < 0 but the outbox stays usable. */
+ * commit, at most 2000 of them per call until all are stored, so a retry
+ * never stalls the caller for long; returns < 0 but the outbox stays usable.
+ * While rows are held, xf_outbox_pending() hands them out too. */
 int xf_outbox_commit(struct xf_outbox *ob);
 
+/* Commit until nothing is held or a commit fails (close does this). */
+int xf_outbox_flush(struct xf_outbox *ob);
+
 /* Call fn for up to max (<= 0: all) committed rows pending for sink with
- * seq > after, oldest first. fn returning non-zero stops early. Returns rows visited. */
+ * seq > after, oldest first, and while commits fail, the rows held in memory
+ * after them: a sink keeps exporting while the disk is full or read-only.
+ * fn returning non-zero stops early. Returns rows visited. */
 int xf_outbox_pending(struct xf_outbox *ob, int sink, int64_t after, int max, xf_outbox_row_fn fn,
 		      void *ctx);
 
@@ -89,6 +97,10 @@ void xf_outbox_stats(const struct xf_outbox *ob, struct xf_outbox_stats *st);
  * domain matches the registered domain or any name under it. Oldest first. */
 int xf_outbox_query(struct xf_outbox *ob, int64_t since_ms, const char *domain, const char *client,
 		    int limit, xf_outbox_row_fn fn, void *ctx);
+
+/* The integer key the store finds an id by: its first and last 8 hex digits
+ * (id: XF_ALERT_ID_LEN lower-case hex characters). */
+int64_t xf_outbox_idkey(const char *id);
 
 /* The SQL of schema migration `version` (1 creates everything), as
  * schemas/sqlite.sql documents it; NULL outside 1..newest. */

@@ -7,9 +7,14 @@
  * event beyond the ring buffer's own); every flows.tick_ms the kernel's
  * per-CPU flow counters are merged in with batched map reads and the shared
  * pipeline (pipeline.c) scores touched flows: its alerts go to the outbox,
- * and in enforce mode its verdicts go to the kernel map at once. This file
- * is only the live plumbing around that analysis. Every store.flush_ms the outbox commits and
- * the sinks are pumped; acknowledgements come back through poll.
+ * and in enforce mode its verdicts go to the kernel map at once. Merge and
+ * scoring go in steps with the ring drained in between (loop.c, which the
+ * benchmark runs too). This file is only the live plumbing around that
+ * analysis. Every store.flush_ms the outbox commits and the sinks are
+ * pumped; acknowledgements come back through poll. A store that fails
+ * (disk full, read-only) is retried once a second while alerts wait in
+ * memory up to store.memory_max, still exported; beyond, they are counted
+ * lost and said so, and the sensor goes on enforcing.
  */
 #include <arpa/inet.h>
 #include <errno.h>
@@ -35,6 +40,7 @@
 #include "geoip.h"
 #include "ingest.h"
 #include "loader.h"
+#include "loop.h"
 #include "names.h"
 #include "outbox.h"
 #include "pipeline.h"
@@ -70,8 +76,11 @@ struct sensor {
 	/* counters */
 	uint64_t events, bad_events, verdicts, verdict_errors;
 	uint64_t store_errors, sink_errors;
-	uint32_t uncommitted;
-	uint32_t tick_left; /* touched flows a sliced tick has yet to score */ /* alerts put since the last commit */
+	struct xf_loop loop; /* one wake-up: drain, slice, tick, flush (loop.c) */
+	/* store failures: what was last said about them, and when */
+	int store_failing, commit_failed;
+	uint64_t lost_told;
+	int64_t lost_told_ns, retry_ns;
 	struct xf_kmerge km; /* batched reads of the kernel's flows */
 	struct xf_ingest_buf ibuf; /* the text of the event being decoded */
 };
@@ -157,13 +166,20 @@ static int on_alert(void *ctx, const struct xf_alert_rec *rec, const struct xf_f
 {
 	struct sensor *s = ctx;
 
+	int64_t seq;
+
 	(void)f;
 	(void)sc;
-	if (xf_outbox_put(s->ob, rec) < 0) {
+	seq = xf_outbox_put(s->ob, rec);
+	/* Beyond store.memory_max (or out of memory) the outbox has counted
+	 * the alert as lost: the pipeline must take it as raised, or it would
+	 * raise it again every tick and each attempt would count again. */
+	if (seq == -ENOBUFS || seq == -ENOMEM)
+		return 0;
+	if (seq < 0) {
 		s->store_errors++;
 		return -1;
 	}
-	s->uncommitted++;
 	return 0;
 }
 
@@ -173,31 +189,9 @@ static const struct xf_pipe_ops live_ops = {
 	.rolled = on_rolled,
 };
 
-/*
- * A tick scores every flow touched since the last one, and a merge of the
- * kernel's counters touches every busy flow: thousands at once. Scored in
- * slices with the ring buffer drained between them, a burst of alerts never
- * stalls the consumer long enough to fill the ring (about 3 ms a slice).
- */
-#define TICK_SLICE 2048
-
 static uint64_t wall_ms(void)
 {
 	return (uint64_t)(now_ns(CLOCK_REALTIME) / 1000000);
-}
-
-static void tick(struct sensor *s)
-{
-	struct xf_config kc;
-	__u32 zero = 0;
-
-	if (!bpf_map_lookup_elem(s->config_fd, &zero, &kc))
-		s->p.mode = kc.mode; /* `exfilter mode` may have changed it */
-	/* a whole-config write racing a first verdict may have put back flags
-	 * without XF_CF_VERDICTS: repair it */
-	xf_config_hints_sync(s->config_fd, s->verdicts_fd, s->ipblock_fd);
-	xf_kmerge_run(&s->km, s->p.ft);
-	s->tick_left = xf_pipe_tick_budget(&s->p, wall_ms(), TICK_SLICE);
 }
 
 /* --- outbox and sinks --- */
@@ -217,6 +211,8 @@ static void apply_acks(struct sensor *s)
 	for (int i = 0; i < s->n_ack; i++) {
 		struct ack *a = &s->ackq[i];
 
+		if (a->seq <= 0)
+			continue; /* a sensor event (store_event), not an outbox row */
 		if (a->err) {
 			s->sink_errors++;
 			if (a->seq - 1 < s->cursor[a->sink])
@@ -259,10 +255,124 @@ static void pump(struct sensor *s)
 		do {
 			n = xf_outbox_pending(s->ob, i, s->cursor[i], 512, send_row, &p);
 			sent += n;
+			/* a long backlog takes a while: keep the ring drained
+			 * (events only touch the flow table, not the outbox) */
+			ring_buffer__consume(s->rb);
 		} while (n == 512 && !p.full && sent < ACKQ_MAX);
 		s->sinks[i]->ops->poll(s->sinks[i], 0);
 	}
 	apply_acks(s);
+}
+
+/* --- the store failing: hold, retry, count losses, say so --- */
+
+#define STORE_RETRY_NS 1000000000LL /* a failing store is retried once a second */
+#define STORE_DRAIN_NS 20000000LL /* per flush, on held alerts once commits succeed */
+#define LOST_TELL_NS 10000000000LL /* losses are logged at most every 10 s */
+
+/*
+ * One JSON line in the jsonl sink, when there is one, next to the alerts:
+ * an ECS pipeline_error event saying how many alerts the store lost. It is
+ * not an outbox row (seq 0: apply_acks skips its ack), so it is never
+ * stored or re-sent; the log and `exfilter status` say the same.
+ */
+static void store_event(struct sensor *s, const struct xf_outbox_stats *os)
+{
+	struct xf_alert_rec rec = { .rev = 1 };
+	struct xf_out_row row = { .seq = 0, .rec = &rec };
+	struct xf_sb sb = { 0 };
+	time_t t = time(NULL);
+	char ts[32];
+	struct tm tm;
+
+	gmtime_r(&t, &tm);
+	strftime(ts, sizeof(ts), "%Y-%m-%dT%H:%M:%SZ", &tm);
+	xf_sb_printf(&sb,
+		     "{\"@timestamp\":\"%s\",\"event\":{\"kind\":\"pipeline_error\","
+		     "\"action\":\"alerts-lost\",\"reason\":",
+		     ts);
+	xf_sb_json_str(&sb, xf_outbox_errmsg(s->ob));
+	xf_sb_printf(&sb,
+		     "},\"observer\":{\"vendor\":\"exfilter\",\"type\":\"sensor\",\"hostname\":");
+	xf_sb_json_str(&sb, s->p.host);
+	xf_sb_printf(&sb,
+		     "},\"exfilter\":{\"store\":{\"path\":");
+	xf_sb_json_str(&sb, s->cfg->db_path);
+	xf_sb_printf(&sb,
+		     ",\"lost\":%llu,\"held\":%llu,\"memory_max\":%u,\"commit_errors\":%llu}}}",
+		     (unsigned long long)os->lost, (unsigned long long)os->held, s->cfg->memory_max,
+		     (unsigned long long)os->commit_errors);
+	if (!sb.buf)
+		return;
+	rec.json = sb.buf;
+	rec.json_len = sb.len;
+	for (int i = 0; i < s->nsinks; i++)
+		if (!strcmp(s->sinks[i]->ops->name, "jsonl"))
+			s->sinks[i]->ops->send(s->sinks[i], &row);
+	xf_sb_free(&sb);
+}
+
+/* After each commit: say when the store starts and stops failing, and
+ * every loss, the first at once and then at most every LOST_TELL_NS. */
+static void store_health(struct sensor *s, int err, int64_t now)
+{
+	struct xf_outbox_stats os;
+
+	xf_outbox_stats(s->ob, &os);
+	if (err && !s->store_failing)
+		fprintf(stderr,
+			"exfilter: store: %s; holding alerts in memory (at most store.memory_max = "
+			"%u), retrying every second; the sensor keeps enforcing\n",
+			xf_outbox_errmsg(s->ob), s->cfg->memory_max);
+	if (!os.held && s->store_failing)
+		fprintf(stderr, "exfilter: store: commits succeed again, every held alert stored\n");
+	/* untold losses: at once the first time and when the store recovers,
+	 * else at most every LOST_TELL_NS */
+	if (os.lost > s->lost_told && (!s->lost_told || now - s->lost_told_ns >= LOST_TELL_NS ||
+				       (s->store_failing && !os.held))) {
+		fprintf(stderr,
+			"exfilter: store: LOST %llu alert(s) (%llu in all) while the store failed "
+			"(%s) with store.memory_max = %u alerts already held in memory\n",
+			(unsigned long long)(os.lost - s->lost_told), (unsigned long long)os.lost,
+			xf_outbox_errmsg(s->ob), s->cfg->memory_max);
+		store_event(s, &os);
+		s->lost_told = os.lost;
+		s->lost_told_ns = now;
+	}
+	s->store_failing = os.held > 0;
+}
+
+/* Batched: every store.flush_ms, or sooner when store.batch alerts wait.
+ * After a failed commit, the next try waits a second (a retry writes at most
+ * 2000 held alerts, see xf_outbox_commit); once commits succeed again, what
+ * is held drains chunk after chunk for up to STORE_DRAIN_NS per flush. The
+ * sinks get every alert meanwhile (pump). */
+static void store_commit(struct sensor *s, int64_t now)
+{
+	struct xf_outbox_stats os;
+	int err = 0;
+
+	if (!s->commit_failed || now >= s->retry_ns) {
+		err = xf_outbox_commit(s->ob);
+		xf_outbox_stats(s->ob, &os);
+		while (!err && os.held && now_ns(CLOCK_MONOTONIC) - now < STORE_DRAIN_NS) {
+			err = xf_outbox_commit(s->ob);
+			xf_outbox_stats(s->ob, &os);
+		}
+		s->commit_failed = err != 0;
+		s->retry_ns = now + STORE_RETRY_NS;
+	}
+	store_health(s, err, now);
+}
+
+/* The loop's flush: commit, then hand what is committed (or held) to the sinks. */
+static void on_flush(void *ctx, int64_t now)
+{
+	struct sensor *s = ctx;
+
+	store_commit(s, now);
+	ring_buffer__consume(s->rb); /* a commit may have taken a while */
+	pump(s);
 }
 
 static void write_state(struct sensor *s)
@@ -285,13 +395,21 @@ static void write_state(struct sensor *s)
 	fprintf(f, "],\"tap\":\"%s\",\"events\":%llu,\"bad_events\":%llu,\"alerts\":%llu,\"alert_updates\":%llu,"
 		   "\"verdicts\":%llu,\"flows\":%llu,\"flows_evicted\":%llu,\"flow_bytes\":%llu,"
 		   "\"stored\":%llu,\"store_held\":%llu,\"store_lost\":%llu,"
-		   "\"store_errors\":%llu,\"sinks\":{",
+		   "\"store_errors\":%llu",
 		s->l.tap, (unsigned long long)s->events, (unsigned long long)s->bad_events,
 		(unsigned long long)s->p.alerts, (unsigned long long)s->p.alert_updates,
 		(unsigned long long)s->verdicts, (unsigned long long)fs.flows,
 		(unsigned long long)fs.evicted, (unsigned long long)fs.bytes,
 		(unsigned long long)os.stored, (unsigned long long)os.held,
 		(unsigned long long)os.lost, (unsigned long long)os.commit_errors);
+	if (os.held) {
+		struct xf_sb sb = { 0 };
+
+		xf_sb_json_str(&sb, xf_outbox_errmsg(s->ob));
+		fprintf(f, ",\"store_error\":%s", sb.buf ? sb.buf : "\"\"");
+		xf_sb_free(&sb);
+	}
+	fprintf(f, ",\"sinks\":{");
 	for (int i = 0; i < s->nsinks; i++)
 		fprintf(f, "%s\"%s\":{\"exported\":%llu,\"backlog\":%lld,\"inflight\":%ld,\"up\":%s}",
 			i ? "," : "", s->sinks[i]->ops->name, (unsigned long long)s->exported[i],
@@ -567,7 +685,7 @@ int xf_sensor_run(struct xf_sensor_cfg *cfg, volatile sig_atomic_t *stop)
 	struct sensor s = { .cfg = cfg };
 	struct itimerspec its = { 0 };
 	struct epoll_event ee = { .events = EPOLLIN }, out[4];
-	int64_t last_tick = 0, last_state = 0, last_commit = 0;
+	int64_t last_state = 0;
 	int tfd = -1, epfd = -1, rc = 1;
 
 	if (setup(&s)) {
@@ -593,8 +711,22 @@ int xf_sensor_run(struct xf_sensor_cfg *cfg, volatile sig_atomic_t *stop)
 	fprintf(stderr, "exfilter: running in %s mode on %d interface(s), store %s, failsafe %s\n",
 		s.p.mode == XF_MODE_ENFORCE ? "enforce" : "monitor", s.l.n_ifs, cfg->db_path,
 		cfg->failsafe_open ? "open" : "closed");
+	s.loop = (struct xf_loop){
+		.p = &s.p,
+		.rb = s.rb,
+		.km = &s.km,
+		.config_fd = s.config_fd,
+		.verdicts_fd = s.verdicts_fd,
+		.ipblock_fd = s.ipblock_fd,
+		.tick_ms = cfg->tick_ms,
+		.flush_ms = cfg->flush_ms,
+		.batch = cfg->batch,
+		.flush = on_flush,
+		.ctx = &s,
+	};
+	xf_loop_start(&s.loop, now_ns(CLOCK_MONOTONIC));
 	while (!*stop) {
-		int n = epoll_wait(epfd, out, 4, s.tick_left ? 0 : 200);
+		int n = epoll_wait(epfd, out, 4, xf_loop_timeout_ms(&s.loop));
 		int64_t now = now_ns(CLOCK_MONOTONIC);
 		uint64_t expirations;
 
@@ -604,24 +736,9 @@ int xf_sensor_run(struct xf_sensor_cfg *cfg, volatile sig_atomic_t *stop)
 		}
 		/* every pass: a plain store, and the loop wakes at least every 200 ms */
 		xf_loader__heartbeat(&s.l, (__u64)now);
-		ring_buffer__consume(s.rb);
-		/* the rest of a sliced tick, or a kernel-flagged flow not alerted
-		 * yet: now, not at the next tick */
-		if (s.tick_left || s.p.urgent)
-			s.tick_left = xf_pipe_tick_budget(&s.p, wall_ms(), TICK_SLICE);
 		if (read(tfd, &expirations, sizeof(expirations)) < 0 && errno != EAGAIN)
 			break;
-		if (now - last_tick >= (int64_t)cfg->tick_ms * 1000000LL) {
-			tick(&s);
-			last_tick = now;
-		}
-		/* batched: every store.flush_ms, or sooner when store.batch alerts wait */
-		if (s.uncommitted >= cfg->batch || now - last_commit >= (int64_t)cfg->flush_ms * 1000000LL) {
-			xf_outbox_commit(s.ob);
-			s.uncommitted = 0;
-			last_commit = now;
-			pump(&s);
-		}
+		xf_loop_wake(&s.loop, now);
 		if (now - last_state >= 1000000000LL) {
 			write_state(&s);
 			last_state = now;
@@ -630,15 +747,24 @@ int xf_sensor_run(struct xf_sensor_cfg *cfg, volatile sig_atomic_t *stop)
 	/* flush: what is in the ring, a last tick, the outbox, the sinks */
 	xf_loader__heartbeat(&s.l, (__u64)now_ns(CLOCK_MONOTONIC)); /* still here */
 	ring_buffer__consume(s.rb);
-	tick(&s);
+	xf_loop_tick(&s.loop, now_ns(CLOCK_MONOTONIC));
 	xf_pipe_tick(&s.p, wall_ms()); /* every slice left */
-	xf_outbox_commit(s.ob);
+	xf_outbox_flush(s.ob);
 	pump(&s);
 	for (int i = 0; i < s.nsinks; i++) {
 		s.sinks[i]->ops->flush(s.sinks[i], 5000);
 		apply_acks(&s);
 	}
-	xf_outbox_commit(s.ob);
+	xf_outbox_flush(s.ob);
+	{
+		struct xf_outbox_stats os;
+
+		xf_outbox_stats(s.ob, &os);
+		if (os.held)
+			fprintf(stderr,
+				"exfilter: store: LOST %llu alert(s) held in memory at exit: %s\n",
+				(unsigned long long)os.held, xf_outbox_errmsg(s.ob));
+	}
 	rc = 0;
 out:
 	if (tfd >= 0)

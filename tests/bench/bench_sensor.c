@@ -12,9 +12,10 @@
  *   flows   RSS of the flow table for 1M client x domain flows, and under a
  *           5M-name random-subdomain flood with a 100k-flow bound;
  *   ring    the real TC program driven by BPF_PROG_TEST_RUN from a thread at
- *           paced rates, the ring buffer consumed as sensor.c does (decode,
- *           flow table, tick with merge and scoring, alerts to the outbox),
- *           and the kernel's ring-full count at each rate.
+ *           paced rates, the ring buffer consumed by the sensor's own loop
+ *           code (sensor/loop.c: decode, pipeline, merge and scoring in
+ *           steps, alerts to the outbox), and the kernel's ring-full count
+ *           at each rate, in steady state and under alert bursts.
  *
  * Medians of several interleaved runs; every run is bounded in count and
  * time. Prints numbers, never fails on them. ring needs root.
@@ -58,6 +59,8 @@
 #include "ingest.h"
 #include "frame.h"
 #include "loader.h"
+#include "loop.h"
+#include "pipeline.h"
 #include "names.h"
 #include "outbox.h"
 #include "sink.h"
@@ -412,8 +415,42 @@ static const char bare_pragmas[] = "PRAGMA journal_mode = WAL;"
 struct ob_run {
 	double rate;	     /* alerts/s */
 	double commit_share; /* of the time, in xf_outbox_commit / COMMIT */
+	double wbytes;	     /* bytes written (write(2) family) per alert */
+	double cpu_us;	     /* this process's user + system CPU per alert */
 	size_t done;
 };
+
+/*
+ * What a run costs apart from wall time, which this shared machine makes
+ * noisy: the bytes SQLite hands to write(2)/pwrite(2) (wchar in
+ * /proc/self/io: WAL appends and checkpoint copies) and the CPU time.
+ */
+struct io_mark {
+	int64_t wchar, cpu_ns;
+};
+
+static void io_mark(struct io_mark *m)
+{
+	char line[128];
+	FILE *f = fopen("/proc/self/io", "r");
+
+	m->wchar = 0;
+	while (f && fgets(line, sizeof(line), f))
+		if (!strncmp(line, "wchar:", 6))
+			m->wchar = strtoll(line + 6, NULL, 10);
+	if (f)
+		fclose(f);
+	m->cpu_ns = clock_ns(CLOCK_PROCESS_CPUTIME_ID);
+}
+
+static void io_since(const struct io_mark *m0, size_t rows, struct ob_run *r)
+{
+	struct io_mark m1;
+
+	io_mark(&m1);
+	r->wbytes = rows ? (double)(m1.wchar - m0->wchar) / (double)rows : 0;
+	r->cpu_us = rows ? (double)(m1.cpu_ns - m0->cpu_ns) / 1e3 / (double)rows : 0;
+}
 
 static int run_outbox(const struct alert_set *a, int batch, int nsinks, struct ob_run *r)
 {
@@ -421,6 +458,7 @@ static int run_outbox(const struct alert_set *a, int batch, int nsinks, struct o
 	char dir[PATH_MAX], path[PATH_MAX + 16], err[512];
 	struct xf_outbox_stats st;
 	struct xf_outbox *ob;
+	struct io_mark m0;
 	int64_t t0, t1, tc = 0;
 	size_t i;
 	int rc = -1;
@@ -433,6 +471,7 @@ static int run_outbox(const struct alert_set *a, int batch, int nsinks, struct o
 		fprintf(stderr, "bench_sensor: %s\n", err);
 		goto out;
 	}
+	io_mark(&m0);
 	t0 = now_ns();
 	for (i = 0; i < a->n && !g_stop; i++) {
 		if (xf_outbox_put(ob, &a->rec[i]) < 0)
@@ -450,6 +489,7 @@ static int run_outbox(const struct alert_set *a, int batch, int nsinks, struct o
 		}
 	}
 	t1 = now_ns();
+	io_since(&m0, i, r);
 	xf_outbox_stats(ob, &st);
 	if (st.stored != i) {
 		fprintf(stderr, "bench_sensor: outbox stored %llu of %zu\n",
@@ -495,15 +535,24 @@ static void bare_bind(sqlite3_stmt *st, int64_t seq, const struct xf_alert_rec *
 	sqlite3_bind_text(st, 10, r->json, (int)r->json_len, SQLITE_STATIC);
 }
 
-/* The same rows into the same schema: one prepared INSERT, BEGIN ... COMMIT per batch. */
-static int run_bare(const struct alert_set *a, int batch, struct ob_run *r)
+/*
+ * The same rows with one prepared INSERT per row, BEGIN ... COMMIT per
+ * batch, into schema 1 (UNIQUE index on the 32-character id: what the outbox
+ * used before migration 2) or into the current schema (the integer idkey
+ * index, xf_outbox_idkey() computed per row as the outbox does).
+ */
+static int run_bare(const struct alert_set *a, int batch, int schema, struct ob_run *r)
 {
-	static const char ins[] = "INSERT INTO alerts (seq, id, rev, ts_ms, client, domain, score, "
-				  "severity, action, json) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, "
-				  "?9, ?10)";
+	static const char ins1[] = "INSERT INTO alerts (seq, id, rev, ts_ms, client, domain, "
+				   "score, severity, action, json) VALUES (?1, ?2, ?3, ?4, ?5, ?6, "
+				   "?7, ?8, ?9, ?10)";
+	static const char ins2[] = "INSERT INTO alerts (seq, id, rev, ts_ms, client, domain, "
+				   "score, severity, action, json, idkey) VALUES (?1, ?2, ?3, ?4, "
+				   "?5, ?6, ?7, ?8, ?9, ?10, ?11)";
 	char dir[PATH_MAX], path[PATH_MAX + 16];
 	sqlite3_stmt *st = NULL;
 	sqlite3 *db = NULL;
+	struct io_mark m0;
 	int64_t t0, t1, tc = 0;
 	size_t i = 0;
 	int rc = -1;
@@ -514,9 +563,14 @@ static int run_bare(const struct alert_set *a, int batch, struct ob_run *r)
 	if (sqlite3_open_v2(path, &db,
 			    SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_NOMUTEX,
 			    NULL) != SQLITE_OK ||
-	    bare_exec(db, bare_pragmas) || bare_exec(db, xf_outbox_schema_sql(1)) ||
-	    sqlite3_prepare_v2(db, ins, -1, &st, NULL) != SQLITE_OK)
+	    bare_exec(db, bare_pragmas))
 		goto out;
+	for (int v = 1; v <= schema; v++)
+		if (bare_exec(db, xf_outbox_schema_sql(v)))
+			goto out;
+	if (sqlite3_prepare_v2(db, schema == 1 ? ins1 : ins2, -1, &st, NULL) != SQLITE_OK)
+		goto out;
+	io_mark(&m0);
 	t0 = now_ns();
 	while (i < a->n && !g_stop && now_ns() - t0 < RUN_CAP_NS) {
 		size_t end = i + (size_t)batch < a->n ? i + (size_t)batch : a->n;
@@ -526,6 +580,8 @@ static int run_bare(const struct alert_set *a, int batch, struct ob_run *r)
 			goto out;
 		for (; i < end; i++) {
 			bare_bind(st, (int64_t)i + 1, &a->rec[i]);
+			if (schema > 1)
+				sqlite3_bind_int64(st, 11, xf_outbox_idkey(a->rec[i].id));
 			if (sqlite3_step(st) != SQLITE_DONE) {
 				fprintf(stderr, "bench_sensor: sqlite3 insert: %s\n",
 					sqlite3_errmsg(db));
@@ -539,6 +595,7 @@ static int run_bare(const struct alert_set *a, int batch, struct ob_run *r)
 		tc += now_ns() - c0;
 	}
 	t1 = now_ns();
+	io_since(&m0, i, r);
 	r->done = i;
 	r->rate = (double)i * 1e9 / (double)(t1 - t0);
 	r->commit_share = (double)tc / (double)(t1 - t0);
@@ -550,21 +607,24 @@ out:
 	return rc;
 }
 
-enum { OB_1000, OB_5000, OB_0SINK, BARE_1000, BARE_5000, OB_VARIANTS };
+enum { OB_1000, OB_5000, OB_0SINK, BARE_1000, BARE_5000, BARE1_1000, BARE1_5000, OB_VARIANTS };
 
 static int bench_outbox(const struct alert_set *a)
 {
 	static const struct {
 		const char *name;
-		int batch, sinks, bare;
+		int batch, sinks, bare; /* bare: the schema version of a bare loop */
 	} v[OB_VARIANTS] = {
 		[OB_1000] = {"xf_outbox_put+commit, batch 1000, 1 sink", 1000, 1, 0},
 		[OB_5000] = {"xf_outbox_put+commit, batch 5000, 1 sink", 5000, 1, 0},
 		[OB_0SINK] = {"xf_outbox_put+commit, batch 1000, 0 sinks", 1000, 0, 0},
-		[BARE_1000] = {"bare sqlite3 INSERT, batch 1000", 1000, 0, 1},
-		[BARE_5000] = {"bare sqlite3 INSERT, batch 5000", 5000, 0, 1},
+		[BARE_1000] = {"bare sqlite3 INSERT, batch 1000", 1000, 0, 2},
+		[BARE_5000] = {"bare sqlite3 INSERT, batch 5000", 5000, 0, 2},
+		[BARE1_1000] = {"bare sqlite3 INSERT, schema 1 (UNIQUE id), batch 1000", 1000, 0, 1},
+		[BARE1_5000] = {"bare sqlite3 INSERT, schema 1 (UNIQUE id), batch 5000", 5000, 0, 1},
 	};
 	double rate[OB_VARIANTS][RUNS_MAX], share[OB_VARIANTS][RUNS_MAX];
+	double wb[OB_VARIANTS][RUNS_MAX], cpu[OB_VARIANTS][RUNS_MAX];
 	int runs = 0;
 
 	for (int r = 0; r < g_runs && !g_stop; r++, runs++) {
@@ -572,13 +632,15 @@ static int bench_outbox(const struct alert_set *a)
 		for (int j = 0; j < OB_VARIANTS; j++) {
 			int k = (j + r) % OB_VARIANTS;
 			struct ob_run o = {0};
-			int e = v[k].bare ? run_bare(a, v[k].batch, &o)
+			int e = v[k].bare ? run_bare(a, v[k].batch, v[k].bare, &o)
 					  : run_outbox(a, v[k].batch, v[k].sinks, &o);
 
 			if (e)
 				return -1;
 			rate[k][r] = o.rate;
 			share[k][r] = o.commit_share;
+			wb[k][r] = o.wbytes;
+			cpu[k][r] = o.cpu_us;
 		}
 	}
 	section("1. Outbox into SQLite");
@@ -588,17 +650,22 @@ static int bench_outbox(const struct alert_set *a)
 	     "median of %d interleaved runs (order rotated)",
 	     a->n, (double)a->json_bytes / (double)a->n, a->json_max, a->build_ns / 1e3, tmp_base(),
 	     runs);
-	note("baseline: the same rows into the same schema (xf_outbox_schema_sql(1)) with one "
+	note("baseline: the same rows into the same schema (every xf_outbox_schema_sql(v)) with one "
 	     "prepared INSERT per row, BEGIN IMMEDIATE ... COMMIT per batch, outbox.c's PRAGMAs "
 	     "(WAL, synchronous=NORMAL, cache_size=-32768, wal_autocheckpoint=10000)");
-	HEAD("case", "alerts/s", "ratio to bare", "time in commit", "target", "met");
+	note("written: bytes handed to write(2)/pwrite(2) per alert (wchar of /proc/self/io: WAL "
+	     "appends and checkpoints during the run), CPU: this process's user+system time per "
+	     "alert; both move far less with the machine's load than alerts/s");
+	HEAD("case", "alerts/s", "ratio to bare", "time in commit", "written B/alert",
+	     "CPU us/alert", "target", "met");
 	for (int k = 0; k < OB_VARIANTS; k++) {
 		double m = median(rate[k], runs);
 		double base = median(rate[v[k].batch == 5000 ? BARE_5000 : BARE_1000], runs);
 		int tgt = k == OB_1000 || k == OB_5000;
 
 		ROW(v[k].name, cell("%.0f", m), cell("%.2f", base > 0 ? m / base : 0),
-		    cell("%.0f%%", 100 * median(share[k], runs)), tgt ? ">= 100000/s" : "-",
+		    cell("%.0f%%", 100 * median(share[k], runs)), cell("%.0f", median(wb[k], runs)),
+		    cell("%.1f", median(cpu[k], runs)), tgt ? ">= 100000/s" : "-",
 		    tgt ? (m >= 100000 ? "met" : "not met") : "-");
 	}
 	{
@@ -1321,36 +1388,29 @@ struct frame {
 	uint16_t len;
 };
 
-/* What sensor.c keeps for the consume path, minus sinks, GeoIP and verdicts. */
+/* What sensor.c keeps for the consume path, minus sinks, GeoIP and verdicts:
+ * the same pipeline (pipeline.c) and the same loop (loop.c). */
 struct ring {
 	struct xf_sensor_cfg *cfg;
 	struct xf_loader l;
-	int loaded;
 	char pin_dir[64];
 	struct ring_buffer *rb;
-	struct xf_ft *ft;
+	struct xf_pipeline p;
+	struct xf_loop loop;
 	struct xf_outbox *ob;
 	char dbdir[PATH_MAX];
-	struct xf_sb sb;
-	double weights[16];
-	struct xf_det_params params;
 	int flows_fd, config_fd, stats_fd, prog_fd, ncpus;
-	__u32 mode;
 	int64_t mono_to_wall_ns;
-	char host[64];
 	struct xf_kmerge km;
 	struct xf_ingest_buf ibuf;
-	uint64_t events, bad_events, alerts, alert_updates, store_errors;
-	/* where the loop's time goes */
-	uint64_t ticks, merged;
-	int64_t merge_ns, score_ns, commit_ns, tick_max, commit_max;
+	uint64_t events, bad_events, store_errors;
 	/* events kept for the per-stage breakdown */
 	struct xf_event *cap;
 	size_t ncap;
 	int capture;
 };
 
-/* --- sensor.c's on_event, with the same library calls --- */
+/* --- sensor.c's on_event: decode, then the pipeline --- */
 
 static int ring_event(void *ctx, void *data, size_t len)
 {
@@ -1364,103 +1424,48 @@ static int ring_event(void *ctx, void *data, size_t len)
 	if (s->capture && s->ncap < CAPTURE_MAX)
 		memcpy(&s->cap[s->ncap++], data, sizeof(struct xf_event));
 	s->events++;
-	o.resolver = 0; /* no resolvers configured */
-	xf_ft_observe(s->ft, &o);
+	xf_pipe_observe(&s->p, &o);
 	return 0;
 }
 
-/* --- sensor.c's merge: the shared xf_kmerge_run() --- */
+/* --- sensor.c's pipeline callbacks in monitor mode, without sinks --- */
 
-static void ring_merge(struct ring *s)
-{
-	long n = xf_kmerge_run(&s->km, s->ft);
-
-	if (n > 0)
-		s->merged += (uint64_t)n;
-}
-
-/* --- sensor.c's on_flow in monitor mode (no GeoIP, no verdicts) --- */
-
-static void ring_flow(void *ctx, struct xf_ft_flow *f)
+static int ring_alert(void *ctx, const struct xf_alert_rec *rec, const struct xf_ft_flow *f,
+		      const struct xf_score *sc)
 {
 	struct ring *s = ctx;
-	struct xf_score sc;
-	struct xf_alert_rec rec;
-	enum xf_alert_action act;
-	struct xf_alert_in in;
-	int kernel = f->kaction != 0, sev;
 
-	if (f->rolled) {
-		struct xf_flow_key k = {.rd_hash = f->kernel_rd};
-
-		memcpy(k.client, f->client, 16);
-		bpf_map_delete_elem(s->flows_fd, &k);
-	}
-	xf_score_flow(&f->view, &s->params, s->weights, &sc);
-	if (sc.score < s->cfg->threshold && !kernel)
-		return;
-	if (kernel && f->kenforced)
-		act = XF_AA_BLOCKED;
-	else if (kernel || sc.score >= s->cfg->block_threshold)
-		act = XF_AA_WOULD_BLOCK;
-	else
-		act = XF_AA_ALERTED;
-	sev = kernel && sc.severity < XF_SEV_HIGH ? XF_SEV_HIGH : sc.severity;
-	if (f->alert->rev && sev <= f->alert->severity && act <= f->alert->action)
-		return;
-	in = (struct xf_alert_in){
-		.flow = f,
-		.score = &sc,
-		.action = act,
-		.rev = f->alert->rev + 1u,
-		.now_ms = clock_ns(CLOCK_REALTIME) / 1000000,
-		.window_s = s->cfg->window_s,
-		.mode = "monitor",
-		.observer = s->host,
-	};
-	if (xf_alert_build(&in, &s->sb, &rec))
-		return;
-	if (xf_outbox_put(s->ob, &rec) < 0) {
+	(void)f;
+	(void)sc;
+	if (xf_outbox_put(s->ob, rec) < 0) {
 		s->store_errors++;
-		return;
+		return -1;
 	}
-	if (f->alert->rev)
-		s->alert_updates++;
-	else
-		s->alerts++;
-	f->alert->rev++;
-	f->alert->severity = (uint8_t)sev;
-	f->alert->action = (uint8_t)act;
+	return 0;
 }
 
-static void ring_tick(struct ring *s)
+static void ring_rolled(void *ctx, const struct xf_ft_flow *f)
 {
-	struct xf_config kc;
-	__u32 zero = 0;
-	int64_t t0 = now_ns(), t1, t2;
+	struct ring *s = ctx;
+	struct xf_flow_key k = {.rd_hash = f->kernel_rd};
 
-	if (!bpf_map_lookup_elem(s->config_fd, &zero, &kc))
-		s->mode = kc.mode;
-	ring_merge(s);
-	t1 = now_ns();
-	xf_ft_tick(s->ft, ring_flow, s);
-	t2 = now_ns();
-	s->ticks++;
-	s->merge_ns += t1 - t0;
-	s->score_ns += t2 - t1;
-	if (t2 - t0 > s->tick_max)
-		s->tick_max = t2 - t0;
+	memcpy(k.client, f->client, 16);
+	bpf_map_delete_elem(s->flows_fd, &k);
 }
 
-static void ring_commit(struct ring *s)
-{
-	int64_t t0 = now_ns(), d;
+static const struct xf_pipe_ops ring_ops = {
+	.alert = ring_alert,
+	.rolled = ring_rolled,
+};
 
+/* The loop's flush as sensor.c's on_flush, without sinks: commit, drain. */
+static void ring_flush(void *ctx, int64_t now)
+{
+	struct ring *s = ctx;
+
+	(void)now;
 	xf_outbox_commit(s->ob);
-	d = now_ns() - t0;
-	s->commit_ns += d;
-	if (d > s->commit_max)
-		s->commit_max = d;
+	ring_buffer__consume(s->rb);
 }
 
 /* --- frames: encoded qnames, many client x domain flows --- */
@@ -1567,13 +1572,15 @@ struct step {
 	const char *label;
 	double target, produced, consumed, cpu_us;
 	uint64_t full, emitted, events, alerts;
-	int64_t tick_max, commit_max;
+	int64_t merge_max, slice_max, flush_max;
 };
 
 /*
  * One paced step: the producer thread runs for dur_ns while this thread runs
- * sensor.c's loop (epoll on the ring and a flush_ms timer; consume; tick
- * every tick_ms; commit), until the producer is done and the ring is empty.
+ * sensor.c's loop: epoll on the ring and a flush_ms timer, then
+ * xf_loop_wake() (loop.c: consume, the next slice of a tick, a tick every
+ * tick_ms, a flush every flush_ms), until the producer is done, the ring is
+ * empty and no slice is left.
  */
 static int ring_step(struct ring *s, const struct frame *fr, double rate, int64_t dur_ns,
 		     struct step *out)
@@ -1582,12 +1589,12 @@ static int ring_step(struct ring *s, const struct frame *fr, double rate, int64_
 	struct itimerspec its = {0};
 	struct epoll_event ee = {.events = EPOLLIN}, evs[4];
 	__u64 ev0, full0, ev1, full1;
-	uint64_t events0 = s->events, alerts0 = s->alerts + s->alert_updates;
-	int64_t last_tick = now_ns(), cpu0, t_end;
+	uint64_t events0 = s->events, alerts0 = s->p.alerts + s->p.alert_updates;
+	int64_t cpu0, t_end;
 	int tfd, epfd, rc = -1;
 	pthread_t th;
 
-	s->tick_max = s->commit_max = 0;
+	s->loop.merge_max_ns = s->loop.slice_max_ns = s->loop.flush_max_ns = 0;
 	tfd = timerfd_create(CLOCK_MONOTONIC, TFD_NONBLOCK | TFD_CLOEXEC);
 	epfd = epoll_create1(EPOLL_CLOEXEC);
 	its.it_interval.tv_nsec = (long)s->cfg->flush_ms * 1000000L;
@@ -1600,24 +1607,20 @@ static int ring_step(struct ring *s, const struct frame *fr, double rate, int64_
 	if (epoll_ctl(epfd, EPOLL_CTL_ADD, ee.data.fd, &ee) || stats_sum(s, &ev0, &full0))
 		goto out;
 	cpu0 = clock_ns(CLOCK_THREAD_CPUTIME_ID);
+	xf_loop_start(&s->loop, now_ns());
 	if (pthread_create(&th, NULL, producer_main, &p))
 		goto out;
 	for (;;) {
-		int n = epoll_wait(epfd, evs, 4, 200), got;
-		int64_t now = now_ns();
+		int n = epoll_wait(epfd, evs, 4, xf_loop_timeout_ms(&s->loop)), got;
 		uint64_t exp;
 
 		if (n < 0 && errno != EINTR)
 			break;
-		got = ring_buffer__consume(s->rb);
 		if (read(tfd, &exp, sizeof(exp)) < 0 && errno != EAGAIN)
 			break;
-		if (now - last_tick >= (int64_t)s->cfg->tick_ms * 1000000LL) {
-			ring_tick(s);
-			last_tick = now;
-		}
-		ring_commit(s);
-		if (atomic_load(&p.done) && got <= 0 && ring_buffer__consume(s->rb) <= 0)
+		got = xf_loop_wake(&s->loop, now_ns());
+		if (atomic_load(&p.done) && got <= 0 && !s->loop.tick_left && !s->loop.merging &&
+		    ring_buffer__consume(s->rb) <= 0)
 			break;
 	}
 	t_end = now_ns();
@@ -1637,9 +1640,10 @@ static int ring_step(struct ring *s, const struct frame *fr, double rate, int64_
 				  : 0;
 	out->emitted = ev1 - ev0;
 	out->full = full1 - full0;
-	out->alerts = s->alerts + s->alert_updates - alerts0;
-	out->tick_max = s->tick_max;
-	out->commit_max = s->commit_max;
+	out->alerts = s->p.alerts + s->p.alert_updates - alerts0;
+	out->merge_max = s->loop.merge_max_ns;
+	out->slice_max = s->loop.slice_max_ns;
+	out->flush_max = s->loop.flush_max_ns;
 	rc = 0;
 out:
 	if (tfd >= 0)
@@ -1663,8 +1667,7 @@ static void ring_teardown(struct ring *s)
 		xf_loader__destroy(&s->l, 0);
 	/* whatever is left (a load that failed half way): unpin it by hand */
 	dir_remove(s->pin_dir);
-	xf_ft_free(s->ft);
-	xf_sb_free(&s->sb);
+	xf_pipe_free(&s->p);
 	xf_kmerge_free(&s->km);
 	free(s->cap);
 	free(s->cfg);
@@ -1695,7 +1698,6 @@ static struct ring *ring_setup(void)
 {
 	struct ring *s = calloc(1, sizeof(*s));
 	char err[512], path[PATH_MAX + 16];
-	struct xf_ft_cfg fc;
 
 	if (!s || !(s->cfg = calloc(1, sizeof(*s->cfg))))
 		goto fail;
@@ -1703,17 +1705,15 @@ static struct ring *ring_setup(void)
 	xf_sensor_cfg_defaults(s->cfg);
 	s->cfg->kernel.flags |= XF_CF_EVENTS_ALL;
 	snprintf(s->pin_dir, sizeof(s->pin_dir), "/sys/fs/bpf/xf-bench-%d", (int)getpid());
-	fc = (struct xf_ft_cfg){.max_flows = s->cfg->max_flows,
-				.max_details = s->cfg->max_flows / 16 + 1024,
-				.window_s = s->cfg->window_s};
 	s->ncpus = libbpf_num_possible_cpus();
 	s->cap = calloc(CAPTURE_MAX, sizeof(*s->cap));
-	s->ft = xf_ft_new(&fc);
-	if (s->ncpus <= 0 || !s->cap || !s->ft)
+	if (s->ncpus <= 0 || !s->cap)
 		goto fail;
-	for (int i = 0; i < xf_n_detectors; i++)
-		s->weights[i] = xf_detectors[i]->weight;
-	s->params.resolver_scale = s->cfg->resolver_scale;
+	if (xf_pipe_init(&s->p, s->cfg, &ring_ops, s, err, sizeof(err))) {
+		fprintf(stderr, "bench_sensor: %s\n", err);
+		goto fail;
+	}
+	snprintf(s->p.host, sizeof(s->p.host), "bench-sensor");
 	if (tmpdir_make(s->dbdir, sizeof(s->dbdir)))
 		goto fail;
 	snprintf(path, sizeof(path), "%s/alerts.db", s->dbdir);
@@ -1724,7 +1724,7 @@ static struct ring *ring_setup(void)
 	}
 	if (xf_loader__open_load(&s->l, s->pin_dir, &s->cfg->kernel))
 		goto fail;
-	s->mode = s->cfg->mode;
+	s->p.mode = s->cfg->mode;
 	s->flows_fd = bpf_map__fd(s->l.skel->maps.xf_flows);
 	if (xf_kmerge_init(&s->km, s->flows_fd))
 		goto fail;
@@ -1735,7 +1735,19 @@ static struct ring *ring_setup(void)
 	if (!s->rb)
 		goto fail;
 	s->mono_to_wall_ns = clock_ns(CLOCK_REALTIME) - clock_ns(CLOCK_MONOTONIC);
-	snprintf(s->host, sizeof(s->host), "bench-sensor");
+	s->loop = (struct xf_loop){
+		.p = &s->p,
+		.rb = s->rb,
+		.km = &s->km,
+		.config_fd = s->config_fd,
+		.verdicts_fd = bpf_map__fd(s->l.skel->maps.xf_verdicts),
+		.ipblock_fd = bpf_map__fd(s->l.skel->maps.xf_ipblock),
+		.tick_ms = s->cfg->tick_ms,
+		.flush_ms = s->cfg->flush_ms,
+		.batch = s->cfg->batch,
+		.flush = ring_flush,
+		.ctx = s,
+	};
 	return s;
 fail:
 	fprintf(stderr, "bench_sensor: failed to set up the ring buffer bench: %s\n",
@@ -1826,16 +1838,20 @@ static int stages_measure(struct ring *s, struct stage_ns *out)
 	xf_rd_stats(&rd0);
 	for (int r = 0; r < g_runs; r++) {
 		struct ring t = *s;
+		struct xf_ft *ft = fresh_table(s);
 
-		t.capture = 0;
-		if (!(t.ft = fresh_table(s)))
+		if (!ft)
 			return -1;
-		stages_pass(s, t.ft, ns);
-		stages_pass(s, t.ft, ns);
+		stages_pass(s, ft, ns);
+		stages_pass(s, ft, ns);
 		for (int k = 0; k < 4; k++)
 			st[k][r] = ns[k];
-		xf_ft_free(t.ft);
-		if (!(t.ft = fresh_table(s)))
+		xf_ft_free(ft);
+		/* the sensor's on_event on a copy of the pipeline with a fresh
+		 * table (and no first-seen times, which are the real one's) */
+		t.capture = 0;
+		t.p.first = NULL;
+		if (!(t.p.ft = fresh_table(s)))
 			return -1;
 		for (int pass = 0; pass < 2; pass++) {
 			t0 = now_ns();
@@ -1843,7 +1859,7 @@ static int stages_measure(struct ring *s, struct stage_ns *out)
 				ring_event(&t, &s->cap[i], sizeof(s->cap[i]));
 			all[r] = (double)(now_ns() - t0) / (double)s->ncap;
 		}
-		xf_ft_free(t.ft);
+		xf_ft_free(t.p.ft);
 	}
 	out->decode = median(st[0], g_runs);
 	out->psl = median(st[1], g_runs);
@@ -1859,7 +1875,7 @@ static int stages_measure(struct ring *s, struct stage_ns *out)
 }
 
 static void ring_print(const struct step *st, int n, const struct stage_ns *sg, double best,
-		       double best_consumed, const struct ring *s)
+		       double best_consumed, double burst_best, const struct ring *s)
 {
 	section("4. Ring buffer -> flow table -> stored alerts");
 	note("real TC object (xf_loader__open_load, pins under /sys/fs/bpf/xf-bench-PID, removed "
@@ -1869,15 +1885,19 @@ static void ring_print(const struct step *st, int n, const struct stage_ns *sg, 
 	     "call, paced to the offered rate for %.0f s per step",
 	     RING_FRAMES, RING_CLIENTS, RING_DOMAINS, RING_CLIENTS * RING_DOMAINS, RING_BURST,
 	     RING_STEP_NS / 1e9);
-	note("consumer = this thread, sensor.c's loop re-implemented with the same calls: epoll "
-	     "on the ring fd + a %u ms timerfd; ring_buffer__consume -> decode -> libpsl -> "
-	     "xf_ft_observe; every %u ms a tick (config read, batched merge of the kernel's "
-	     "per-CPU flows, xf_ft_tick -> xf_score_flow -> xf_alert_build -> xf_outbox_put); "
-	     "xf_outbox_commit at every wake-up. The 1 MiB ring holds about %zu events of %zu B",
-	     s->cfg->flush_ms, s->cfg->tick_ms, (size_t)(1 << 20) / (sizeof(struct xf_event) + 8),
-	     sizeof(struct xf_event));
+	note("consumer = this thread running the sensor's own loop code: epoll on the ring fd + "
+	     "a %u ms timerfd, then xf_loop_wake() (sensor/loop.c, as sensor.c calls it): "
+	     "ring_buffer__consume -> xf_event_obs -> xf_pipe_observe; then the next step of a tick "
+	     "in progress: merge of the kernel's per-CPU flows (xf_kmerge_step, %d x 1024 flows), "
+	     "then slices of at most %d flows (xf_pipe_tick_budget: score, alert, "
+	     "xf_outbox_put); every %u ms a tick starts (config read, first merge step); every "
+	     "%u ms or %u alerts a flush (xf_outbox_commit; no sinks). The 1 MiB ring holds about "
+	     "%zu events of %zu B",
+	     s->cfg->flush_ms, XF_LOOP_MERGE_BATCHES, XF_LOOP_SLICE, s->cfg->tick_ms,
+	     s->cfg->flush_ms, s->cfg->batch,
+	     (size_t)(1 << 20) / (sizeof(struct xf_event) + 8), sizeof(struct xf_event));
 	HEAD("offered (events/s)", "produced/s", "consumed/s", "ring_full", "consumer CPU us/ev",
-	     "new alerts+updates", "max tick ms", "max commit ms");
+	     "new alerts+updates", "max merge step ms", "max slice ms", "max flush ms");
 	for (int i = 0; i < n; i++)
 		ROW(st[i].label	       ? cell("%.0f, %s", st[i].target, st[i].label)
 		    : st[i].target > 0 ? cell("%.0f", st[i].target)
@@ -1885,24 +1905,36 @@ static void ring_print(const struct step *st, int n, const struct stage_ns *sg, 
 		    cell("%.0f", st[i].produced), cell("%.0f", st[i].consumed),
 		    cell("%llu", (unsigned long long)st[i].full), cell("%.2f", st[i].cpu_us),
 		    cell("%llu", (unsigned long long)st[i].alerts),
-		    cell("%.1f", (double)st[i].tick_max / 1e6),
-		    cell("%.1f", (double)st[i].commit_max / 1e6));
+		    cell("%.1f", (double)st[i].merge_max / 1e6),
+		    cell("%.1f", (double)st[i].slice_max / 1e6),
+		    cell("%.1f", (double)st[i].flush_max / 1e6));
 	if (best > 0)
 		note("steady state (flows already alerted in this window): highest paced rate with "
 		     "zero ring_full: %.0f events/s offered, %.0f/s consumed",
 		     best, best_consumed);
 	else
 		note("steady state: no paced rate ran without ring_full");
-	note("whole section: %llu events, %llu bad, %llu alerts + %llu updates stored, %llu ticks "
-	     "(merge mean %.1f ms for %.0f kernel flows, scoring mean %.1f ms), commit mean "
-	     "%.2f ms",
-	     (unsigned long long)s->events, (unsigned long long)s->bad_events,
-	     (unsigned long long)s->alerts, (unsigned long long)s->alert_updates,
-	     (unsigned long long)s->ticks,
-	     s->ticks ? (double)s->merge_ns / 1e6 / (double)s->ticks : 0,
-	     s->ticks ? (double)s->merged / (double)s->ticks : 0,
-	     s->ticks ? (double)s->score_ns / 1e6 / (double)s->ticks : 0,
-	     s->ticks ? (double)s->commit_ns / 1e6 / (double)s->ticks : 0);
+	if (burst_best > 0)
+		note("alert bursts (%d new flows raising their first alert in one tick): highest "
+		     "rate with zero ring_full: %.0f events/s offered",
+		     RING_CLIENTS * RING_DOMAINS, burst_best);
+	else
+		note("alert bursts: no rate ran without ring_full");
+	{
+		const struct xf_loop *L = &s->loop;
+		double t = L->ticks ? (double)L->ticks : 1;
+
+		note("whole section: %llu events, %llu bad, %llu alerts + %llu updates stored, %llu "
+		     "ticks (merge mean %.1f ms in all for %.0f kernel flows), %llu slices (mean %.1f ms), "
+		     "%llu flushes (mean %.2f ms)",
+		     (unsigned long long)s->events, (unsigned long long)s->bad_events,
+		     (unsigned long long)s->p.alerts, (unsigned long long)s->p.alert_updates,
+		     (unsigned long long)L->ticks, (double)L->merge_ns / 1e6 / t,
+		     (double)L->merged / t, (unsigned long long)L->slices,
+		     L->slices ? (double)L->score_ns / 1e6 / (double)L->slices : 0,
+		     (unsigned long long)L->flushes,
+		     L->flushes ? (double)L->flush_ns / 1e6 / (double)L->flushes : 0);
+	}
 	if (!sg)
 		return;
 	HEAD("on_event stage (events captured from the ring)", "ns/event", "share");
@@ -1927,6 +1959,7 @@ static void ring_print(const struct step *st, int n, const struct stage_ns *sg, 
 }
 
 #define RING_RATES 7
+#define RING_BURSTS 5
 
 /* The steady-state ladder, then two bisection steps between clean and full. */
 static int ring_ladder(struct ring *s, const struct frame *fr, struct step *st, int *n, double *lo,
@@ -1965,16 +1998,18 @@ static int ring_ladder(struct ring *s, const struct frame *fr, struct step *st, 
 static int bench_ring(void)
 {
 	static char burst_label[64];
-	struct step st[RING_RATES + 4] = {0};
+	static const double burst_rates[RING_BURSTS] = {50000, 100000, 150000, 200000, 250000};
+	struct step st[RING_RATES + 4 + RING_BURSTS] = {0};
 	struct stage_ns sg;
-	double lo = 0, lo_consumed = 0;
+	double lo = 0, lo_consumed = 0, burst_best = 0;
 	struct frame *fr = calloc(RING_FRAMES, sizeof(*fr));
 	struct frame *fresh = calloc(RING_FRAMES, sizeof(*fresh));
 	struct ring *s = NULL;
 	int n = 0, rc = -1;
 
-	if (!fr || !fresh || frames_build(fr, 0) || frames_build(fresh, RING_CLIENTS) ||
-	    !(s = ring_setup()))
+	snprintf(burst_label, sizeof(burst_label), "alert burst: %d new flows",
+		 RING_CLIENTS * RING_DOMAINS);
+	if (!fr || !fresh || frames_build(fr, 0) || !(s = ring_setup()))
 		goto out;
 	/* warm-up: more than one pass over the frames and three ticks, so every flow
 	 * has raised its first alert; events captured for the stage breakdown */
@@ -1985,13 +2020,18 @@ static int bench_ring(void)
 	s->capture = 0;
 	if (ring_ladder(s, fr, st, &n, &lo, &lo_consumed))
 		goto out;
-	/* the same rate, but new clients: every flow raises its first alert at once */
-	snprintf(burst_label, sizeof(burst_label), "alert burst: %d new flows",
-		 RING_CLIENTS * RING_DOMAINS);
-	if (!g_stop && ring_step(s, fresh, lo > 0 ? lo : 50000, RING_STEP_NS, &st[n]))
-		goto out;
-	st[n++].label = burst_label;
-	ring_print(st, n, stages_measure(s, &sg) ? NULL : &sg, lo, lo_consumed, s);
+	/* the same rates, but new clients each time: every flow of the step
+	 * raises its first alert at once, a burst of RING_CLIENTS x RING_DOMAINS */
+	for (int i = 0; i < RING_BURSTS && !g_stop; i++) {
+		if (frames_build(fresh, RING_CLIENTS * (i + 1)) ||
+		    ring_step(s, fresh, burst_rates[i], RING_STEP_NS, &st[n]))
+			goto out;
+		st[n].label = burst_label;
+		if (!st[n].full && burst_rates[i] > burst_best)
+			burst_best = burst_rates[i];
+		n++;
+	}
+	ring_print(st, n, stages_measure(s, &sg) ? NULL : &sg, lo, lo_consumed, burst_best, s);
 	rc = 0;
 out:
 	ring_teardown(s);

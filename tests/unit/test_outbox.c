@@ -693,6 +693,186 @@ static void test_commit_failure(void **state)
 	xf_outbox_close(ob);
 }
 
+/* A store written by schema 1 (UNIQUE id) keeps its rows, seqs and export
+ * state through migration 2, and dedup by id still holds on it. */
+static void test_migrate_v1(void **state)
+{
+	struct fx *fx = *state;
+	struct xf_alert_rec r;
+	struct xf_outbox *ob;
+	struct seen s;
+	sqlite3_stmt *st;
+	sqlite3 *db;
+	int rows = 0;
+
+	assert_int_equal(sqlite3_open(fx->path, &db), SQLITE_OK);
+	assert_int_equal(sqlite3_exec(db, xf_outbox_schema_sql(1), NULL, NULL, NULL), SQLITE_OK);
+	assert_int_equal(
+		sqlite3_exec(db,
+			     "INSERT INTO sinks (sink, name) VALUES (1, 'kafka'), (2, 'jsonl');"
+			     "INSERT INTO alerts VALUES (5, '6553f10000000000000000000000abcd', 2, "
+			     "1000, '10.0.0.1', 'a.example', 90, 'high', 'blocked', '{\"a\":1}');"
+			     "INSERT INTO alerts VALUES (7, 'f553f1000123456789abcdef0123ffff', 1, "
+			     "2000, '10.0.0.2', 'b.example', 60, 'medium', 'alerted', '{\"b\":2}');"
+			     "INSERT INTO pending VALUES (1, 7), (2, 5), (2, 7);",
+			     NULL, NULL, NULL),
+		SQLITE_OK);
+	sqlite3_close(db);
+
+	ob = open_ok(fx->path, two_sinks, 2, 0);
+	db = xf_outbox_db(ob);
+	assert_int_equal(pragma_int(db, "PRAGMA user_version"), newest_version());
+	assert_int_equal(query(ob, 0, NULL, NULL, 0, &s), 2);
+	assert_int_equal(s.seq[0], 5);
+	assert_int_equal(s.seq[1], 7);
+	assert_string_equal(s.id[0], "6553f10000000000000000000000abcd");
+	assert_string_equal(s.last.action, "alerted");
+	assert_string_equal(s.last_json, "{\"b\":2}");
+	assert_int_equal(xf_outbox_backlog(ob, 0), 1);
+	assert_int_equal(xf_outbox_backlog(ob, 1), 2);
+	/* The SQL of migration 2 and xf_outbox_idkey() agree, sign bit included. */
+	assert_int_equal(sqlite3_prepare_v2(db, "SELECT id, idkey FROM alerts", -1, &st, NULL),
+			 SQLITE_OK);
+	while (sqlite3_step(st) == SQLITE_ROW) {
+		assert_int_equal(sqlite3_column_int64(st, 1),
+				 xf_outbox_idkey((const char *)sqlite3_column_text(st, 0)));
+		rows++;
+	}
+	sqlite3_finalize(st);
+	assert_int_equal(rows, 2);
+	assert_true(xf_outbox_idkey("f553f1000123456789abcdef0123ffff") < 0);
+	assert_int_equal(xf_outbox_idkey("6553f10000000000000000000000abcd"),
+			 0x6553f1000000abcdLL);
+	/* An update of a migrated alert replaces its row, and is pending again. */
+	rec_make(&r, 0, 3000, "10.0.0.1", "a.example", "{\"a\":3}");
+	snprintf(r.id, sizeof(r.id), "6553f10000000000000000000000abcd");
+	r.rev = 3;
+	assert_int_equal(xf_outbox_put(ob, &r), 8);
+	assert_int_equal(xf_outbox_commit(ob), 0);
+	assert_int_equal(query(ob, 0, NULL, NULL, 0, &s), 2);
+	assert_int_equal(s.seq[0], 7);
+	assert_int_equal(s.seq[1], 8);
+	assert_int_equal(s.rev[1], 3);
+	assert_int_equal(xf_outbox_backlog(ob, 0), 2);
+	assert_int_equal(xf_outbox_backlog(ob, 1), 2);
+	xf_outbox_close(ob);
+}
+
+/* Ids that share the integer key are still different alerts. */
+static void test_idkey_collision(void **state)
+{
+	static const char *const ids[] = {
+		"6553f100aaaaaaaaaaaaaaaa00000001",
+		"6553f100bbbbbbbbbbbbbbbb00000001",
+		"6553f100cccccccccccccccc00000001",
+	};
+	struct fx *fx = *state;
+	struct xf_alert_rec r;
+	struct xf_outbox *ob;
+	struct seen s;
+	int i;
+
+	ob = open_ok(fx->path, two_sinks, 2, 0);
+	assert_int_equal(xf_outbox_idkey(ids[0]), xf_outbox_idkey(ids[1]));
+	for (i = 0; i < 3; i++) {
+		rec_make(&r, 0, 100 + i, "10.0.0.1", "example.com", "{}");
+		snprintf(r.id, sizeof(r.id), "%s", ids[i]);
+		assert_true(xf_outbox_put(ob, &r) > 0);
+	}
+	assert_int_equal(xf_outbox_commit(ob), 0);
+	/* update the middle one twice, in two batches */
+	for (i = 2; i <= 3; i++) {
+		rec_make(&r, 0, 200 + i, "10.0.0.1", "example.com", "{}");
+		snprintf(r.id, sizeof(r.id), "%s", ids[1]);
+		r.rev = (uint32_t)i;
+		assert_true(xf_outbox_put(ob, &r) > 0);
+		assert_int_equal(xf_outbox_commit(ob), 0);
+	}
+	assert_int_equal(query(ob, 0, NULL, NULL, 0, &s), 3);
+	assert_string_equal(s.id[0], ids[0]);
+	assert_string_equal(s.id[1], ids[2]);
+	assert_string_equal(s.id[2], ids[1]);
+	assert_int_equal(s.rev[2], 3);
+	assert_int_equal(s.ts[2], 203);
+	assert_int_equal(xf_outbox_backlog(ob, 0), 3);
+
+	/* Not 32 lower-case hex digits: refused, nothing stored. */
+	snprintf(r.id, sizeof(r.id), "6553F100cccccccccccccccc00000001");
+	assert_int_equal(xf_outbox_put(ob, &r), -EINVAL);
+	snprintf(r.id, sizeof(r.id), "6553f100");
+	assert_int_equal(xf_outbox_put(ob, &r), -EINVAL);
+	assert_int_equal(xf_outbox_commit(ob), 0);
+	assert_int_equal(query(ob, 0, NULL, NULL, 0, &s), 3);
+	xf_outbox_close(ob);
+}
+
+static int count_rows(void *ctx, const struct xf_out_row *row)
+{
+	int64_t *last = ctx;
+
+	assert_true(row->seq > *last);
+	*last = row->seq;
+	return 0;
+}
+
+/* While the disk is full, sinks still get every row (held ones from memory),
+ * acks of held rows wait for them, and the retry goes 2000 rows a call. */
+static void test_full_export_and_drain(void **state)
+{
+	struct fx *fx = *state;
+	struct xf_outbox_stats st;
+	struct xf_outbox *ob;
+	int ok = 0, nobufs = 0, n, calls = 0;
+	int64_t last = 0;
+	sqlite3 *db;
+
+	ob = open_ok(fx->path, two_sinks, 2, 6000);
+	db = xf_outbox_db(ob);
+	put_range(ob, 1, 11, &ok, &nobufs);
+	assert_int_equal(xf_outbox_commit(ob), 0);
+	assert_int_equal(sqlite3_exec(db, "PRAGMA max_page_count = 1", NULL, NULL, NULL),
+			 SQLITE_OK);
+	put_range(ob, 11, 5011, &ok, &nobufs);
+	assert_int_equal(xf_outbox_commit(ob), -ENOSPC);
+	xf_outbox_stats(ob, &st);
+	assert_int_equal(st.held, 5000);
+	assert_int_equal(xf_outbox_backlog(ob, 0), 10);
+	/* 10 committed, then the 5000 held, in seq order, paged like sensor.c. */
+	n = xf_outbox_pending(ob, 0, 0, 512, count_rows, &last);
+	assert_int_equal(n, 512);
+	while ((n = xf_outbox_pending(ob, 0, last, 512, count_rows, &last)) > 0)
+		;
+	assert_int_equal(n, 0);
+	assert_int_equal(last, 5010);
+	/* sink 0 acknowledged rows 1..3010, committed and held */
+	for (int64_t q = 1; q <= 3010; q++)
+		assert_int_equal(xf_outbox_acked(ob, 0, q), 0);
+	assert_int_equal(xf_outbox_commit(ob), -ENOSPC);
+	xf_outbox_stats(ob, &st);
+	assert_int_equal(st.commit_errors, 2);
+	assert_int_equal(st.stored, 10);
+
+	assert_int_equal(sqlite3_exec(db, "PRAGMA max_page_count = 1000000", NULL, NULL, NULL),
+			 SQLITE_OK);
+	do {
+		assert_int_equal(xf_outbox_commit(ob), 0);
+		xf_outbox_stats(ob, &st);
+		calls++;
+		if (st.held)
+			assert_int_equal(st.held, 5000 - 2000 * calls);
+	} while (st.held);
+	assert_int_equal(calls, 3);
+	assert_int_equal(st.stored, 5010);
+	assert_int_equal(st.lost, 0);
+	/* every ack landed once its row did */
+	assert_int_equal(xf_outbox_backlog(ob, 0), 5010 - 3010);
+	assert_int_equal(xf_outbox_backlog(ob, 1), 5010);
+	/* no longer failing: pending is the store again */
+	last = 5010;
+	assert_int_equal(xf_outbox_pending(ob, 0, last, 0, count_rows, &last), 0);
+	xf_outbox_close(ob);
+}
+
 /* A batch larger than memory_max commits early when nothing is failing. */
 static void test_batch_over_bound(void **state)
 {
@@ -864,6 +1044,9 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_schema_file, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_commit_failure, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_batch_over_bound, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_migrate_v1, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_idkey_collision, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_full_export_and_drain, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_query, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_mode_0600, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_throughput, setup, teardown),
