@@ -72,7 +72,7 @@ static uint64_t hash_bytes(const void *p, size_t n)
 
 	for (size_t i = 0; i < n; i++)
 		h = (h ^ b[i]) * 0x100000001b3ULL;
-	return mix64(h) | 1; /* never 0: 0 marks a free entry */
+	return mix64(h);
 }
 
 struct xf_dt *xf_dt_new(const struct xf_dt_cfg *cfg)
@@ -166,7 +166,9 @@ static void window_reset(struct dt_entry *e, uint32_t now_s)
 static uint32_t entry_get(struct xf_dt *dt, const char *domain, uint32_t now_s)
 {
 	size_t len = strlen(domain);
-	uint64_t h = hash_bytes(domain, len);
+	/* never 0: 0 marks a free entry (not for the sketches: their low bits
+	 * are the rank) */
+	uint64_t h = hash_bytes(domain, len) | 1;
 	uint32_t i;
 
 	for (i = dt->buckets[h & dt->mask]; i; i = dt->e[i].hnext)
