@@ -3,11 +3,16 @@
  * detector.h - the one interface every detector implements, the registry
  * that lists them, and the scorer that combines their scores.
  *
- * A detector is a pure function of a flow view (one client x registered
- * domain over one window): no I/O, no libbpf, no clock. It returns a score
- * 0-100 and the evidence behind it, so every alert can say why. The same
- * code scores live flows (ticked by the timer) and replayed ones (ticked by
- * packet time).
+ * A detector is a pure function of a view: no I/O, no libbpf, no clock.
+ * It returns a score 0-100 and the evidence behind it, so every alert can
+ * say why. There are two scopes, one hook each:
+ *  - flow (score): one client x registered domain over one window, the
+ *    shape of one client's traffic (a tunnel, an exfiltration, a beacon);
+ *  - domain (score_domain): one registered domain across every client over
+ *    one window, what no single client shows (a random-subdomain flood from
+ *    thousands of spoofed sources, each sending a handful of names).
+ * A detector implements one of them. The same code scores live views
+ * (ticked by the timer) and replayed ones (ticked by packet time).
  */
 #ifndef XF_DETECTOR_H
 #define XF_DETECTOR_H
@@ -49,6 +54,23 @@ struct xf_flow_view {
 	/* second signals */
 	uint32_t sni; /* TLS ClientHello server names seen */
 	uint32_t hosts; /* HTTP Host headers seen */
+};
+
+/*
+ * What domain-scope detectors see of one registered domain: every client's
+ * queries and responses over one window (flows.window_s), summed by the
+ * sensor's domain table (sensor/domtab.c). Live, these are the observations
+ * the kernel sent as events (new flows, remarkable names, error responses,
+ * samples): a lower bound of the traffic, never more.
+ */
+struct xf_domain_view {
+	const char *domain; /* registered domain, lower-case */
+	uint64_t queries;
+	uint64_t responses;
+	uint64_t nxdomain;
+	double distinct; /* distinct query names, all clients (HyperLogLog estimate) */
+	double clients; /* distinct clients (HyperLogLog estimate) */
+	double span_s; /* first to last observation in the window, seconds */
 };
 
 /*
@@ -106,14 +128,21 @@ struct xf_det_params {
 	double resolver_scale; /* volume thresholds x this for resolver clients */
 	uint32_t window_s; /* the flow window, seconds */
 	int have_resolvers; /* resolvers are configured: bypass means something */
+	/* domain scope: a flood needs both, across all clients, in one window */
+	uint32_t flood_names; /* distinct names (detect.flood_names) */
+	uint32_t flood_clients; /* distinct clients (detect.flood_clients) */
 };
 
 struct xf_detector {
 	const char *name; /* "length": config key and alert field */
 	const char *rule; /* human rule name, used as rule.name */
 	double weight; /* default weight in the scorer */
+	/* flow scope: one client x registered domain; NULL for a domain detector */
 	void (*score)(const struct xf_flow_view *f, const struct xf_det_params *p,
 		      struct xf_det_result *r);
+	/* domain scope: one registered domain across clients; NULL for a flow one */
+	void (*score_domain)(const struct xf_domain_view *d, const struct xf_det_params *p,
+			     struct xf_det_result *r);
 	/* optional: tags (enum xf_tag) for one name, pure and cheap */
 	uint32_t (*tag)(const struct xf_name_in *n);
 };
@@ -181,9 +210,13 @@ struct xf_score {
 	double weight[16];
 };
 
-/* Weights: NULL = every detector's default; else one per registry entry. */
+/* Weights: NULL = every detector's default; else one per registry entry.
+ * Flow-scope detectors only (a domain detector's slot scores 0). */
 void xf_score_flow(const struct xf_flow_view *f, const struct xf_det_params *p,
 		   const double *weights, struct xf_score *out);
+/* The same for one registered domain, over the domain-scope detectors. */
+void xf_score_domain(const struct xf_domain_view *d, const struct xf_det_params *p,
+		     const double *weights, struct xf_score *out);
 const char *xf_severity_name(enum xf_severity s);
 
 #endif /* XF_DETECTOR_H */

@@ -1,7 +1,8 @@
 // SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause)
 /*
  * registry.c - the list of detectors. Adding one: write detectors/NAME.c
- * exporting `const struct xf_detector xf_det_NAME`, and list it here.
+ * exporting `const struct xf_detector xf_det_NAME` (a flow-scope `score`
+ * or a domain-scope `score_domain` hook, detector.h), and list it here.
  */
 #include <string.h>
 #include "detector.h"
@@ -17,6 +18,7 @@ extern const struct xf_detector xf_det_bypass;
 extern const struct xf_detector xf_det_signature;
 extern const struct xf_detector xf_det_sni;
 extern const struct xf_detector xf_det_host;
+extern const struct xf_detector xf_det_flood;
 
 const struct xf_detector *const xf_detectors[] = {
 	&xf_det_length,
@@ -30,6 +32,7 @@ const struct xf_detector *const xf_detectors[] = {
 	&xf_det_signature,
 	&xf_det_sni,
 	&xf_det_host,
+	&xf_det_flood, /* domain scope */
 };
 
 const int xf_n_detectors = sizeof(xf_detectors) / sizeof(xf_detectors[0]);

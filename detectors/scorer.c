@@ -31,8 +31,16 @@ static enum xf_severity severity_of(double score)
 	return XF_SEV_NONE;
 }
 
-void xf_score_flow(const struct xf_flow_view *f, const struct xf_det_params *p,
-		   const double *weights, struct xf_score *out)
+/*
+ * Noisy OR over the detectors of one scope: run(d, r) fills r for a
+ * detector of that scope and returns 0, or returns -1 for one of the other
+ * scope (its slot stays at score 0, weight kept, so slots match the registry).
+ */
+typedef int (*run_fn)(const struct xf_detector *d, const void *view,
+		      const struct xf_det_params *p, struct xf_det_result *r);
+
+static void combine(run_fn run, const void *view, const struct xf_det_params *p,
+		    const double *weights, struct xf_score *out)
 {
 	double keep = 1.0, best = -1.0;
 
@@ -42,12 +50,13 @@ void xf_score_flow(const struct xf_flow_view *f, const struct xf_det_params *p,
 		struct xf_det_result *r = &out->det[i];
 		double w = weights ? weights[i] : d->weight, b;
 
-		d->score(f, p, r);
+		out->weight[i] = w;
+		if (run(d, view, p, r))
+			continue;
 		if (r->score < 0)
 			r->score = 0;
 		if (r->score > 100)
 			r->score = 100;
-		out->weight[i] = w;
 		b = r->score * w / 100.0;
 		if (b > 1)
 			b = 1;
@@ -59,4 +68,34 @@ void xf_score_flow(const struct xf_flow_view *f, const struct xf_det_params *p,
 	}
 	out->score = 100.0 * (1.0 - keep);
 	out->severity = severity_of(out->score);
+}
+
+static int run_flow(const struct xf_detector *d, const void *view, const struct xf_det_params *p,
+		    struct xf_det_result *r)
+{
+	if (!d->score)
+		return -1;
+	d->score(view, p, r);
+	return 0;
+}
+
+static int run_domain(const struct xf_detector *d, const void *view,
+		      const struct xf_det_params *p, struct xf_det_result *r)
+{
+	if (!d->score_domain)
+		return -1;
+	d->score_domain(view, p, r);
+	return 0;
+}
+
+void xf_score_flow(const struct xf_flow_view *f, const struct xf_det_params *p,
+		   const double *weights, struct xf_score *out)
+{
+	combine(run_flow, f, p, weights, out);
+}
+
+void xf_score_domain(const struct xf_domain_view *d, const struct xf_det_params *p,
+		     const double *weights, struct xf_score *out)
+{
+	combine(run_domain, d, p, weights, out);
 }

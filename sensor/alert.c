@@ -86,6 +86,25 @@ static void iso_time(struct xf_sb *sb, int64_t ms)
 	xf_sb_printf(sb, "\"%s.%03dZ\"", b, (int)(ms % 1000));
 }
 
+/* The detectors that scored, after `first` reasons already written. */
+static void reasons_json(struct xf_sb *sb, const struct xf_score *sc, int first)
+{
+	for (int i = 0; sc && i < xf_n_detectors; i++) {
+		const struct xf_det_result *r = &sc->det[i];
+
+		if (r->score <= 0)
+			continue;
+		xf_sb_printf(sb, "%s{\"detector\":\"%s\",\"score\":%.1f,\"weight\":%.2f,"
+				 "\"evidence\":{",
+			     first ? "" : ",", xf_detectors[i]->name, r->score, sc->weight[i]);
+		for (int k = 0; k < r->n; k++)
+			xf_sb_printf(sb, "%s\"%s\":%.6g", k ? "," : "", r->ev[k].key,
+				     r->ev[k].value);
+		xf_sb_printf(sb, "}}");
+		first = 0;
+	}
+}
+
 static const char *rule_of(const struct xf_alert_in *in, const char **rule_id)
 {
 	const struct xf_ft_flow *f = in->flow;
@@ -216,21 +235,7 @@ int xf_alert_build(const struct xf_alert_in *in, struct xf_sb *sb, struct xf_ale
 				     f->kenforced ? "true" : "false");
 			first = 0;
 		}
-		for (int i = 0; in->score && i < xf_n_detectors; i++) {
-			const struct xf_det_result *r = &in->score->det[i];
-
-			if (r->score <= 0)
-				continue;
-			xf_sb_printf(sb, "%s{\"detector\":\"%s\",\"score\":%.1f,\"weight\":%.2f,"
-					 "\"evidence\":{",
-				     first ? "" : ",", xf_detectors[i]->name, r->score,
-				     in->score->weight[i]);
-			for (int k = 0; k < r->n; k++)
-				xf_sb_printf(sb, "%s\"%s\":%.6g", k ? "," : "", r->ev[k].key,
-					     r->ev[k].value);
-			xf_sb_printf(sb, "}}");
-			first = 0;
-		}
+		reasons_json(sb, in->score, first);
 	}
 	xf_sb_printf(sb, "],\"samples\":[");
 	for (int k = 0; k < XF_SAMPLES && f->samples[k]; k++) {
@@ -241,6 +246,85 @@ int xf_alert_build(const struct xf_alert_in *in, struct xf_sb *sb, struct xf_ale
 	xf_sb_printf(sb, "],\"flow\":{\"queries\":%llu,\"qname_bytes\":%llu,"
 			 "\"distinct_names\":%.0f,\"responses\":%llu,\"nxdomain\":%llu}}}",
 		     (unsigned long long)v->queries, (unsigned long long)v->qname_bytes,
+		     v->distinct, (unsigned long long)v->responses,
+		     (unsigned long long)v->nxdomain);
+	if (sb->oom)
+		return -ENOMEM;
+	rec->json = sb->buf;
+	rec->json_len = sb->len;
+	return 0;
+}
+
+const uint8_t xf_alert_any_client[16] = { 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff,
+					  0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff };
+
+int xf_alert_build_domain(const struct xf_alert_dom_in *in, struct xf_sb *sb,
+			  struct xf_alert_rec *rec)
+{
+	const struct xf_dt_domain *d = in->dom;
+	const struct xf_domain_view *v = &d->view;
+	const struct xf_detector *top = xf_detectors[in->score->top];
+	const char *sev = xf_severity_name(in->score->severity);
+	double score = in->score->score;
+	char qt[16], ip[48];
+
+	memset(rec, 0, sizeof(*rec));
+	xf_alert_id(xf_alert_any_client, d->domain, d->win_start_s, rec->id);
+	rec->rev = in->rev;
+	rec->ts_ms = in->now_ms;
+	snprintf(rec->client, sizeof(rec->client), "%s", XF_ALERT_ANY_CLIENT);
+	snprintf(rec->domain, sizeof(rec->domain), "%s", d->domain);
+	rec->score = score;
+	snprintf(rec->severity, sizeof(rec->severity), "%s", sev);
+	snprintf(rec->action, sizeof(rec->action), "%s", xf_alert_action_name(in->action));
+
+	sb->len = 0;
+	xf_sb_printf(sb, "{\"@timestamp\":");
+	iso_time(sb, in->now_ms);
+	xf_sb_printf(sb, ",\"event\":{\"kind\":\"alert\",\"category\":[\"network\"],"
+			 "\"type\":[\"info\",\"denied\"],\"module\":\"exfilter\","
+			 "\"dataset\":\"exfilter.dns\",\"action\":\"%s\",\"id\":\"%s\","
+			 "\"severity\":%d,\"start\":",
+		     rec->action, rec->id, (int)(score + 0.5));
+	iso_time(sb, (int64_t)d->win_start_s * 1000);
+	xf_sb_printf(sb, ",\"end\":");
+	iso_time(sb, (int64_t)d->last_s * 1000);
+	/* no source: thousands of clients, many of them spoofed */
+	xf_sb_printf(sb, "},\"dns\":{\"question\":{\"name\":");
+	xf_sb_json_str(sb, d->samples[0] ? d->samples[0] : d->domain);
+	xf_sb_printf(sb, ",\"registered_domain\":");
+	xf_sb_json_str(sb, d->domain);
+	xf_sb_printf(sb, ",\"type\":\"%s\"}},\"rule\":{\"name\":",
+		     xf_qtype_name(d->last_qtype, qt, sizeof(qt)));
+	xf_sb_json_str(sb, top->rule);
+	xf_sb_printf(sb, ",\"id\":");
+	xf_sb_json_str(sb, top->name);
+	xf_sb_printf(sb, ",\"ruleset\":\"exfilter\"},\"observer\":{\"vendor\":\"exfilter\","
+			 "\"type\":\"sensor\",\"hostname\":");
+	xf_sb_json_str(sb, in->observer ? in->observer : "");
+	xf_sb_printf(sb, "},\"exfilter\":{\"alert_id\":\"%s\",\"revision\":%u,\"score\":%.1f,"
+			 "\"severity\":\"%s\",\"mode\":\"%s\",\"client_is_resolver\":false,"
+			 "\"scope\":\"domain\",\"clients\":{\"estimated\":%.0f,\"samples\":[",
+		     rec->id, rec->rev, score, sev, in->mode, v->clients);
+	for (int k = 0; k < XF_DT_CLIENT_SAMPLES && d->clients[k]; k++) {
+		xf_addr_text(d->clients[k], ip, sizeof(ip));
+		xf_sb_printf(sb, "%s\"%s\"", k ? "," : "", ip);
+	}
+	xf_sb_printf(sb, "]},\"window\":{\"start\":");
+	iso_time(sb, (int64_t)d->win_start_s * 1000);
+	xf_sb_printf(sb, ",\"end\":");
+	iso_time(sb, (int64_t)d->last_s * 1000);
+	xf_sb_printf(sb, ",\"seconds\":%u},\"reasons\":[", in->window_s);
+	reasons_json(sb, in->score, 1);
+	xf_sb_printf(sb, "],\"samples\":[");
+	for (int k = 0; k < XF_DT_NAME_SAMPLES && d->samples[k]; k++) {
+		if (k)
+			xf_sb_printf(sb, ",");
+		xf_sb_json_str(sb, d->samples[k]);
+	}
+	xf_sb_printf(sb, "],\"flow\":{\"queries\":%llu,\"qname_bytes\":%llu,"
+			 "\"distinct_names\":%.0f,\"responses\":%llu,\"nxdomain\":%llu}}}",
+		     (unsigned long long)v->queries, (unsigned long long)d->qname_bytes,
 		     v->distinct, (unsigned long long)v->responses,
 		     (unsigned long long)v->nxdomain);
 	if (sb->oom)

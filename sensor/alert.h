@@ -10,6 +10,7 @@
 #include <stdint.h>
 #include <stdio.h>
 #include "detector.h"
+#include "domtab.h"
 #include "flowtab.h"
 #include "geoip.h"
 #include "names.h"
@@ -29,6 +30,23 @@ struct xf_alert_in {
 	const struct xf_geo *geo; /* destination enrichment, NULL = none */
 };
 
+/* A domain alert: one registered domain across every client (a flood). */
+struct xf_alert_dom_in {
+	const struct xf_dt_domain *dom;
+	const struct xf_score *score; /* from xf_score_domain() */
+	enum xf_alert_action action;
+	uint32_t rev;
+	int64_t now_ms;
+	uint32_t window_s;
+	const char *mode;
+	const char *observer;
+};
+
+/* The client of a domain alert in xf_alert_id() and in the store's client
+ * column ("*"): all ones is multicast in IPv6, never a source address. */
+extern const uint8_t xf_alert_any_client[16];
+#define XF_ALERT_ANY_CLIENT "*"
+
 /* id: 32 hex characters from client, domain and window start. The same
  * alert keeps its id through updates and restarts; consumers dedupe on it. */
 void xf_alert_id(const uint8_t *client, const char *domain, uint32_t win_start_s, char *out);
@@ -46,5 +64,14 @@ void xf_alert_table_row(FILE *o, const struct xf_alert_rec *r, int rev, const ch
 
 /* Render into sb and fill rec (rec->json points into sb). 0 or -ENOMEM. */
 int xf_alert_build(const struct xf_alert_in *in, struct xf_sb *sb, struct xf_alert_rec *rec);
+
+/*
+ * The same for a domain alert: no source.ip (no single client is behind
+ * it); exfilter.scope "domain", exfilter.clients the estimated count and the
+ * first few clients seen; exfilter.flow the domain's counts over all
+ * clients; rec->client is XF_ALERT_ANY_CLIENT. 0 or -ENOMEM.
+ */
+int xf_alert_build_domain(const struct xf_alert_dom_in *in, struct xf_sb *sb,
+			  struct xf_alert_rec *rec);
 
 #endif /* XF_ALERT_H */

@@ -259,6 +259,8 @@ static const struct key keys[] = {
 	  .type = KT_UINT, FIELD(tick_ms), .min = 10, .max = 60000 },
 	{ INFO("flows.window_s", "300", "alert window: one alert per client x domain per window"),
 	  .type = KT_UINT, FIELD(window_s), .min = 1, .max = 86400 },
+	{ INFO("flows.max_domains", "16384", "registered domains aggregated across clients (LRU)"),
+	  .type = KT_UINT, FIELD(max_domains), .min = 16, .max = 10000000 },
 
 	{ INFO("detect", NULL, "scoring and verdicts"), .type = KT_SECTION },
 	{ INFO("detect.threshold", "60", "score (0-100) that raises an alert"), .type = KT_NUM,
@@ -275,6 +277,15 @@ static const struct key keys[] = {
 	{ INFO("detect.resolver_scale", "4", "thresholds for a resolver client are this many "
 					     "times higher"),
 	  .type = KT_NUM, FIELD(resolver_scale), .min = 1, .max = 1000 },
+	{ INFO("detect.flood_names", "20000", "random-subdomain flood: distinct names under one "
+					      "domain in a window, all clients"),
+	  .type = KT_UINT, FIELD(flood_names), .min = 1, .max = 1000000000 },
+	{ INFO("detect.flood_clients", "20", "random-subdomain flood: distinct clients asking "
+					     "them"),
+	  .type = KT_UINT, FIELD(flood_clients), .min = 1, .max = 1000000000 },
+	{ INFO("detect.flood_block", "false", "a flood alert in enforce mode writes a verdict "
+					      "for the flooded domain"),
+	  .type = KT_BOOL, FIELD(flood_block) },
 	{ INFO("detect.weights", "{}", "detector name -> weight in the score; 0 = off, "
 				       "unnamed detectors keep their built-in weight"),
 	  .type = KT_WEIGHTS },
@@ -333,6 +344,10 @@ void xf_sensor_cfg_defaults(struct xf_sensor_cfg *c)
 	c->verdict_ttl_s = 3600;
 	c->verdict_action = XF_ACT_DROP;
 	c->resolver_scale = 4;
+	c->max_domains = 16384;
+	c->flood_names = 20000;
+	c->flood_clients = 20;
+	c->flood_block = 0;
 	snprintf(c->db_path, sizeof(c->db_path), "/var/lib/exfilter/alerts.db");
 	c->batch = 1000;
 	c->flush_ms = 100;

@@ -55,6 +55,7 @@ struct xf_sensor_cfg {
 	uint32_t max_flows; /* flows.max_flows: LRU bound of the userspace table */
 	uint32_t tick_ms; /* flows.tick_ms: flow table tick */
 	uint32_t window_s; /* flows.window_s: alert window, one alert per client x domain */
+	uint32_t max_domains; /* flows.max_domains: LRU bound of the domain table */
 
 	/* detect: */
 	double threshold; /* detect.threshold: score that raises an alert (0-100) */
@@ -63,6 +64,9 @@ struct xf_sensor_cfg {
 	uint32_t verdict_ttl_s; /* detect.verdict_ttl_s */
 	__u32 verdict_action; /* detect.verdict_action: drop | refuse */
 	double resolver_scale; /* detect.resolver_scale: resolver thresholds x this */
+	uint32_t flood_names; /* detect.flood_names: distinct names per domain and window */
+	uint32_t flood_clients; /* detect.flood_clients: distinct clients per domain and window */
+	int flood_block; /* detect.flood_block: a flood alert writes a verdict in enforce mode */
 	struct xf_weight weights[XF_CFG_WEIGHTS_MAX]; /* detect.weights: {name: w} */
 	int n_weights;
 

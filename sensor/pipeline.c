@@ -71,6 +71,10 @@ int xf_pipe_init(struct xf_pipeline *p, const struct xf_sensor_cfg *cfg,
 		.max_details = cfg->max_flows / 16 + 1024,
 		.window_s = cfg->window_s,
 	};
+	struct xf_dt_cfg dc = {
+		.max_domains = cfg->max_domains,
+		.window_s = cfg->window_s,
+	};
 	char gerr[512];
 
 	memset(p, 0, sizeof(*p));
@@ -80,11 +84,13 @@ int xf_pipe_init(struct xf_pipeline *p, const struct xf_sensor_cfg *cfg,
 	p->mode = cfg->mode;
 	p->resolvers = calloc(XF_CFG_LIST_MAX, 16);
 	p->ft = xf_ft_new(&fc);
+	p->dt = xf_dt_new(&dc);
 	/* calloc'd: pages of slots never used are never mapped */
 	if (p->ops->scored)
 		p->first = calloc((size_t)cfg->max_flows + 1, sizeof(*p->first));
-	if (!p->resolvers || !p->ft || (p->ops->scored && !p->first)) {
-		snprintf(err, errlen, "out of memory for %u flows", cfg->max_flows);
+	if (!p->resolvers || !p->ft || !p->dt || (p->ops->scored && !p->first)) {
+		snprintf(err, errlen, "out of memory for %u flows and %u domains", cfg->max_flows,
+			 cfg->max_domains);
 		return -1;
 	}
 	if (parse_resolvers(p, err, errlen) || set_weights(p, err, errlen) ||
@@ -93,6 +99,8 @@ int xf_pipe_init(struct xf_pipeline *p, const struct xf_sensor_cfg *cfg,
 	p->params.resolver_scale = cfg->resolver_scale;
 	p->params.window_s = cfg->window_s;
 	p->params.have_resolvers = p->n_resolvers > 0;
+	p->params.flood_names = cfg->flood_names;
+	p->params.flood_clients = cfg->flood_clients;
 	if (cfg->geoip_city[0] || cfg->geoip_asn[0]) {
 		p->geo = xf_geoip_open(cfg->geoip_city, cfg->geoip_asn, gerr, sizeof(gerr));
 		if (!p->geo) {
@@ -108,6 +116,8 @@ void xf_pipe_free(struct xf_pipeline *p)
 {
 	xf_geoip_close(p->geo);
 	xf_ft_free(p->ft);
+	xf_dt_free(p->dt);
+	p->dt = NULL;
 	xf_allowlist_free(p->al);
 	p->al = NULL;
 	xf_sb_free(&p->sb);
@@ -189,6 +199,7 @@ int xf_pipe_observe(struct xf_pipeline *p, struct xf_obs *o)
 	o->resolver = xf_pipe_is_resolver(p, o->client);
 	o->bypass = p->n_resolvers && !o->response && !o->resolver && o->server &&
 		    (o->kind == XF_EV_DNS_QUERY || !o->kind) && !xf_pipe_is_resolver(p, o->server);
+	xf_dt_observe(p->dt, o);
 	idx = xf_ft_observe(p->ft, o);
 	if (idx < 0) {
 		p->obs_errors++;
@@ -315,16 +326,88 @@ static void on_flow(void *ctx, struct xf_ft_flow *f)
 	f->alert->action = (uint8_t)act;
 }
 
+/*
+ * A domain alert: one per registered domain per window, across every
+ * client. It blocks only with detect.flood_block: a flood names its victim,
+ * and dropping every query for the victim's domain finishes what the
+ * attacker started; by default it is reported, and the kernel's own limits
+ * keep acting on each query.
+ */
+static enum xf_alert_action decide_domain(struct xf_pipeline *p, const struct xf_dt_domain *d)
+{
+	if (!p->cfg->flood_block)
+		return XF_AA_ALERTED;
+	if (p->mode == XF_MODE_ENFORCE && p->can_enforce) {
+		if (d->alert->action < XF_AA_BLOCKED && p->ops->enforce &&
+		    !p->ops->enforce(p->ctx, d->domain))
+			p->enforced++;
+		return XF_AA_BLOCKED;
+	}
+	return XF_AA_WOULD_BLOCK;
+}
+
+static void on_domain(void *ctx, struct xf_dt_domain *d)
+{
+	struct xf_pipeline *p = ctx;
+	const char *entry, *source = "config";
+	struct xf_alert_dom_in in;
+	struct xf_alert_rec rec;
+	enum xf_alert_action act;
+	struct xf_score sc;
+
+	xf_score_domain(&d->view, &p->params, p->weights, &sc);
+	if (sc.score <= 0 || sc.score < p->cfg->threshold)
+		return;
+	/* looked up only for a domain that would alert: most never do */
+	entry = xf_pipe_allowed(p, d->domain, &source);
+	if (entry) {
+		p->allow_hits++;
+		if (p->ops->allow_hit)
+			p->ops->allow_hit(p->ctx, d->domain, entry, source);
+		return;
+	}
+	act = decide_domain(p, d);
+	if (d->alert->rev && sc.severity <= d->alert->severity && act <= d->alert->action)
+		return;
+	in = (struct xf_alert_dom_in){
+		.dom = d,
+		.score = &sc,
+		.action = act,
+		.rev = d->alert->rev + 1u,
+		.now_ms = (int64_t)p->now_ms,
+		.window_s = p->cfg->window_s,
+		.mode = p->mode == XF_MODE_ENFORCE ? "enforce" : "monitor",
+		.observer = p->host,
+	};
+	if (xf_alert_build_domain(&in, &p->sb, &rec))
+		return;
+	if (p->ops->alert_domain && p->ops->alert_domain(p->ctx, &rec, d, &sc) < 0)
+		return;
+	if (d->alert->rev)
+		p->alert_updates++;
+	else
+		p->alerts++;
+	p->domain_alerts++;
+	d->alert->rev++;
+	d->alert->severity = (uint8_t)sc.severity;
+	d->alert->action = (uint8_t)act;
+}
+
 void xf_pipe_tick(struct xf_pipeline *p, uint64_t now_ms)
 {
 	p->now_ms = now_ms;
 	p->urgent = 0;
 	xf_ft_tick(p->ft, on_flow, p);
+	xf_dt_tick(p->dt, on_domain, p);
 }
 
 uint32_t xf_pipe_tick_budget(struct xf_pipeline *p, uint64_t now_ms, uint32_t max)
 {
+	uint32_t left;
+
 	p->now_ms = now_ms;
 	p->urgent = 0;
-	return xf_ft_tick_budget(p->ft, on_flow, p, max);
+	left = xf_ft_tick_budget(p->ft, on_flow, p, max);
+	xf_dt_tick(p->dt, on_domain, p);
+	return left;
 }

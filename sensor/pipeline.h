@@ -5,6 +5,10 @@
  * then on each tick every touched flow is scored through detectors/, the
  * allowlist is applied, the alert decision is made (one alert per client x
  * domain per window, updated only when it gets worse) and the alert built.
+ * The same observations feed the domain table (sensor/domtab.c): each tick
+ * also scores every touched registered domain across all its clients with
+ * the domain-scope detectors (a random-subdomain flood), one alert per
+ * domain per window, with no single client.
  *
  * What happens to a decision is the caller's: live writes verdicts to the
  * kernel and puts alerts in the outbox, replay prints and stores them and
@@ -18,6 +22,7 @@
 #include "alert.h"
 #include "config.h"
 #include "detector.h"
+#include "domtab.h"
 #include "flowtab.h"
 #include "geoip.h"
 #include "names.h"
@@ -40,6 +45,11 @@ struct xf_pipe_ops {
 	/* The flow's window restarted since the last tick (live: reset the
 	 * kernel's counters for it). */
 	void (*rolled)(void *ctx, const struct xf_ft_flow *f);
+	/* A new or updated domain alert (every client of one registered domain,
+	 * e.g. a flood), as `alert`: 0 when taken, < 0 retries at the next tick
+	 * that touches the domain. */
+	int (*alert_domain)(void *ctx, const struct xf_alert_rec *rec, const struct xf_dt_domain *d,
+			    const struct xf_score *sc);
 };
 
 struct xf_allowlist;
@@ -50,6 +60,7 @@ struct xf_pipeline {
 	const struct xf_pipe_ops *ops;
 	void *ctx;
 	struct xf_ft *ft;
+	struct xf_dt *dt; /* registered domain across clients */
 	struct xf_allowlist *al; /* shipped entries plus the config's domains */
 	struct xf_geoip *geo;
 	double weights[16];
@@ -68,6 +79,7 @@ struct xf_pipeline {
 	 * tunnel is reported at the query that gave it away */
 	int urgent;
 	uint64_t observed, obs_errors, scored, alerts, alert_updates, allow_hits, enforced;
+	uint64_t domain_alerts; /* of alerts and alert_updates, the domain ones */
 };
 
 /*
@@ -91,12 +103,14 @@ int xf_pipe_is_resolver(const struct xf_pipeline *p, const __u8 *addr);
  */
 int xf_pipe_observe(struct xf_pipeline *p, struct xf_obs *o);
 
-/* Score every flow touched since the last tick and raise or update alerts.
- * now_ms stamps them (wall clock live, packet time in replay). */
+/* Score every flow and every domain touched since the last tick and raise
+ * or update alerts. now_ms stamps them (wall clock live, packet time in
+ * replay). */
 void xf_pipe_tick(struct xf_pipeline *p, uint64_t now_ms);
 
-/* The same in slices: at most max flows; returns how many wait for the next
- * call (live, the ring buffer is drained between slices). */
+/* The same in slices: at most max flows (and every touched domain: a few
+ * per tick); returns how many flows wait for the next call (live, the ring
+ * buffer is drained between slices). */
 uint32_t xf_pipe_tick_budget(struct xf_pipeline *p, uint64_t now_ms, uint32_t max);
 
 /*

@@ -128,6 +128,35 @@ static int on_alert(void *ctx, const struct xf_alert_rec *rec, const struct xf_f
 	return 0;
 }
 
+/* A domain alert (a flood): stored and printed as a flow alert is; the
+ * tuning report is per flow and does not list it. */
+static int on_alert_domain(void *ctx, const struct xf_alert_rec *rec,
+			   const struct xf_dt_domain *d, const struct xf_score *sc)
+{
+	struct replay *r = ctx;
+
+	(void)sc;
+	if (r->ob) {
+		if (xf_outbox_put(r->ob, rec) < 0) {
+			r->store_errors++;
+			return -1;
+		}
+		if (++r->uncommitted >= DB_BATCH) {
+			xf_outbox_commit(r->ob);
+			r->uncommitted = 0;
+		}
+	}
+	if (r->o->format == XF_RF_TABLE) {
+		xf_alert_table_row(stdout, rec, (int)rec->rev, d->samples[0]);
+	} else {
+		fwrite(rec->json, 1, rec->json_len, stdout);
+		fputc('\n', stdout);
+	}
+	if (!strcmp(rec->action, "would-block") && d->alert->action < XF_AA_WOULD_BLOCK)
+		r->would_block++;
+	return 0;
+}
+
 static void on_scored(void *ctx, const struct xf_ft_flow *f, const struct xf_score *sc,
 		      uint64_t now_ms, uint64_t first_ms)
 {
@@ -560,9 +589,11 @@ static int replay_file(struct replay *r, const char *path, volatile sig_atomic_t
 
 static int setup(struct replay *r)
 {
-	static const struct xf_pipe_ops ops = { .alert = on_alert };
+	static const struct xf_pipe_ops ops = { .alert = on_alert,
+						.alert_domain = on_alert_domain };
 	static const struct xf_pipe_ops ops_report = {
 		.alert = on_alert,
+		.alert_domain = on_alert_domain,
 		.scored = on_scored,
 		.allow_hit = on_allow_hit,
 	};

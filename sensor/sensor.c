@@ -183,9 +183,17 @@ static int on_alert(void *ctx, const struct xf_alert_rec *rec, const struct xf_f
 	return 0;
 }
 
+static int on_alert_domain(void *ctx, const struct xf_alert_rec *rec,
+			   const struct xf_dt_domain *d, const struct xf_score *sc)
+{
+	(void)d;
+	return on_alert(ctx, rec, NULL, sc);
+}
+
 static const struct xf_pipe_ops live_ops = {
 	.enforce = on_enforce,
 	.alert = on_alert,
+	.alert_domain = on_alert_domain,
 	.rolled = on_rolled,
 };
 

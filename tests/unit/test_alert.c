@@ -5,7 +5,7 @@
  * truncation), registered domains through libpsl, alert ids, and alert
  * documents validated against schemas/alert.schema.json by python3's
  * jsonschema (formats checked): DNS, kernel-only, SNI and Host alerts, with
- * and without GeoIP, and hostile names that must come out as valid, pure
+ * and without GeoIP, domain alerts (a flood: no source, exfilter.clients), and hostile names that must come out as valid, pure
  * ASCII JSON. Run from the repository root (the schema path is relative).
  */
 #include <stdarg.h>
@@ -747,6 +747,142 @@ static void test_alert_raw_bytes(void **state)
 	fx_done(&x);
 }
 
+/* A domain alert as the pipeline builds it for a flood. */
+struct dfx {
+	uint8_t clients[2][16];
+	char sample[64];
+	struct xf_ft_alert alert;
+	struct xf_dt_domain d;
+	struct xf_score score;
+	struct xf_det_params params;
+	struct xf_sb sb;
+	struct xf_alert_rec rec;
+};
+
+static void dfx_build(struct dfx *x)
+{
+	struct xf_alert_dom_in in;
+
+	memset(x, 0, sizeof(*x));
+	memcpy(x->clients[0], (uint8_t[16]){ [10] = 0xff, [11] = 0xff, 10, 203, 0, 7 }, 16);
+	memcpy(x->clients[1], (uint8_t[16]){ 0x20, 0x01, 0x0d, 0xb8, [15] = 9 }, 16);
+	snprintf(x->sample, sizeof(x->sample), "q8zk1x.flood-a.test");
+	x->d = (struct xf_dt_domain){
+		.idx = 3,
+		.domain = "flood-a.test",
+		.win_start_s = T0,
+		.last_s = T0 + 70,
+		.qname_bytes = 133000 * 19,
+		.last_qtype = 1,
+		.clients = { x->clients[0], x->clients[1] },
+		.samples = { x->sample },
+		.alert = &x->alert,
+		.view = { .domain = "flood-a.test", .queries = 133000, .responses = 120000,
+			  .nxdomain = 119000, .distinct = 131000.4, .clients = 19876.6,
+			  .span_s = 70 },
+	};
+	x->params.flood_names = 20000;
+	x->params.flood_clients = 20;
+	xf_score_domain(&x->d.view, &x->params, NULL, &x->score);
+	in = (struct xf_alert_dom_in){
+		.dom = &x->d,
+		.score = &x->score,
+		.action = XF_AA_ALERTED,
+		.rev = 1,
+		.now_ms = (int64_t)T0 * 1000 + 71000,
+		.window_s = 300,
+		.mode = "enforce",
+		.observer = "sensor-1",
+	};
+	assert_int_equal(xf_alert_build_domain(&in, &x->sb, &x->rec), 0);
+}
+
+static void test_alert_domain(void **state)
+{
+	static const char *const checks[] = {
+		"!source",
+		"!destination",
+		"exfilter/scope=\"domain\"",
+		"exfilter/clients/estimated=19877",
+		"exfilter/clients/samples=[\"10.203.0.7\", \"2001:db8::9\"]",
+		"exfilter/client_is_resolver=false",
+		"dns/question/registered_domain=\"flood-a.test\"",
+		"dns/question/name=\"q8zk1x.flood-a.test\"",
+		"dns/question/type=\"A\"",
+		"rule/name=\"DNS flood: random-subdomain flood\"",
+		"rule/id=\"flood\"",
+		"exfilter/reasons/0/detector=\"flood\"",
+		"exfilter/reasons/0/evidence/clients=19876.6",
+		"exfilter/flow/queries=133000",
+		"exfilter/flow/distinct_names=131000",
+		"exfilter/flow/nxdomain=119000",
+		"event/action=\"alerted\"",
+		"event/dataset=\"exfilter.dns\"",
+		"exfilter/samples=[\"q8zk1x.flood-a.test\"]",
+	};
+	uint8_t any[16];
+	char id[XF_ALERT_ID_LEN + 1];
+	struct dfx x;
+
+	(void)state;
+	dfx_build(&x);
+	assert_true(x.score.score > 70 && x.score.score < 100);
+	assert_string_equal(x.rec.client, "*");
+	assert_string_equal(x.rec.domain, "flood-a.test");
+	/* the id: the domain and the window, no client */
+	memset(any, 0xff, sizeof(any));
+	xf_alert_id(any, "flood-a.test", T0, id);
+	assert_string_equal(x.rec.id, id);
+	json_ok(&x.rec, 1, checks, (int)ARRAY_SIZE(checks));
+	xf_sb_free(&x.sb);
+}
+
+/* the schema tells the scopes apart: a domain alert has no source and has
+ * clients; a flow alert has a source and no clients */
+static void test_schema_scopes(void **state)
+{
+	struct dfx x;
+	struct fx f;
+	char *doc, *p;
+	size_t n;
+
+	(void)state;
+	dfx_build(&x);
+	assert_int_equal(py_run(x.rec.json, x.rec.json_len, 1, NULL, 0, 1), 0);
+	/* a domain alert with a source */
+	n = x.rec.json_len + 64;
+	doc = malloc(n);
+	assert_non_null(doc);
+	p = strstr(x.rec.json, ",\"dns\":");
+	assert_non_null(p);
+	snprintf(doc, n, "%.*s,\"source\":{\"ip\":\"10.203.0.7\"}%s", (int)(p - x.rec.json),
+		 x.rec.json, p);
+	assert_int_not_equal(py_run(doc, strlen(doc), 1, NULL, 0, 1), 0);
+	/* a domain alert without its clients */
+	p = strstr(x.rec.json, "\"clients\":{");
+	assert_non_null(p);
+	snprintf(doc, n, "%.*s%s", (int)(p - x.rec.json), x.rec.json, strstr(p, "]},") + 3);
+	assert_int_not_equal(py_run(doc, strlen(doc), 1, NULL, 0, 1), 0);
+	free(doc);
+	xf_sb_free(&x.sb);
+	/* a flow alert claiming the domain scope, with its source */
+	fx_init(&f, "xf.test", 1);
+	fx_score(&f);
+	fx_build(&f);
+	n = f.rec.json_len + 64;
+	doc = malloc(n);
+	assert_non_null(doc);
+	p = strstr(f.rec.json, "\"window\":");
+	assert_non_null(p);
+	snprintf(doc, n, "%.*s\"scope\":\"domain\",%s", (int)(p - f.rec.json), f.rec.json, p);
+	assert_int_not_equal(py_run(doc, strlen(doc), 1, NULL, 0, 1), 0);
+	/* ... and as a flow, it passes */
+	snprintf(doc, n, "%.*s\"scope\":\"flow\",%s", (int)(p - f.rec.json), f.rec.json, p);
+	assert_int_equal(py_run(doc, strlen(doc), 1, NULL, 0, 1), 0);
+	free(doc);
+	fx_done(&f);
+}
+
 /* the validator itself rejects a document that breaks the schema */
 static void test_validator_rejects(void **state)
 {
@@ -791,6 +927,8 @@ int main(void)
 		cmocka_unit_test(test_alert_hostile_wire),
 		cmocka_unit_test(test_alert_raw_bytes),
 		cmocka_unit_test(test_validator_rejects),
+		cmocka_unit_test(test_alert_domain),
+		cmocka_unit_test(test_schema_scopes),
 	};
 
 	return cmocka_run_group_tests_name("alert", tests, NULL, NULL);

@@ -157,6 +157,10 @@ static void test_defaults(void **state)
 	assert_int_equal(def.block_min_names, 3);
 	assert_int_equal(def.verdict_action, XF_ACT_DROP);
 	assert_true(def.resolver_scale == 4);
+	assert_int_equal(def.max_domains, 16384);
+	assert_int_equal(def.flood_names, 20000);
+	assert_int_equal(def.flood_clients, 20);
+	assert_int_equal(def.flood_block, 0);
 	assert_int_equal(def.n_weights, 0);
 	assert_string_equal(def.db_path, "/var/lib/exfilter/alerts.db");
 	assert_int_equal(def.batch, 1000);
@@ -312,6 +316,7 @@ static const char all_keys[] = "mode: enforce\n"
 			       "  max_flows: 200000\n"
 			       "  tick_ms: 500\n"
 			       "  window_s: 600\n"
+			       "  max_domains: 4096\n"
 			       "detect:\n"
 			       "  threshold: 70.5\n"
 			       "  block_threshold: 9e1\n"
@@ -319,6 +324,9 @@ static const char all_keys[] = "mode: enforce\n"
 			       "  verdict_ttl_s: 7200\n"
 			       "  verdict_action: refuse\n"
 			       "  resolver_scale: 8\n"
+			       "  flood_names: 5000\n"
+			       "  flood_clients: 100\n"
+			       "  flood_block: true\n"
 			       "  weights:\n"
 			       "    entropy: 1.5\n"
 			       "    length: 0\n"
@@ -400,6 +408,10 @@ static void test_all_keys(void **state)
 	assert_int_equal(cfg.block_min_names, 5);
 	assert_int_equal(cfg.verdict_action, XF_ACT_REFUSE);
 	assert_true(cfg.resolver_scale == 8);
+	assert_int_equal(cfg.max_domains, 4096);
+	assert_int_equal(cfg.flood_names, 5000);
+	assert_int_equal(cfg.flood_clients, 100);
+	assert_int_equal(cfg.flood_block, 1);
 	assert_int_equal(cfg.n_weights, 2);
 	assert_string_equal(cfg.weights[0].name, "entropy");
 	assert_true(cfg.weights[0].weight == 1.5);

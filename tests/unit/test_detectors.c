@@ -151,7 +151,8 @@ static void test_registry(void **state)
 {
 	static const char *const names[] = { "length",	 "entropy",   "distinct", "volume",
 					     "timing",	 "qtype",     "nxdomain", "bypass",
-					     "signature", "sni",      "host" };
+					     "signature", "sni",      "host",
+					     "flood" };
 
 	(void)state;
 	assert_true(xf_n_detectors >= (int)ARRAY_SIZE(names));
@@ -166,7 +167,8 @@ static void test_registry(void **state)
 	for (int i = 0; i < xf_n_detectors; i++) {
 		const struct xf_detector *d = xf_detectors[i];
 
-		assert_non_null(d->score);
+		/* one scope each: a flow hook or a domain hook */
+		assert_true(!d->score != !d->score_domain);
 		assert_true(d->rule && *d->rule);
 		assert_true(d->weight > 0 && d->weight <= 1);
 		assert_ptr_equal(xf_detector_find(d->name), d);
@@ -334,7 +336,8 @@ static void test_evidence(void **state)
 	for (int i = 0; i < xf_n_detectors; i++) {
 		const char *nm = xf_detectors[i]->name;
 		int quiet = !strcmp(nm, "bypass") || !strcmp(nm, "signature") ||
-			    !strcmp(nm, "sni") || !strcmp(nm, "host");
+			    !strcmp(nm, "sni") || !strcmp(nm, "host") ||
+			    !xf_detectors[i]->score; /* domain scope: never on a flow */
 
 		assert_true(sc.det[i].n <= XF_EVIDENCE_MAX);
 		if (sc.det[i].score > 0 || !quiet)
@@ -349,6 +352,55 @@ static void test_evidence(void **state)
 	xf_score_flow(&v, &params, NULL, &sc);
 	ev_expect(&sc.det[det_index("distinct")], "distinct_ratio", 1);
 	ev_expect(&sc.det[det_index("distinct")], "distinct_names", 330);
+}
+
+/* ---- flood: the domain scope ---- */
+
+static const struct xf_det_params fparams = { .flood_names = 20000, .flood_clients = 20 };
+
+static double flood_of(double names, double clients, uint64_t queries, struct xf_score *sc)
+{
+	struct xf_domain_view d = { .domain = "victim.test", .queries = queries,
+				    .responses = queries, .nxdomain = queries / 2,
+				    .distinct = names, .clients = clients };
+
+	xf_score_domain(&d, &fparams, NULL, sc);
+	return sc->score;
+}
+
+static void test_flood(void **state)
+{
+	int fl = det_index("flood");
+	struct xf_score sc;
+
+	(void)state;
+	/* both thresholds crossed: high at the threshold, critical at 10x */
+	assert_true(fabs(flood_of(20000, 20, 20000, &sc) - 70) < EPS);
+	assert_int_equal(sc.severity, XF_SEV_HIGH);
+	assert_int_equal(sc.top, fl);
+	ev_expect(&sc.det[fl], "distinct_names", 20000);
+	ev_expect(&sc.det[fl], "clients", 20);
+	ev_expect(&sc.det[fl], "nxdomain_ratio", 0.5);
+	ev_expect(&sc.det[fl], "threshold_names", 20000);
+	assert_true(fabs(flood_of(400000, 20000, 400000, &sc) - 100) < EPS);
+	assert_int_equal(sc.severity, XF_SEV_CRITICAL);
+	assert_true(flood_of(110000, 500, 110000, &sc) > 70);
+	/* either one short: nothing (a tunnel from one client, a popular site) */
+	assert_true(flood_of(19999, 20000, 400000, &sc) == 0);
+	assert_true(flood_of(400000, 19, 400000, &sc) == 0);
+	assert_int_equal(sc.det[fl].n, 0);
+	/* only domain detectors run on a domain; flood never runs on a flow */
+	flood_of(400000, 20000, 400000, &sc);
+	for (int i = 0; i < xf_n_detectors; i++)
+		if (i != fl)
+			assert_true(sc.det[i].score == 0 && sc.det[i].n == 0);
+	{
+		struct xf_flow_view v = view_of(&iodine);
+
+		xf_score_flow(&v, &fparams, NULL, &sc);
+		assert_true(sc.det[fl].score == 0 && sc.det[fl].n == 0);
+		assert_true(sc.score > 0);
+	}
 }
 
 /* an empty window: nothing to say, and nothing scores */
@@ -1461,6 +1513,7 @@ int main(void)
 		cmocka_unit_test(test_browsing),     cmocka_unit_test(test_cdn),
 		cmocka_unit_test(test_single_lookup), cmocka_unit_test(test_resolver),
 		cmocka_unit_test(test_evidence),     cmocka_unit_test(test_no_queries),
+		cmocka_unit_test(test_flood),
 		cmocka_unit_test(test_ev_add_bound), cmocka_unit_test(test_weights),
 		cmocka_unit_test(test_severity),     cmocka_unit_test(test_bounds),
 		cmocka_unit_test(test_ramp), cmocka_unit_test(test_timing_coverage),	     cmocka_unit_test(test_iodine_names),
