@@ -11,8 +11,9 @@
  * after each run. Either way the result is the kernel's event record, and
  * the live path takes it from there (ingest.c, pipeline.c), stamped with the
  * packet's time. The pipeline ticks every flows.tick_ms of packet time and
- * once at the end. DNS responses are also parsed whole with ldns (rcode,
- * answers, EDNS) for the summary and validity. With --report or --eval,
+ * once at the end. Every DNS message is also read whole for the summary
+ * (rcode, answers, EDNS) and its validity: in place by dnsmsg.c, which
+ * hands ldns whatever it does not cover, so the counts are ldns's. With --report or --eval,
  * every scored flow, allowlist skip, DNS query (with its payload bytes) and
  * alert also feeds the tuning report (report.h).
  *
@@ -41,6 +42,7 @@
 #include "allowlist.h"
 #include "alert.h"
 #include "control.h"
+#include "dnsmsg.h"
 #include "frame.h"
 #include "ingest.h"
 #include "loader.h"
@@ -75,6 +77,7 @@ struct replay {
 	/* the packet clock */
 	uint64_t pkt_ns, next_tick_ms, last_ms;
 	int started;
+	int ldns_always; /* XF_REPLAY_LDNS: every message through ldns */
 	/* --kernel */
 	struct xf_loader l;
 	struct ring_buffer *rb;
@@ -213,13 +216,37 @@ static int on_kernel_event(void *ctx, void *data, size_t len)
 	return 0;
 }
 
-/* --- DNS messages, whole, through ldns --- */
+/* --- DNS messages: the summary counters --- */
+
+/* ldns_wire2pkt's view of one message, for the messages the in-place walk
+ * (dnsmsg.c) leaves to it. Returns -1 when ldns rejects the message. */
+static int ldns_summary(const __u8 *wire, __u32 n, struct xf_dns_sum *s)
+{
+	ldns_pkt *m = NULL;
+	ldns_rr_list *an;
+
+	memset(s, 0, sizeof(*s));
+	if (ldns_wire2pkt(&m, wire, n) != LDNS_STATUS_OK)
+		return -1;
+	s->qr = ldns_pkt_qr(m);
+	s->rcode = (uint8_t)ldns_pkt_get_rcode(m);
+	s->ancount = ldns_pkt_ancount(m);
+	an = ldns_pkt_answer(m);
+	for (size_t i = 0; an && i < ldns_rr_list_rr_count(an); i++) {
+		ldns_rr *rr = ldns_rr_list_rr(an, i);
+
+		for (size_t k = 0; k < ldns_rr_rd_count(rr); k++)
+			s->answer_bytes += (uint32_t)ldns_rdf_size(ldns_rr_rdf(rr, k));
+	}
+	s->edns = ldns_pkt_edns(m);
+	ldns_pkt_free(m);
+	return 0;
+}
 
 static void dns_message(struct replay *r, const __u8 *data, __u32 len, const struct xf_frame *f)
 {
 	__u32 off = f->pkt.payload_off + (f->tcp ? 2 : 0), n;
-	ldns_pkt *m = NULL;
-	ldns_rr_list *an;
+	struct xf_dns_sum s;
 
 	if (off >= len)
 		return;
@@ -228,23 +255,19 @@ static void dns_message(struct replay *r, const __u8 *data, __u32 len, const str
 		n = f->pkt.payload_len - (f->tcp ? 2 : 0);
 	if (f->tcp && (__u32)(data[off - 2] << 8 | data[off - 1]) < n)
 		n = (__u32)(data[off - 2] << 8 | data[off - 1]); /* one message of a stream */
-	if (ldns_wire2pkt(&m, data + off, n) != LDNS_STATUS_OK) {
+	/* the walk in place for what it covers; ldns for the rest (and with
+	 * XF_REPLAY_LDNS set, for every message: tests compare the two) */
+	if ((r->ldns_always || xf_dns_summary(data + off, n, &s)) &&
+	    ldns_summary(data + off, n, &s)) {
 		r->rperr[RP_LDNS]++;
 		return;
 	}
-	if (ldns_pkt_qr(m)) {
-		r->nxdomain += ldns_pkt_get_rcode(m) == LDNS_RCODE_NXDOMAIN;
-		r->answers += ldns_pkt_ancount(m);
-		an = ldns_pkt_answer(m);
-		for (size_t i = 0; an && i < ldns_rr_list_rr_count(an); i++) {
-			ldns_rr *rr = ldns_rr_list_rr(an, i);
-
-			for (size_t k = 0; k < ldns_rr_rd_count(rr); k++)
-				r->answer_bytes += ldns_rdf_size(ldns_rr_rdf(rr, k));
-		}
+	if (s.qr) {
+		r->nxdomain += s.rcode == LDNS_RCODE_NXDOMAIN;
+		r->answers += s.ancount;
+		r->answer_bytes += s.answer_bytes;
 	}
-	r->edns += ldns_pkt_edns(m);
-	ldns_pkt_free(m);
+	r->edns += s.edns;
 }
 
 /* --- one packet --- */
@@ -692,6 +715,7 @@ int xf_replay_run(struct xf_sensor_cfg *cfg, const struct xf_replay_opts *o,
 	if (rc)
 		goto out;
 	r->tty = isatty(STDERR_FILENO);
+	r->ldns_always = getenv("XF_REPLAY_LDNS") != NULL;
 	clock_gettime(CLOCK_MONOTONIC, &r->t0);
 	if (o->format == XF_RF_TABLE)
 		printf("%-20s  %-15s  %-30s  %5s  %-8s  %-11s  %3s  %s\n", "time", "client",
