@@ -25,6 +25,8 @@
 #define F_DIRTY 0x04 /* touched since its last visit by a tick */
 #define F_LISTED 0x08 /* the slot is on the dirty list (live or not) */
 #define F_Q1 0x10 /* one query counted in this window that no detail holds */
+#define F_R1 0x20 /* one response counted in this window that no detail holds */
+#define F_R1NX 0x40 /* ... and it was NXDOMAIN */
 
 /* Bucket arrays grow with what they hold (never with the bound): at most
  * FT_LOAD entries per bucket on average. Flows allow 2, which keeps a
@@ -41,7 +43,7 @@ struct ft_flow { /* 64 bytes: the memory bound is per flow */
 	uint32_t queries, qname_bytes;
 	uint32_t entropy_cb; /* centi-bits summed: fits 5M queries of 8 bits */
 	uint32_t enc, longq;
-	uint32_t detail;
+	uint32_t detail; /* F_Q1: the query's last_ms instead (detail_of()) */
 	uint32_t dnext; /* the dirty list (F_LISTED) */
 	uint8_t max_name, max_label, max_enc, flags;
 	struct xf_ft_alert alert;
@@ -455,9 +457,11 @@ static void dlru_push(struct xf_ft *ft, uint32_t i)
 		ft->dlru_tail = i;
 }
 
+static uint32_t detail_of(const struct ft_flow *f);
+
 static void detail_release(struct xf_ft *ft, uint32_t fi)
 {
-	uint32_t di = ft->flows[fi].detail;
+	uint32_t di = detail_of(&ft->flows[fi]);
 
 	if (!di)
 		return;
@@ -468,16 +472,22 @@ static void detail_release(struct xf_ft *ft, uint32_t fi)
 	ft->st.details--;
 }
 
-static uint64_t flow_last_ms(const struct ft_flow *f)
+/*
+ * The flow's detail, or 0. A flow with F_Q1 has none (detail_get clears the
+ * flag), and its detail field holds the time of that one query instead
+ * (last_ms just after it): responses no longer take a detail, so last_ms
+ * may have moved on by the time the second query needs the first's time.
+ */
+static uint32_t detail_of(const struct ft_flow *f)
 {
-	return (uint64_t)f->win_start_s * 1000 + f->last_ms;
+	return f->flags & F_Q1 ? 0 : f->detail;
 }
 
 static struct ft_detail *detail_get(struct xf_ft *ft, uint32_t fi)
 {
 	struct ft_flow *f = &ft->flows[fi];
 	struct ft_detail *d;
-	uint32_t di = f->detail;
+	uint32_t di = detail_of(f);
 
 	if (di) {
 		dlru_unlink(ft, di);
@@ -493,18 +503,23 @@ static struct ft_detail *detail_get(struct xf_ft *ft, uint32_t fi)
 	d = &ft->details[di];
 	memset(d, 0, offsetof(struct ft_detail, samples));
 	d->owner = fi;
-	f->detail = di;
-	dlru_push(ft, di);
-	ft->st.details++;
 	/* the window's first query came without a detail: it was a name the
-	 * tag hooks saw (and found nothing in), and the start of the timing.
-	 * Nothing else has touched the flow since, so last_ms is its time. */
+	 * tag hooks saw (and found nothing in), and the start of the timing */
 	if (f->flags & F_Q1) {
 		d->tag_names = 1;
 		d->w_obs = 1;
-		d->q_last_ms = flow_last_ms(f);
+		d->q_last_ms = (uint64_t)f->win_start_s * 1000 + f->detail;
 		f->flags &= ~F_Q1;
 	}
+	/* and its first response */
+	if (f->flags & F_R1) {
+		d->responses = 1;
+		d->nxdomain = !!(f->flags & F_R1NX);
+		f->flags &= ~(F_R1 | F_R1NX);
+	}
+	f->detail = di;
+	dlru_push(ft, di);
+	ft->st.details++;
 	return d;
 }
 
@@ -644,7 +659,9 @@ static void window_reset(struct xf_ft *ft, uint32_t i, uint32_t now)
 	f->last_ms = 0;
 	f->queries = f->qname_bytes = f->entropy_cb = f->enc = f->longq = 0;
 	f->max_name = f->max_label = f->max_enc = 0;
-	f->flags &= ~F_Q1;
+	if (f->flags & F_Q1)
+		f->detail = 0;
+	f->flags &= ~(F_Q1 | F_R1 | F_R1NX);
 	memset(&f->alert, 0, sizeof(f->alert));
 	if (f->detail) {
 		/* everything starts again but the timing of past windows */
@@ -839,8 +856,8 @@ static void observe_query(struct xf_ft *ft, uint32_t i, const struct xf_obs *o,
 	/* a single plain query needs no sketch: details start with the second,
 	 * or with the first that looks encoded, carries a tag or went around
 	 * the resolvers; the flags remember it for when they do */
-	if (!d && !f->detail && f->queries < 2 && !x->enc_longest && !x->binary) {
-		f->flags |= F_Q1;
+	if (!d && !detail_of(f) && f->queries < 2 && !x->enc_longest && !x->binary) {
+		f->flags |= F_Q1; /* xf_ft_observe stores its time */
 		return;
 	}
 	if (!d)
@@ -910,12 +927,26 @@ int xf_ft_observe(struct xf_ft *ft, const struct xf_obs *o)
 		d->sni += o->kind == XF_EV_SNI;
 		d->hosts += o->kind == XF_EV_HOST;
 	} else if (o->response) {
-		if (!d)
-			d = detail_get(ft, i);
-		d->responses++;
-		d->nxdomain += (x->dns_flags & 0xf) == 3;
+		int nx = (x->dns_flags & 0xf) == 3;
+
+		/* like queries, details start with the second response: a
+		 * lookup and its answer need none */
+		if (!d && !detail_of(f) && !(f->flags & F_R1)) {
+			f->flags |= F_R1 | (nx ? F_R1NX : 0);
+		} else {
+			if (!d)
+				d = detail_get(ft, i);
+			d->responses++;
+			d->nxdomain += nx;
+		}
 	} else {
+		int q1 = f->flags & F_Q1;
+
 		observe_query(ft, i, o, d, tags);
+		touch_last(f, o);
+		if (!q1 && (f->flags & F_Q1))
+			f->detail = f->last_ms; /* detail_of() */
+		return (int)i;
 	}
 	touch_last(f, o);
 	return (int)i;
@@ -968,15 +999,35 @@ int xf_ft_merge_kernel(struct xf_ft *ft, const __u8 *client, __u64 kernel_rd,
 	return 1;
 }
 
+/*
+ * Registers of rank <= HLL_EXACT_RANK are summed as integers in units of
+ * 2^-HLL_EXACT_RANK: every partial sum of up to 64 terms is then below 2^7
+ * with its lowest bit at 2^-46, 53 bits, so the floating-point sum in
+ * register order (the loop below) never rounds and both give the same
+ * double. The integer sum has no dependency through an FP add (4 cycles
+ * each) and no ldexp() call: the tick runs it for every flow it visits.
+ */
+#define HLL_EXACT_RANK 46
+_Static_assert(XF_HLL_REGS <= 64, "the exact sum needs at most 64 registers");
+
 double xf_hll_estimate(const __u8 *regs)
 {
 	const double m = XF_HLL_REGS, alpha = 0.709; /* alpha_64 */
 	double sum = 0;
-	int zeros = 0;
+	uint64_t acc = 0;
+	int zeros = 0, deep = 0;
 
 	for (int i = 0; i < XF_HLL_REGS; i++) {
-		sum += ldexp(1.0, -(int)regs[i]);
+		deep |= regs[i] > HLL_EXACT_RANK;
+		/* a deep register's term is garbage, and unused */
+		acc += 1ULL << ((unsigned int)(HLL_EXACT_RANK - regs[i]) & 63);
 		zeros += !regs[i];
+	}
+	if (!deep) {
+		sum = ldexp((double)acc, -HLL_EXACT_RANK);
+	} else {
+		for (int i = 0; i < XF_HLL_REGS; i++)
+			sum += ldexp(1.0, -(int)regs[i]);
 	}
 	sum = alpha * m * m / sum;
 	/* small range: linear counting is exact enough and unbiased */
@@ -1005,7 +1056,7 @@ static void iat_view(const struct ft_detail *d, uint32_t queries, struct xf_flow
 static void flow_view(struct xf_ft *ft, uint32_t i, struct xf_ft_flow *out)
 {
 	struct ft_flow *f = &ft->flows[i];
-	struct ft_detail *d = f->detail ? &ft->details[f->detail] : NULL;
+	struct ft_detail *d = detail_of(f) ? &ft->details[f->detail] : NULL;
 	struct xf_flow_view *v = &out->view;
 
 	memset(out, 0, sizeof(*out));
@@ -1030,6 +1081,8 @@ static void flow_view(struct xf_ft *ft, uint32_t i, struct xf_ft_flow *out)
 	v->resolver = !!(f->flags & F_RESOLVER);
 	v->distinct = f->queries ? 1 : 0;
 	v->tag_names = !!(f->flags & F_Q1);
+	v->responses = !!(f->flags & F_R1);
+	v->nxdomain = !!(f->flags & F_R1NX);
 	if (d) {
 		v->responses = d->responses;
 		v->nxdomain = d->nxdomain;
