@@ -114,7 +114,7 @@ int xf_text_name(const uint8_t *name, size_t len, int lower, char *out, size_t s
  */
 #define XF_RD_MAX_LEN 400 /* fewer than 255 labels: libpsl's label counter */
 #define RD_LABELS_MAX 16 /* interior suffixes have at most 4 labels today */
-#define RD_SLOTS 8192 /* direct-mapped, 64 bytes a slot: 512 KiB */
+#define RD_SLOTS 32768 /* direct-mapped, 64 bytes a slot: 2 MiB, mapped as used */
 #define RD_KEY_MAX 54
 
 struct rd_slot {
