@@ -490,8 +490,12 @@ static struct ft_detail *detail_get(struct xf_ft *ft, uint32_t fi)
 	uint32_t di = detail_of(f);
 
 	if (di) {
-		dlru_unlink(ft, di);
-		dlru_push(ft, di);
+		/* already the most recent: moving it would touch two other
+		 * details (cache misses) to change nothing */
+		if (ft->dlru_head != di) {
+			dlru_unlink(ft, di);
+			dlru_push(ft, di);
+		}
 		return &ft->details[di];
 	}
 	di = detail_take(ft);
@@ -713,8 +717,10 @@ static uint32_t flow_get(struct xf_ft *ft, const struct xf_obs *o)
 	d = c ? dom_find(ft, o->domain, hash_bytes(o->domain, strlen(o->domain))) : 0;
 	i = d ? flow_find(ft, c, d) : 0;
 	if (i) {
-		lru_unlink(ft, i);
-		lru_push(ft, i);
+		if (ft->lru_head != i) { /* as for details */
+			lru_unlink(ft, i);
+			lru_push(ft, i);
+		}
 		return i;
 	}
 	/* a new flow: evict first, so that interning below finds room (the
@@ -1134,6 +1140,19 @@ uint32_t xf_ft_tick_budget(struct xf_ft *ft, xf_ft_fn fn, void *ctx, uint32_t ma
 	while (done < max && ft->dirty_head) {
 		uint32_t i = dirty_pop(ft);
 
+		/* the flows to visit are scattered: fetch the next entry, and
+		 * what the one after this reads, while this one is scored */
+		if (ft->dirty_head) {
+			const struct ft_flow *n = &ft->flows[ft->dirty_head];
+
+			__builtin_prefetch(n);
+			if (n->dnext)
+				__builtin_prefetch(&ft->flows[n->dnext]);
+			__builtin_prefetch(&ft->clients[n->client]);
+			__builtin_prefetch(&ft->doms[n->dom]);
+			if (detail_of(n))
+				__builtin_prefetch(&ft->details[n->detail]);
+		}
 		if (!i)
 			continue;
 		flow_view(ft, i, &v);

@@ -43,6 +43,19 @@ static int put_end(char *out, size_t pos, size_t size)
 	return (int)strlen(out);
 }
 
+/* Bytes put_byte() copies as they are inside a label. */
+static int plain_label(const uint8_t *p, size_t n)
+{
+	for (size_t j = 0; j < n; j++) {
+		uint8_t c = p[j];
+
+		if (!((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
+		      c == '-' || c == '_'))
+			return 0;
+	}
+	return 1;
+}
+
 int xf_wire_to_text(const uint8_t *wire, size_t len, int lower, char *out, size_t size)
 {
 	size_t pos = 0, i = 0;
@@ -56,6 +69,16 @@ int xf_wire_to_text(const uint8_t *wire, size_t len, int lower, char *out, size_
 			goto bad;
 		if (pos && pos < size)
 			out[pos++] = '.';
+		/* the common label: nothing to escape and room for all of it */
+		if (pos + l < size && plain_label(wire + i, l)) {
+			for (size_t j = 0; j < l; j++)
+				out[pos + j] = (char)(lower && wire[i + j] >= 'A' && wire[i + j] <= 'Z' ?
+							     wire[i + j] + 32 :
+							     wire[i + j]);
+			pos += l;
+			i += l;
+			continue;
+		}
 		for (size_t j = 0; j < l; j++)
 			pos = put_byte(out, pos, size, wire[i++], lower, 1);
 	}
