@@ -73,14 +73,19 @@ struct ft_detail {
 
 struct ft_client {
 	uint8_t addr[16];
+	uint64_t h; /* hash_bytes(addr) */
 	uint32_t refs, hnext;
 };
 
-struct ft_dom {
-	char *name;
+#define DOM_INLINE 28 /* names up to 27 bytes live in their entry */
+
+struct ft_dom { /* 64 bytes, aligned: a lookup's compare stays in one line */
+	char *name; /* inl, or its own allocation */
 	uint64_t h, khash;
 	uint32_t refs, hnext, knext;
+	char inl[DOM_INLINE];
 };
+_Static_assert(sizeof(struct ft_dom) == 64, "domain entry size");
 
 struct xf_ft {
 	struct xf_ft_cfg cfg;
@@ -93,7 +98,8 @@ struct xf_ft {
 	uint32_t dfree, dused, dlru_head, dlru_tail;
 	struct ft_client *clients;
 	uint32_t *cbuckets, cmask, cfree, cused;
-	struct ft_dom *doms;
+	struct ft_dom *doms; /* 64-byte aligned */
+	void *doms_mem;
 	uint32_t *dbuckets, *kbuckets, dmask, domfree, domused;
 	/* flows to visit: a FIFO through ft_flow.dnext; n_dirty counts the
 	 * live ones (an evicted flow's slot stays listed until popped) */
@@ -120,9 +126,12 @@ static uint64_t hash_bytes(const void *p, size_t n)
 	return mix64(h);
 }
 
-static uint64_t flow_hash(uint32_t c, uint32_t d)
+/* A flow's hash from its client's and domain's hashes (not their ids): an
+ * observation has it before interning, so its bucket can be fetched while
+ * the client and the domain are looked up. */
+static uint64_t flow_key(uint64_t ch, uint64_t dh)
 {
-	return mix64(((uint64_t)c << 32) | d);
+	return mix64(ch ^ (dh * 0x9e3779b97f4a7c15ULL));
 }
 
 struct xf_ft *xf_ft_new(const struct xf_ft_cfg *cfg)
@@ -149,14 +158,15 @@ struct xf_ft *xf_ft_new(const struct xf_ft_cfg *cfg)
 	ft->flows = (void *)(((uintptr_t)ft->flows_mem + 63) & ~(uintptr_t)63);
 	ft->details = calloc((size_t)ft->cfg.max_details + 1, sizeof(*ft->details));
 	ft->clients = calloc((size_t)n + 1, sizeof(*ft->clients));
-	ft->doms = calloc((size_t)n + 1, sizeof(*ft->doms));
+	ft->doms_mem = calloc((size_t)n + 2, sizeof(*ft->doms));
+	ft->doms = (void *)(((uintptr_t)ft->doms_mem + 63) & ~(uintptr_t)63);
 	/* bucket arrays small: hashing touches every page of them */
 	ft->fbuckets = calloc(FT_BUCKETS_MIN, sizeof(uint32_t));
 	ft->cbuckets = calloc(FT_BUCKETS_MIN, sizeof(uint32_t));
 	ft->dbuckets = calloc(FT_BUCKETS_MIN, sizeof(uint32_t));
 	ft->kbuckets = calloc(FT_BUCKETS_MIN, sizeof(uint32_t));
 	if (!ft->flows_mem || !ft->fbuckets || !ft->details || !ft->clients || !ft->cbuckets ||
-	    !ft->doms || !ft->dbuckets || !ft->kbuckets)
+	    !ft->doms_mem || !ft->dbuckets || !ft->kbuckets)
 		goto fail;
 	return ft;
 fail:
@@ -168,18 +178,24 @@ void xf_ft_free(struct xf_ft *ft)
 {
 	if (!ft)
 		return;
-	if (ft->doms)
+	if (ft->doms_mem)
 		for (uint32_t i = 1; i <= ft->domused; i++)
-			free(ft->doms[i].name);
+			if (ft->doms[i].name != ft->doms[i].inl)
+				free(ft->doms[i].name);
 	free(ft->flows_mem);
 	free(ft->fbuckets);
 	free(ft->details);
 	free(ft->clients);
 	free(ft->cbuckets);
-	free(ft->doms);
+	free(ft->doms_mem);
 	free(ft->dbuckets);
 	free(ft->kbuckets);
 	free(ft);
+}
+
+static uint64_t flow_hash(const struct xf_ft *ft, uint32_t c, uint32_t d)
+{
+	return flow_key(ft->clients[c].h, ft->doms[d].h);
 }
 
 /* --- growing the bucket arrays --- */
@@ -202,7 +218,7 @@ static void flows_grow(struct xf_ft *ft)
 
 		if (!f->client)
 			continue;
-		k = flow_hash(f->client, f->dom) & (nb - 1);
+		k = flow_hash(ft, f->client, f->dom) & (nb - 1);
 		f->hnext = b[k];
 		b[k] = i;
 	}
@@ -223,7 +239,7 @@ static void clients_grow(struct xf_ft *ft)
 
 		if (!c->refs)
 			continue;
-		k = hash_bytes(c->addr, 16) & (nb - 1);
+		k = c->h & (nb - 1);
 		c->hnext = b[k];
 		b[k] = i;
 	}
@@ -337,6 +353,7 @@ static uint32_t client_get(struct xf_ft *ft, const uint8_t *addr)
 		return 0;
 	c = &ft->clients[i];
 	memcpy(c->addr, addr, 16);
+	c->h = h;
 	c->refs = 1;
 	c->hnext = ft->cbuckets[h & ft->cmask];
 	ft->cbuckets[h & ft->cmask] = i;
@@ -351,7 +368,7 @@ static void client_put(struct xf_ft *ft, uint32_t i)
 
 	if (--c->refs)
 		return;
-	for (pp = &ft->cbuckets[hash_bytes(c->addr, 16) & ft->cmask]; *pp != i;
+	for (pp = &ft->cbuckets[c->h & ft->cmask]; *pp != i;
 	     pp = &ft->clients[*pp].hnext)
 		;
 	*pp = c->hnext;
@@ -387,9 +404,15 @@ static uint32_t dom_get(struct xf_ft *ft, const char *name, uint64_t khash)
 	if (!i)
 		return 0;
 	d = &ft->doms[i];
-	/* the one allocation per new domain: names are short and shared by
-	 * every client that queries them */
-	d->name = strdup(name);
+	/* most names fit the entry; a longer one takes the one allocation
+	 * per new domain (shared by every client that queries it) */
+	if (len < DOM_INLINE) {
+		memcpy(d->inl, name, len + 1);
+		d->name = d->inl;
+	} else {
+		d->name = strdup(name);
+		ft->st.bytes += len + 1;
+	}
 	if (!d->name) {
 		d->hnext = ft->domfree;
 		ft->domfree = i;
@@ -403,7 +426,6 @@ static uint32_t dom_get(struct xf_ft *ft, const char *name, uint64_t khash)
 	d->knext = ft->kbuckets[mix64(khash) & ft->dmask];
 	ft->kbuckets[mix64(khash) & ft->dmask] = i;
 	ft->st.domains++;
-	ft->st.bytes += len + 1;
 	return i;
 }
 
@@ -420,8 +442,10 @@ static void dom_put(struct xf_ft *ft, uint32_t i)
 	for (pp = &ft->kbuckets[mix64(d->khash) & ft->dmask]; *pp != i; pp = &ft->doms[*pp].knext)
 		;
 	*pp = d->knext;
-	ft->st.bytes -= strlen(d->name) + 1;
-	free(d->name);
+	if (d->name != d->inl) {
+		ft->st.bytes -= strlen(d->name) + 1;
+		free(d->name);
+	}
 	d->name = NULL;
 	d->hnext = ft->domfree;
 	ft->domfree = i;
@@ -529,9 +553,9 @@ static struct ft_detail *detail_get(struct xf_ft *ft, uint32_t fi)
 
 /* --- flows --- */
 
-static uint32_t flow_find(struct xf_ft *ft, uint32_t c, uint32_t d)
+static uint32_t flow_find(struct xf_ft *ft, uint32_t c, uint32_t d, uint64_t fh)
 {
-	for (uint32_t i = ft->fbuckets[flow_hash(c, d) & ft->fmask]; i; i = ft->flows[i].hnext)
+	for (uint32_t i = ft->fbuckets[fh & ft->fmask]; i; i = ft->flows[i].hnext)
 		if (ft->flows[i].client == c && ft->flows[i].dom == d)
 			return i;
 	return 0;
@@ -581,7 +605,7 @@ static void flow_evict(struct xf_ft *ft, uint32_t i)
 	struct ft_flow *f = &ft->flows[i];
 	uint32_t *pp;
 
-	for (pp = &ft->fbuckets[flow_hash(f->client, f->dom) & ft->fmask]; *pp != i;
+	for (pp = &ft->fbuckets[flow_hash(ft, f->client, f->dom) & ft->fmask]; *pp != i;
 	     pp = &ft->flows[*pp].hnext)
 		;
 	*pp = f->hnext;
@@ -710,12 +734,19 @@ static void mark_dirty(struct xf_ft *ft, uint32_t i)
 
 static uint32_t flow_get(struct xf_ft *ft, const struct xf_obs *o)
 {
+	uint64_t ch = hash_bytes(o->client, 16), dh = hash_bytes(o->domain, strlen(o->domain));
+	uint64_t fh = flow_key(ch, dh);
 	uint32_t c, d, i, k;
 	struct ft_flow *f;
 
-	c = client_find(ft, o->client, hash_bytes(o->client, 16));
-	d = c ? dom_find(ft, o->domain, hash_bytes(o->domain, strlen(o->domain))) : 0;
-	i = d ? flow_find(ft, c, d) : 0;
+	/* three lookups, each a likely cache miss in a big table: start the
+	 * flow's bucket, then its first entry, while the others run */
+	__builtin_prefetch(&ft->fbuckets[fh & ft->fmask]);
+	c = client_find(ft, o->client, ch);
+	if (c && ft->fbuckets[fh & ft->fmask])
+		__builtin_prefetch(&ft->flows[ft->fbuckets[fh & ft->fmask]]);
+	d = c ? dom_find(ft, o->domain, dh) : 0;
+	i = d ? flow_find(ft, c, d, fh) : 0;
 	if (i) {
 		if (ft->lru_head != i) { /* as for details */
 			lru_unlink(ft, i);
@@ -747,7 +778,7 @@ static uint32_t flow_get(struct xf_ft *ft, const struct xf_obs *o)
 	f->client = c;
 	f->dom = d;
 	f->win_start_s = o->now_s;
-	k = flow_hash(c, d) & ft->fmask;
+	k = fh & ft->fmask;
 	f->hnext = ft->fbuckets[k];
 	ft->fbuckets[k] = i;
 	lru_push(ft, i);
@@ -970,7 +1001,7 @@ int xf_ft_merge_kernel(struct xf_ft *ft, const __u8 *client, __u64 kernel_rd,
 		return 0;
 	for (d = ft->kbuckets[mix64(kernel_rd) & ft->dmask]; d && !i; d = ft->doms[d].knext)
 		if (ft->doms[d].khash == kernel_rd)
-			i = flow_find(ft, c, d);
+			i = flow_find(ft, c, d, flow_hash(ft, c, d));
 	if (!i)
 		return 0;
 	f = &ft->flows[i];

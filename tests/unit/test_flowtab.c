@@ -427,8 +427,11 @@ static void test_lru_one(void **state)
 static void test_intern_released(void **state)
 {
 	struct xf_ft *ft = ft_new(4, 4, 300);
-	static const char *const da[] = { "alpha-domain.test", "bravo-domain.test",
-					  "charlie-domain.test", "delta-domain.test" };
+	/* longer than an entry holds: each takes its own string */
+	static const char *const da[] = { "alpha-domain-with-a-long-name.test",
+					  "bravo-domain-with-a-long-name.test",
+					  "charlie-domain-with-a-long-name.test",
+					  "delta-domain-with-a-long-name.test" };
 	static const char *const db[] = { "e.test", "f.test", "g.test", "h.test" };
 	__u8 a[16], b[16];
 	struct xf_ft_stats full, after;
