@@ -461,7 +461,7 @@ void xf_sb_free(struct xf_sb *sb)
 
 void xf_addr_text(const uint8_t *a, char *out, size_t size)
 {
-	static const uint8_t v4mapped[12] = {0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0xff, 0xff};
+	static const uint8_t v4mapped[12] = { 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0xff, 0xff };
 
 	if (!memcmp(a, v4mapped, 12))
 		inet_ntop(AF_INET, a + 12, out, (socklen_t)size);
