@@ -918,18 +918,16 @@ static void observe_query(struct xf_ft *ft, uint32_t i, const struct xf_obs *o,
 		sample_add(d, o->name);
 }
 
-int xf_ft_observe(struct xf_ft *ft, const struct xf_obs *o)
+/* One observation of flow i, found (or made) for o. */
+static int observe_flow(struct xf_ft *ft, uint32_t i, const struct xf_obs *o)
 {
 	const struct xf_name_feat *x = o->feat;
 	struct ft_detail *d = NULL;
-	struct ft_flow *f;
-	uint32_t i = flow_get(ft, o), tags = 0;
+	struct ft_flow *f = &ft->flows[i];
+	uint32_t tags = 0;
 	int named = !o->response && o->name && *o->name;
 	int second = o->kind == XF_EV_SNI || o->kind == XF_EV_HOST;
 
-	if (!i)
-		return -1;
-	f = &ft->flows[i];
 	ft->st.observed++;
 	if (o->now_s - f->win_start_s >= ft->cfg.window_s && o->now_s > f->win_start_s) {
 		window_reset(ft, i, o->now_s);
@@ -987,6 +985,30 @@ int xf_ft_observe(struct xf_ft *ft, const struct xf_obs *o)
 	}
 	touch_last(f, o);
 	return (int)i;
+}
+
+int xf_ft_observe(struct xf_ft *ft, const struct xf_obs *o)
+{
+	uint32_t i = flow_get(ft, o);
+
+	return i ? observe_flow(ft, i, o) : -1;
+}
+
+uint64_t xf_ft_gen(const struct xf_ft *ft)
+{
+	return ft->st.evicted; /* evictions are the only way a flow slot changes hands */
+}
+
+int xf_ft_observe_at(struct xf_ft *ft, uint32_t idx, uint64_t gen, const struct xf_obs *o)
+{
+	if (gen != ft->st.evicted || !idx || idx > ft->fused || !ft->flows[idx].client)
+		return -1;
+	/* what flow_get does when it finds the flow */
+	if (ft->lru_head != idx) {
+		lru_unlink(ft, idx);
+		lru_push(ft, idx);
+	}
+	return observe_flow(ft, idx, o);
 }
 
 int xf_ft_merge_kernel(struct xf_ft *ft, const __u8 *client, __u64 kernel_rd,

@@ -1366,6 +1366,62 @@ static void test_response_no_detail(void **state)
 	xf_ft_free(ft);
 }
 
+/* xf_ft_observe_at counts as xf_ft_observe does, and refuses once any
+ * flow was evicted since its generation. */
+static void test_observe_at(void **state)
+{
+	struct xf_ft *a = ft_new(4, 4, 300), *b = ft_new(4, 4, 300);
+	struct seen sa, sb;
+	struct seen_flow *fa, *fb;
+	__u8 c[16], c2[16];
+	struct q q;
+	uint64_t gen;
+	int ia, ib;
+
+	(void)state;
+	ip4(c, 0x0a000001);
+	ip4(c2, 0x0a000002);
+	for (int k = 0; k < 3; k++) {
+		q_set(&q, c, "x.test", k ? "api.x.test" : "www.x.test", T0 + (uint32_t)k);
+		ia = xf_ft_observe(a, &q.o);
+		ib = xf_ft_observe(b, &q.o);
+		assert_true(ia > 0 && ib > 0);
+		gen = xf_ft_gen(b);
+		q.o.response = 1;
+		q.o.kind = XF_EV_DNS_RESPONSE;
+		q.feat.dns_flags = k == 1 ? 0x8183 : 0x8180;
+		assert_int_equal(xf_ft_observe(a, &q.o), ia);
+		assert_int_equal(xf_ft_observe_at(b, (uint32_t)ib, gen, &q.o), ib);
+	}
+	seen_each(a, &sa);
+	seen_each(b, &sb);
+	fa = must_find(&sa, c, "x.test");
+	fb = must_find(&sb, c, "x.test");
+	assert_int_equal(fa->view.queries, fb->view.queries);
+	assert_int_equal(fb->view.responses, 3);
+	assert_int_equal(fb->view.nxdomain, 1);
+	assert_int_equal(fa->view.responses, fb->view.responses);
+	assert_int_equal(fa->view.iat_n, fb->view.iat_n);
+	assert_true(fa->view.span_s == fb->view.span_s);
+	assert_int_equal(stats(a).observed, stats(b).observed);
+	/* fill b past its bound: an eviction makes the old generation stale */
+	gen = xf_ft_gen(b);
+	for (int k = 0; k < 4; k++) {
+		char dom[32];
+
+		snprintf(dom, sizeof(dom), "d%d.test", k);
+		observe(b, c2, dom, dom, T0 + 10);
+	}
+	assert_true(xf_ft_gen(b) != gen);
+	q_set(&q, c, "x.test", "www.x.test", T0 + 11);
+	q.o.response = 1;
+	q.o.kind = XF_EV_DNS_RESPONSE;
+	assert_int_equal(xf_ft_observe_at(b, (uint32_t)ib, gen, &q.o), -1);
+	assert_int_equal(xf_ft_observe_at(b, 0, xf_ft_gen(b), &q.o), -1);
+	xf_ft_free(a);
+	xf_ft_free(b);
+}
+
 static void test_iat(void **state)
 {
 	struct xf_ft *ft = ft_new(16, 16, 3600);
@@ -1756,6 +1812,7 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_counts_per_flow),
 		cmocka_unit_test(test_response_no_detail),
+		cmocka_unit_test(test_observe_at),
 		cmocka_unit_test(test_hll_exact),
 		cmocka_unit_test(test_ipv4_ipv6_apart),
 		cmocka_unit_test(test_lru_domains),
