@@ -48,30 +48,30 @@ struct layout {
 };
 
 /* ldns 1.8.3 rr.c: type_*_wireformat and rdata_field_descriptors */
-static const struct layout layouts[] = {
-	{ 1, 0, { K_FIX4 } }, /* A */
-	{ 2, 0, { K_NAME } }, /* NS */
-	{ 5, 0, { K_NAME } }, /* CNAME */
-	{ 6, 0, { K_NAME, K_NAME, K_FIX4, K_FIX4, K_FIX4, K_FIX4, K_FIX4 } }, /* SOA */
-	{ 10, 0, { K_REST } }, /* NULL */
-	{ 12, 0, { K_NAME } }, /* PTR */
-	{ 15, 0, { K_FIX2, K_NAME } }, /* MX */
-	{ 16, 1, { 0 } }, /* TXT */
-	{ 25, 0, { K_FIX2, K_FIX1, K_FIX1, K_REST } }, /* KEY */
-	{ 28, 0, { K_FIX16 } }, /* AAAA */
-	{ 33, 0, { K_FIX2, K_FIX2, K_FIX2, K_NAME } }, /* SRV */
-	{ 39, 0, { K_NAME } }, /* DNAME */
-	{ 41, 0, { K_REST } }, /* OPT */
-	{ 64, 0, { K_FIX2, K_NAME, K_REST } }, /* SVCB */
-	{ 65, 0, { K_FIX2, K_NAME, K_REST } }, /* HTTPS */
+#define TYPES_KNOWN 66 /* the table covers types below HTTPS + 1 */
+
+/* by type; type 0 = not covered */
+static const struct layout layouts[TYPES_KNOWN] = {
+	[1] = { 1, 0, { K_FIX4 } }, /* A */
+	[2] = { 2, 0, { K_NAME } }, /* NS */
+	[5] = { 5, 0, { K_NAME } }, /* CNAME */
+	[6] = { 6, 0, { K_NAME, K_NAME, K_FIX4, K_FIX4, K_FIX4, K_FIX4, K_FIX4 } }, /* SOA */
+	[10] = { 10, 0, { K_REST } }, /* NULL */
+	[12] = { 12, 0, { K_NAME } }, /* PTR */
+	[15] = { 15, 0, { K_FIX2, K_NAME } }, /* MX */
+	[16] = { 16, 1, { 0 } }, /* TXT */
+	[25] = { 25, 0, { K_FIX2, K_FIX1, K_FIX1, K_REST } }, /* KEY */
+	[28] = { 28, 0, { K_FIX16 } }, /* AAAA */
+	[33] = { 33, 0, { K_FIX2, K_FIX2, K_FIX2, K_NAME } }, /* SRV */
+	[39] = { 39, 0, { K_NAME } }, /* DNAME */
+	[41] = { 41, 0, { K_REST } }, /* OPT */
+	[64] = { 64, 0, { K_FIX2, K_NAME, K_REST } }, /* SVCB */
+	[65] = { 65, 0, { K_FIX2, K_NAME, K_REST } }, /* HTTPS */
 };
 
 static const struct layout *layout_of(uint16_t type)
 {
-	for (size_t i = 0; i < sizeof(layouts) / sizeof(layouts[0]); i++)
-		if (layouts[i].type == type)
-			return &layouts[i];
-	return NULL;
+	return type < TYPES_KNOWN && layouts[type].type ? &layouts[type] : NULL;
 }
 
 static uint16_t rd16(const uint8_t *p)
