@@ -116,13 +116,27 @@ static uint64_t mix64(uint64_t x)
 	return x ^ (x >> 33);
 }
 
+/* Eight bytes at a time, each word mixed in (the lookups of every
+ * observation hash a 16-byte address and a domain name: a byte-serial
+ * multiply chain cost them 20-40 ns). Only this process sees the values. */
 static uint64_t hash_bytes(const void *p, size_t n)
 {
 	const uint8_t *b = p;
-	uint64_t h = 0xcbf29ce484222325ULL;
+	uint64_t h = 0xcbf29ce484222325ULL ^ n;
 
-	for (size_t i = 0; i < n; i++)
-		h = (h ^ b[i]) * 0x100000001b3ULL;
+	for (; n >= 8; n -= 8, b += 8) {
+		uint64_t w;
+
+		memcpy(&w, b, 8);
+		h = (h ^ w) * 0x9e3779b97f4a7c15ULL;
+		h ^= h >> 32;
+	}
+	if (n) {
+		uint64_t w = 0;
+
+		memcpy(&w, b, n);
+		h = (h ^ w) * 0x9e3779b97f4a7c15ULL;
+	}
 	return mix64(h);
 }
 
