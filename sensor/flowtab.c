@@ -25,6 +25,8 @@
 #define F_DIRTY 0x04 /* touched since its last visit by a tick */
 #define F_LISTED 0x08 /* the slot is on the dirty list (live or not) */
 #define F_Q1 0x10 /* one query counted in this window that no detail holds */
+#define F_R1 0x20 /* one response counted in this window that no detail holds */
+#define F_R1NX 0x40 /* ... and it was NXDOMAIN */
 
 /* Bucket arrays grow with what they hold (never with the bound): at most
  * FT_LOAD entries per bucket on average. Flows allow 2, which keeps a
@@ -41,7 +43,7 @@ struct ft_flow { /* 64 bytes: the memory bound is per flow */
 	uint32_t queries, qname_bytes;
 	uint32_t entropy_cb; /* centi-bits summed: fits 5M queries of 8 bits */
 	uint32_t enc, longq;
-	uint32_t detail;
+	uint32_t detail; /* F_Q1: the query's last_ms instead (detail_of()) */
 	uint32_t dnext; /* the dirty list (F_LISTED) */
 	uint8_t max_name, max_label, max_enc, flags;
 	struct xf_ft_alert alert;
@@ -71,14 +73,19 @@ struct ft_detail {
 
 struct ft_client {
 	uint8_t addr[16];
+	uint64_t h; /* hash_bytes(addr) */
 	uint32_t refs, hnext;
 };
 
-struct ft_dom {
-	char *name;
+#define DOM_INLINE 28 /* names up to 27 bytes live in their entry */
+
+struct ft_dom { /* 64 bytes, aligned: a lookup's compare stays in one line */
+	char *name; /* inl, or its own allocation */
 	uint64_t h, khash;
 	uint32_t refs, hnext, knext;
+	char inl[DOM_INLINE];
 };
+_Static_assert(sizeof(struct ft_dom) == 64, "domain entry size");
 
 struct xf_ft {
 	struct xf_ft_cfg cfg;
@@ -91,7 +98,8 @@ struct xf_ft {
 	uint32_t dfree, dused, dlru_head, dlru_tail;
 	struct ft_client *clients;
 	uint32_t *cbuckets, cmask, cfree, cused;
-	struct ft_dom *doms;
+	struct ft_dom *doms; /* 64-byte aligned */
+	void *doms_mem;
 	uint32_t *dbuckets, *kbuckets, dmask, domfree, domused;
 	/* flows to visit: a FIFO through ft_flow.dnext; n_dirty counts the
 	 * live ones (an evicted flow's slot stays listed until popped) */
@@ -108,19 +116,36 @@ static uint64_t mix64(uint64_t x)
 	return x ^ (x >> 33);
 }
 
+/* Eight bytes at a time, each word mixed in (the lookups of every
+ * observation hash a 16-byte address and a domain name: a byte-serial
+ * multiply chain cost them 20-40 ns). Only this process sees the values. */
 static uint64_t hash_bytes(const void *p, size_t n)
 {
 	const uint8_t *b = p;
-	uint64_t h = 0xcbf29ce484222325ULL;
+	uint64_t h = 0xcbf29ce484222325ULL ^ n;
 
-	for (size_t i = 0; i < n; i++)
-		h = (h ^ b[i]) * 0x100000001b3ULL;
+	for (; n >= 8; n -= 8, b += 8) {
+		uint64_t w;
+
+		memcpy(&w, b, 8);
+		h = (h ^ w) * 0x9e3779b97f4a7c15ULL;
+		h ^= h >> 32;
+	}
+	if (n) {
+		uint64_t w = 0;
+
+		memcpy(&w, b, n);
+		h = (h ^ w) * 0x9e3779b97f4a7c15ULL;
+	}
 	return mix64(h);
 }
 
-static uint64_t flow_hash(uint32_t c, uint32_t d)
+/* A flow's hash from its client's and domain's hashes (not their ids): an
+ * observation has it before interning, so its bucket can be fetched while
+ * the client and the domain are looked up. */
+static uint64_t flow_key(uint64_t ch, uint64_t dh)
 {
-	return mix64(((uint64_t)c << 32) | d);
+	return mix64(ch ^ (dh * 0x9e3779b97f4a7c15ULL));
 }
 
 struct xf_ft *xf_ft_new(const struct xf_ft_cfg *cfg)
@@ -147,14 +172,15 @@ struct xf_ft *xf_ft_new(const struct xf_ft_cfg *cfg)
 	ft->flows = (void *)(((uintptr_t)ft->flows_mem + 63) & ~(uintptr_t)63);
 	ft->details = calloc((size_t)ft->cfg.max_details + 1, sizeof(*ft->details));
 	ft->clients = calloc((size_t)n + 1, sizeof(*ft->clients));
-	ft->doms = calloc((size_t)n + 1, sizeof(*ft->doms));
+	ft->doms_mem = calloc((size_t)n + 2, sizeof(*ft->doms));
+	ft->doms = (void *)(((uintptr_t)ft->doms_mem + 63) & ~(uintptr_t)63);
 	/* bucket arrays small: hashing touches every page of them */
 	ft->fbuckets = calloc(FT_BUCKETS_MIN, sizeof(uint32_t));
 	ft->cbuckets = calloc(FT_BUCKETS_MIN, sizeof(uint32_t));
 	ft->dbuckets = calloc(FT_BUCKETS_MIN, sizeof(uint32_t));
 	ft->kbuckets = calloc(FT_BUCKETS_MIN, sizeof(uint32_t));
 	if (!ft->flows_mem || !ft->fbuckets || !ft->details || !ft->clients || !ft->cbuckets ||
-	    !ft->doms || !ft->dbuckets || !ft->kbuckets)
+	    !ft->doms_mem || !ft->dbuckets || !ft->kbuckets)
 		goto fail;
 	return ft;
 fail:
@@ -166,18 +192,24 @@ void xf_ft_free(struct xf_ft *ft)
 {
 	if (!ft)
 		return;
-	if (ft->doms)
+	if (ft->doms_mem)
 		for (uint32_t i = 1; i <= ft->domused; i++)
-			free(ft->doms[i].name);
+			if (ft->doms[i].name != ft->doms[i].inl)
+				free(ft->doms[i].name);
 	free(ft->flows_mem);
 	free(ft->fbuckets);
 	free(ft->details);
 	free(ft->clients);
 	free(ft->cbuckets);
-	free(ft->doms);
+	free(ft->doms_mem);
 	free(ft->dbuckets);
 	free(ft->kbuckets);
 	free(ft);
+}
+
+static uint64_t flow_hash(const struct xf_ft *ft, uint32_t c, uint32_t d)
+{
+	return flow_key(ft->clients[c].h, ft->doms[d].h);
 }
 
 /* --- growing the bucket arrays --- */
@@ -200,7 +232,7 @@ static void flows_grow(struct xf_ft *ft)
 
 		if (!f->client)
 			continue;
-		k = flow_hash(f->client, f->dom) & (nb - 1);
+		k = flow_hash(ft, f->client, f->dom) & (nb - 1);
 		f->hnext = b[k];
 		b[k] = i;
 	}
@@ -221,7 +253,7 @@ static void clients_grow(struct xf_ft *ft)
 
 		if (!c->refs)
 			continue;
-		k = hash_bytes(c->addr, 16) & (nb - 1);
+		k = c->h & (nb - 1);
 		c->hnext = b[k];
 		b[k] = i;
 	}
@@ -335,6 +367,7 @@ static uint32_t client_get(struct xf_ft *ft, const uint8_t *addr)
 		return 0;
 	c = &ft->clients[i];
 	memcpy(c->addr, addr, 16);
+	c->h = h;
 	c->refs = 1;
 	c->hnext = ft->cbuckets[h & ft->cmask];
 	ft->cbuckets[h & ft->cmask] = i;
@@ -349,7 +382,7 @@ static void client_put(struct xf_ft *ft, uint32_t i)
 
 	if (--c->refs)
 		return;
-	for (pp = &ft->cbuckets[hash_bytes(c->addr, 16) & ft->cmask]; *pp != i;
+	for (pp = &ft->cbuckets[c->h & ft->cmask]; *pp != i;
 	     pp = &ft->clients[*pp].hnext)
 		;
 	*pp = c->hnext;
@@ -385,9 +418,15 @@ static uint32_t dom_get(struct xf_ft *ft, const char *name, uint64_t khash)
 	if (!i)
 		return 0;
 	d = &ft->doms[i];
-	/* the one allocation per new domain: names are short and shared by
-	 * every client that queries them */
-	d->name = strdup(name);
+	/* most names fit the entry; a longer one takes the one allocation
+	 * per new domain (shared by every client that queries it) */
+	if (len < DOM_INLINE) {
+		memcpy(d->inl, name, len + 1);
+		d->name = d->inl;
+	} else {
+		d->name = strdup(name);
+		ft->st.bytes += len + 1;
+	}
 	if (!d->name) {
 		d->hnext = ft->domfree;
 		ft->domfree = i;
@@ -401,7 +440,6 @@ static uint32_t dom_get(struct xf_ft *ft, const char *name, uint64_t khash)
 	d->knext = ft->kbuckets[mix64(khash) & ft->dmask];
 	ft->kbuckets[mix64(khash) & ft->dmask] = i;
 	ft->st.domains++;
-	ft->st.bytes += len + 1;
 	return i;
 }
 
@@ -418,8 +456,10 @@ static void dom_put(struct xf_ft *ft, uint32_t i)
 	for (pp = &ft->kbuckets[mix64(d->khash) & ft->dmask]; *pp != i; pp = &ft->doms[*pp].knext)
 		;
 	*pp = d->knext;
-	ft->st.bytes -= strlen(d->name) + 1;
-	free(d->name);
+	if (d->name != d->inl) {
+		ft->st.bytes -= strlen(d->name) + 1;
+		free(d->name);
+	}
 	d->name = NULL;
 	d->hnext = ft->domfree;
 	ft->domfree = i;
@@ -455,9 +495,11 @@ static void dlru_push(struct xf_ft *ft, uint32_t i)
 		ft->dlru_tail = i;
 }
 
+static uint32_t detail_of(const struct ft_flow *f);
+
 static void detail_release(struct xf_ft *ft, uint32_t fi)
 {
-	uint32_t di = ft->flows[fi].detail;
+	uint32_t di = detail_of(&ft->flows[fi]);
 
 	if (!di)
 		return;
@@ -468,20 +510,30 @@ static void detail_release(struct xf_ft *ft, uint32_t fi)
 	ft->st.details--;
 }
 
-static uint64_t flow_last_ms(const struct ft_flow *f)
+/*
+ * The flow's detail, or 0. A flow with F_Q1 has none (detail_get clears the
+ * flag), and its detail field holds the time of that one query instead
+ * (last_ms just after it): responses no longer take a detail, so last_ms
+ * may have moved on by the time the second query needs the first's time.
+ */
+static uint32_t detail_of(const struct ft_flow *f)
 {
-	return (uint64_t)f->win_start_s * 1000 + f->last_ms;
+	return f->flags & F_Q1 ? 0 : f->detail;
 }
 
 static struct ft_detail *detail_get(struct xf_ft *ft, uint32_t fi)
 {
 	struct ft_flow *f = &ft->flows[fi];
 	struct ft_detail *d;
-	uint32_t di = f->detail;
+	uint32_t di = detail_of(f);
 
 	if (di) {
-		dlru_unlink(ft, di);
-		dlru_push(ft, di);
+		/* already the most recent: moving it would touch two other
+		 * details (cache misses) to change nothing */
+		if (ft->dlru_head != di) {
+			dlru_unlink(ft, di);
+			dlru_push(ft, di);
+		}
 		return &ft->details[di];
 	}
 	di = detail_take(ft);
@@ -493,26 +545,31 @@ static struct ft_detail *detail_get(struct xf_ft *ft, uint32_t fi)
 	d = &ft->details[di];
 	memset(d, 0, offsetof(struct ft_detail, samples));
 	d->owner = fi;
-	f->detail = di;
-	dlru_push(ft, di);
-	ft->st.details++;
 	/* the window's first query came without a detail: it was a name the
-	 * tag hooks saw (and found nothing in), and the start of the timing.
-	 * Nothing else has touched the flow since, so last_ms is its time. */
+	 * tag hooks saw (and found nothing in), and the start of the timing */
 	if (f->flags & F_Q1) {
 		d->tag_names = 1;
 		d->w_obs = 1;
-		d->q_last_ms = flow_last_ms(f);
+		d->q_last_ms = (uint64_t)f->win_start_s * 1000 + f->detail;
 		f->flags &= ~F_Q1;
 	}
+	/* and its first response */
+	if (f->flags & F_R1) {
+		d->responses = 1;
+		d->nxdomain = !!(f->flags & F_R1NX);
+		f->flags &= ~(F_R1 | F_R1NX);
+	}
+	f->detail = di;
+	dlru_push(ft, di);
+	ft->st.details++;
 	return d;
 }
 
 /* --- flows --- */
 
-static uint32_t flow_find(struct xf_ft *ft, uint32_t c, uint32_t d)
+static uint32_t flow_find(struct xf_ft *ft, uint32_t c, uint32_t d, uint64_t fh)
 {
-	for (uint32_t i = ft->fbuckets[flow_hash(c, d) & ft->fmask]; i; i = ft->flows[i].hnext)
+	for (uint32_t i = ft->fbuckets[fh & ft->fmask]; i; i = ft->flows[i].hnext)
 		if (ft->flows[i].client == c && ft->flows[i].dom == d)
 			return i;
 	return 0;
@@ -562,7 +619,7 @@ static void flow_evict(struct xf_ft *ft, uint32_t i)
 	struct ft_flow *f = &ft->flows[i];
 	uint32_t *pp;
 
-	for (pp = &ft->fbuckets[flow_hash(f->client, f->dom) & ft->fmask]; *pp != i;
+	for (pp = &ft->fbuckets[flow_hash(ft, f->client, f->dom) & ft->fmask]; *pp != i;
 	     pp = &ft->flows[*pp].hnext)
 		;
 	*pp = f->hnext;
@@ -644,7 +701,9 @@ static void window_reset(struct xf_ft *ft, uint32_t i, uint32_t now)
 	f->last_ms = 0;
 	f->queries = f->qname_bytes = f->entropy_cb = f->enc = f->longq = 0;
 	f->max_name = f->max_label = f->max_enc = 0;
-	f->flags &= ~F_Q1;
+	if (f->flags & F_Q1)
+		f->detail = 0;
+	f->flags &= ~(F_Q1 | F_R1 | F_R1NX);
 	memset(&f->alert, 0, sizeof(f->alert));
 	if (f->detail) {
 		/* everything starts again but the timing of past windows */
@@ -689,15 +748,24 @@ static void mark_dirty(struct xf_ft *ft, uint32_t i)
 
 static uint32_t flow_get(struct xf_ft *ft, const struct xf_obs *o)
 {
+	uint64_t ch = hash_bytes(o->client, 16), dh = hash_bytes(o->domain, strlen(o->domain));
+	uint64_t fh = flow_key(ch, dh);
 	uint32_t c, d, i, k;
 	struct ft_flow *f;
 
-	c = client_find(ft, o->client, hash_bytes(o->client, 16));
-	d = c ? dom_find(ft, o->domain, hash_bytes(o->domain, strlen(o->domain))) : 0;
-	i = d ? flow_find(ft, c, d) : 0;
+	/* three lookups, each a likely cache miss in a big table: start the
+	 * flow's bucket, then its first entry, while the others run */
+	__builtin_prefetch(&ft->fbuckets[fh & ft->fmask]);
+	c = client_find(ft, o->client, ch);
+	if (c && ft->fbuckets[fh & ft->fmask])
+		__builtin_prefetch(&ft->flows[ft->fbuckets[fh & ft->fmask]]);
+	d = c ? dom_find(ft, o->domain, dh) : 0;
+	i = d ? flow_find(ft, c, d, fh) : 0;
 	if (i) {
-		lru_unlink(ft, i);
-		lru_push(ft, i);
+		if (ft->lru_head != i) { /* as for details */
+			lru_unlink(ft, i);
+			lru_push(ft, i);
+		}
 		return i;
 	}
 	/* a new flow: evict first, so that interning below finds room (the
@@ -724,7 +792,7 @@ static uint32_t flow_get(struct xf_ft *ft, const struct xf_obs *o)
 	f->client = c;
 	f->dom = d;
 	f->win_start_s = o->now_s;
-	k = flow_hash(c, d) & ft->fmask;
+	k = fh & ft->fmask;
 	f->hnext = ft->fbuckets[k];
 	ft->fbuckets[k] = i;
 	lru_push(ft, i);
@@ -839,8 +907,8 @@ static void observe_query(struct xf_ft *ft, uint32_t i, const struct xf_obs *o,
 	/* a single plain query needs no sketch: details start with the second,
 	 * or with the first that looks encoded, carries a tag or went around
 	 * the resolvers; the flags remember it for when they do */
-	if (!d && !f->detail && f->queries < 2 && !x->enc_longest && !x->binary) {
-		f->flags |= F_Q1;
+	if (!d && !detail_of(f) && f->queries < 2 && !x->enc_longest && !x->binary) {
+		f->flags |= F_Q1; /* xf_ft_observe stores its time */
 		return;
 	}
 	if (!d)
@@ -864,18 +932,16 @@ static void observe_query(struct xf_ft *ft, uint32_t i, const struct xf_obs *o,
 		sample_add(d, o->name);
 }
 
-int xf_ft_observe(struct xf_ft *ft, const struct xf_obs *o)
+/* One observation of flow i, found (or made) for o. */
+static int observe_flow(struct xf_ft *ft, uint32_t i, const struct xf_obs *o)
 {
 	const struct xf_name_feat *x = o->feat;
 	struct ft_detail *d = NULL;
-	struct ft_flow *f;
-	uint32_t i = flow_get(ft, o), tags = 0;
+	struct ft_flow *f = &ft->flows[i];
+	uint32_t tags = 0;
 	int named = !o->response && o->name && *o->name;
 	int second = o->kind == XF_EV_SNI || o->kind == XF_EV_HOST;
 
-	if (!i)
-		return -1;
-	f = &ft->flows[i];
 	ft->st.observed++;
 	if (o->now_s - f->win_start_s >= ft->cfg.window_s && o->now_s > f->win_start_s) {
 		window_reset(ft, i, o->now_s);
@@ -910,15 +976,53 @@ int xf_ft_observe(struct xf_ft *ft, const struct xf_obs *o)
 		d->sni += o->kind == XF_EV_SNI;
 		d->hosts += o->kind == XF_EV_HOST;
 	} else if (o->response) {
-		if (!d)
-			d = detail_get(ft, i);
-		d->responses++;
-		d->nxdomain += (x->dns_flags & 0xf) == 3;
+		int nx = (x->dns_flags & 0xf) == 3;
+
+		/* like queries, details start with the second response: a
+		 * lookup and its answer need none */
+		if (!d && !detail_of(f) && !(f->flags & F_R1)) {
+			f->flags |= F_R1 | (nx ? F_R1NX : 0);
+		} else {
+			if (!d)
+				d = detail_get(ft, i);
+			d->responses++;
+			d->nxdomain += nx;
+		}
 	} else {
+		int q1 = f->flags & F_Q1;
+
 		observe_query(ft, i, o, d, tags);
+		touch_last(f, o);
+		if (!q1 && (f->flags & F_Q1))
+			f->detail = f->last_ms; /* detail_of() */
+		return (int)i;
 	}
 	touch_last(f, o);
 	return (int)i;
+}
+
+int xf_ft_observe(struct xf_ft *ft, const struct xf_obs *o)
+{
+	uint32_t i = flow_get(ft, o);
+
+	return i ? observe_flow(ft, i, o) : -1;
+}
+
+uint64_t xf_ft_gen(const struct xf_ft *ft)
+{
+	return ft->st.evicted; /* evictions are the only way a flow slot changes hands */
+}
+
+int xf_ft_observe_at(struct xf_ft *ft, uint32_t idx, uint64_t gen, const struct xf_obs *o)
+{
+	if (gen != ft->st.evicted || !idx || idx > ft->fused || !ft->flows[idx].client)
+		return -1;
+	/* what flow_get does when it finds the flow */
+	if (ft->lru_head != idx) {
+		lru_unlink(ft, idx);
+		lru_push(ft, idx);
+	}
+	return observe_flow(ft, idx, o);
 }
 
 int xf_ft_merge_kernel(struct xf_ft *ft, const __u8 *client, __u64 kernel_rd,
@@ -933,7 +1037,7 @@ int xf_ft_merge_kernel(struct xf_ft *ft, const __u8 *client, __u64 kernel_rd,
 		return 0;
 	for (d = ft->kbuckets[mix64(kernel_rd) & ft->dmask]; d && !i; d = ft->doms[d].knext)
 		if (ft->doms[d].khash == kernel_rd)
-			i = flow_find(ft, c, d);
+			i = flow_find(ft, c, d, flow_hash(ft, c, d));
 	if (!i)
 		return 0;
 	f = &ft->flows[i];
@@ -968,15 +1072,35 @@ int xf_ft_merge_kernel(struct xf_ft *ft, const __u8 *client, __u64 kernel_rd,
 	return 1;
 }
 
+/*
+ * Registers of rank <= HLL_EXACT_RANK are summed as integers in units of
+ * 2^-HLL_EXACT_RANK: every partial sum of up to 64 terms is then below 2^7
+ * with its lowest bit at 2^-46, 53 bits, so the floating-point sum in
+ * register order (the loop below) never rounds and both give the same
+ * double. The integer sum has no dependency through an FP add (4 cycles
+ * each) and no ldexp() call: the tick runs it for every flow it visits.
+ */
+#define HLL_EXACT_RANK 46
+_Static_assert(XF_HLL_REGS <= 64, "the exact sum needs at most 64 registers");
+
 double xf_hll_estimate(const __u8 *regs)
 {
 	const double m = XF_HLL_REGS, alpha = 0.709; /* alpha_64 */
 	double sum = 0;
-	int zeros = 0;
+	uint64_t acc = 0;
+	int zeros = 0, deep = 0;
 
 	for (int i = 0; i < XF_HLL_REGS; i++) {
-		sum += ldexp(1.0, -(int)regs[i]);
+		deep |= regs[i] > HLL_EXACT_RANK;
+		/* a deep register's term is garbage, and unused */
+		acc += 1ULL << ((unsigned int)(HLL_EXACT_RANK - regs[i]) & 63);
 		zeros += !regs[i];
+	}
+	if (!deep) {
+		sum = ldexp((double)acc, -HLL_EXACT_RANK);
+	} else {
+		for (int i = 0; i < XF_HLL_REGS; i++)
+			sum += ldexp(1.0, -(int)regs[i]);
 	}
 	sum = alpha * m * m / sum;
 	/* small range: linear counting is exact enough and unbiased */
@@ -1005,7 +1129,7 @@ static void iat_view(const struct ft_detail *d, uint32_t queries, struct xf_flow
 static void flow_view(struct xf_ft *ft, uint32_t i, struct xf_ft_flow *out)
 {
 	struct ft_flow *f = &ft->flows[i];
-	struct ft_detail *d = f->detail ? &ft->details[f->detail] : NULL;
+	struct ft_detail *d = detail_of(f) ? &ft->details[f->detail] : NULL;
 	struct xf_flow_view *v = &out->view;
 
 	memset(out, 0, sizeof(*out));
@@ -1030,6 +1154,8 @@ static void flow_view(struct xf_ft *ft, uint32_t i, struct xf_ft_flow *out)
 	v->resolver = !!(f->flags & F_RESOLVER);
 	v->distinct = f->queries ? 1 : 0;
 	v->tag_names = !!(f->flags & F_Q1);
+	v->responses = !!(f->flags & F_R1);
+	v->nxdomain = !!(f->flags & F_R1NX);
 	if (d) {
 		v->responses = d->responses;
 		v->nxdomain = d->nxdomain;
@@ -1081,6 +1207,19 @@ uint32_t xf_ft_tick_budget(struct xf_ft *ft, xf_ft_fn fn, void *ctx, uint32_t ma
 	while (done < max && ft->dirty_head) {
 		uint32_t i = dirty_pop(ft);
 
+		/* the flows to visit are scattered: fetch the next entry, and
+		 * what the one after this reads, while this one is scored */
+		if (ft->dirty_head) {
+			const struct ft_flow *n = &ft->flows[ft->dirty_head];
+
+			__builtin_prefetch(n);
+			if (n->dnext)
+				__builtin_prefetch(&ft->flows[n->dnext]);
+			__builtin_prefetch(&ft->clients[n->client]);
+			__builtin_prefetch(&ft->doms[n->dom]);
+			if (detail_of(n))
+				__builtin_prefetch(&ft->details[n->detail]);
+		}
 		if (!i)
 			continue;
 		flow_view(ft, i, &v);

@@ -100,6 +100,16 @@ void xf_ft_free(struct xf_ft *ft);
 /* Count one observation. Returns the flow's idx, or -1 (out of memory). */
 int xf_ft_observe(struct xf_ft *ft, const struct xf_obs *o);
 
+/*
+ * The same for an observation of the flow at idx (as xf_ft_observe returned
+ * it for the same client and registered domain), without looking it up:
+ * replay counts a DNS answer on its query's flow. Valid only while no flow
+ * was evicted since gen (xf_ft_gen() taken with idx): returns -1, having
+ * done nothing, when one was; the caller then calls xf_ft_observe.
+ */
+int xf_ft_observe_at(struct xf_ft *ft, uint32_t idx, uint64_t gen, const struct xf_obs *o);
+uint64_t xf_ft_gen(const struct xf_ft *ft);
+
 /* Merge the kernel's counters for (client, kernel_rd), summed over CPUs
  * with HLL registers merged by max. Counters take the larger of the kernel's
  * and the table's own. Returns 1 when a flow took them, 0 when none matched. */

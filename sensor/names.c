@@ -43,6 +43,21 @@ static int put_end(char *out, size_t pos, size_t size)
 	return (int)strlen(out);
 }
 
+/* Bytes put_byte() copies as they are inside a label: 1, or 2 for upper
+ * case (lowered on request). */
+static const uint8_t plain_byte[256] = {
+	['a' ... 'z'] = 1, ['0' ... '9'] = 1, ['-'] = 1, ['_'] = 1, ['A' ... 'Z'] = 2,
+};
+
+static int plain_label(const uint8_t *p, size_t n)
+{
+	uint8_t all = 1;
+
+	for (size_t j = 0; j < n; j++)
+		all &= plain_byte[p[j]] != 0;
+	return all;
+}
+
 int xf_wire_to_text(const uint8_t *wire, size_t len, int lower, char *out, size_t size)
 {
 	size_t pos = 0, i = 0;
@@ -56,6 +71,16 @@ int xf_wire_to_text(const uint8_t *wire, size_t len, int lower, char *out, size_
 			goto bad;
 		if (pos && pos < size)
 			out[pos++] = '.';
+		/* the common label: nothing to escape and room for all of it */
+		if (pos + l < size && plain_label(wire + i, l)) {
+			memcpy(out + pos, wire + i, l);
+			for (size_t j = 0; lower && j < l; j++)
+				if (plain_byte[wire[i + j]] == 2)
+					out[pos + j] = (char)(wire[i + j] + 32);
+			pos += l;
+			i += l;
+			continue;
+		}
 		for (size_t j = 0; j < l; j++)
 			pos = put_byte(out, pos, size, wire[i++], lower, 1);
 	}
@@ -114,8 +139,15 @@ int xf_text_name(const uint8_t *name, size_t len, int lower, char *out, size_t s
  */
 #define XF_RD_MAX_LEN 400 /* fewer than 255 labels: libpsl's label counter */
 #define RD_LABELS_MAX 16 /* interior suffixes have at most 4 labels today */
-#define RD_SLOTS 8192 /* direct-mapped, 64 bytes a slot: 512 KiB */
+/* direct-mapped, 64 bytes a slot: 2 MiB, mapped as used */
+#define RD_SLOTS 32768
 #define RD_KEY_MAX 54
+
+/* hash and key side by side: a probe that finds nothing costs one miss */
+struct rd_interior {
+	uint64_t h;
+	char *key;
+};
 
 struct rd_slot {
 	uint64_t h;
@@ -129,8 +161,7 @@ static struct {
 	const psl_ctx_t *psl;
 	psl_ctx_t *loaded; /* when psl came from XF_PSL_PATH */
 	/* interior suffixes: open addressing by right-to-left hash */
-	char **in_key;
-	uint64_t *in_h;
+	struct rd_interior *in; /* key NULL = empty */
 	uint32_t in_mask, in_n;
 	struct rd_slot *slot;
 	struct xf_rd_stats st;
@@ -156,8 +187,8 @@ static uint64_t rmix(uint64_t h)
 
 static int interior_has(const char *s, size_t n, uint64_t h)
 {
-	for (uint32_t k = (uint32_t)rmix(h) & rd.in_mask; rd.in_key[k]; k = (k + 1) & rd.in_mask)
-		if (rd.in_h[k] == h && !strncmp(rd.in_key[k], s, n) && !rd.in_key[k][n])
+	for (uint32_t k = (uint32_t)rmix(h) & rd.in_mask; rd.in[k].key; k = (k + 1) & rd.in_mask)
+		if (rd.in[k].h == h && !strncmp(rd.in[k].key, s, n) && !rd.in[k].key[n])
 			return 1;
 	return 0;
 }
@@ -171,24 +202,22 @@ static int interior_add(const char *s, size_t n)
 		return 0;
 	if ((rd.in_n + 1) * 2 > rd.in_mask + 1)
 		return -1; /* sized up front from the file: cannot happen */
-	for (k = (uint32_t)rmix(h) & rd.in_mask; rd.in_key[k]; k = (k + 1) & rd.in_mask)
+	for (k = (uint32_t)rmix(h) & rd.in_mask; rd.in[k].key; k = (k + 1) & rd.in_mask)
 		;
-	rd.in_key[k] = strndup(s, n);
-	if (!rd.in_key[k])
+	rd.in[k].key = strndup(s, n);
+	if (!rd.in[k].key)
 		return -1;
-	rd.in_h[k] = h;
+	rd.in[k].h = h;
 	rd.in_n++;
 	return 0;
 }
 
 static void interior_free(void)
 {
-	for (uint32_t k = 0; rd.in_key && k <= rd.in_mask; k++)
-		free(rd.in_key[k]);
-	free(rd.in_key);
-	free(rd.in_h);
-	rd.in_key = NULL;
-	rd.in_h = NULL;
+	for (uint32_t k = 0; rd.in && k <= rd.in_mask; k++)
+		free(rd.in[k].key);
+	free(rd.in);
+	rd.in = NULL;
 	rd.in_n = 0;
 }
 
@@ -205,10 +234,9 @@ static int interior_load(FILE *fp)
 	rd.in_mask = 1024;
 	while (rd.in_mask < rules * 4)
 		rd.in_mask <<= 1;
-	rd.in_key = calloc(rd.in_mask, sizeof(*rd.in_key));
-	rd.in_h = calloc(rd.in_mask, sizeof(*rd.in_h));
+	rd.in = calloc(rd.in_mask, sizeof(*rd.in));
 	rd.in_mask--;
-	if (!rd.in_key || !rd.in_h)
+	if (!rd.in)
 		return -1;
 	while (fgets(line, sizeof(line), fp)) {
 		char *p = line, *e;

@@ -192,22 +192,47 @@ static uint64_t owner_of(const __u8 *client, const char *domain)
 	return h | 1; /* never 0: 0 is an empty slot */
 }
 
+static void mark_obs(struct xf_pipeline *p, struct xf_obs *o)
+{
+	o->resolver = xf_pipe_is_resolver(p, o->client);
+	o->bypass = p->n_resolvers && !o->response && !o->resolver && o->server &&
+		    (o->kind == XF_EV_DNS_QUERY || !o->kind) && !xf_pipe_is_resolver(p, o->server);
+}
+
+static void observed(struct xf_pipeline *p, const struct xf_obs *o, int idx)
+{
+	p->observed++;
+	if (o->kaction && !o->response && !xf_ft_alert_at(p->ft, (uint32_t)idx)->rev)
+		p->urgent = 1;
+}
+
+int xf_pipe_observe_at(struct xf_pipeline *p, uint32_t idx, uint64_t gen, struct xf_obs *o)
+{
+	int r;
+
+	mark_obs(p, o);
+	r = xf_ft_observe_at(p->ft, idx, gen, o);
+	if (r < 0)
+		return r;
+	xf_dt_observe(p->dt, o);
+	observed(p, o, r);
+	/* p->first[idx] needs nothing: the slot still holds the flow whose
+	 * first observation set it (no eviction since gen) */
+	return r;
+}
+
 int xf_pipe_observe(struct xf_pipeline *p, struct xf_obs *o)
 {
 	int idx;
 
-	o->resolver = xf_pipe_is_resolver(p, o->client);
-	o->bypass = p->n_resolvers && !o->response && !o->resolver && o->server &&
-		    (o->kind == XF_EV_DNS_QUERY || !o->kind) && !xf_pipe_is_resolver(p, o->server);
+	mark_obs(p, o);
 	xf_dt_observe(p->dt, o);
 	idx = xf_ft_observe(p->ft, o);
 	if (idx < 0) {
 		p->obs_errors++;
 		return idx;
 	}
-	p->observed++;
-	if (o->kaction && !o->response && !xf_ft_alert_at(p->ft, (uint32_t)idx)->rev)
-		p->urgent = 1;
+	observed(p, o, idx);
 	if (p->first && (uint32_t)idx <= p->cfg->max_flows) {
 		struct xf_pipe_first *f = &p->first[idx];
 		uint64_t owner = owner_of(o->client, o->domain);

@@ -103,6 +103,12 @@ int xf_pipe_is_resolver(const struct xf_pipeline *p, const __u8 *addr);
  */
 int xf_pipe_observe(struct xf_pipeline *p, struct xf_obs *o);
 
+/* The same for an observation of the flow idx that xf_pipe_observe returned
+ * for this client and registered domain, while no flow was evicted since gen
+ * (xf_ft_gen()). Returns idx, or -1 having counted nothing: the caller then
+ * calls xf_pipe_observe. */
+int xf_pipe_observe_at(struct xf_pipeline *p, uint32_t idx, uint64_t gen, struct xf_obs *o);
+
 /* Score every flow and every domain touched since the last tick and raise
  * or update alerts. now_ms stamps them (wall clock live, packet time in
  * replay). */

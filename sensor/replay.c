@@ -11,8 +11,9 @@
  * after each run. Either way the result is the kernel's event record, and
  * the live path takes it from there (ingest.c, pipeline.c), stamped with the
  * packet's time. The pipeline ticks every flows.tick_ms of packet time and
- * once at the end. DNS responses are also parsed whole with ldns (rcode,
- * answers, EDNS) for the summary and validity. With --report or --eval,
+ * once at the end. Every DNS message is also read whole for the summary
+ * (rcode, answers, EDNS) and its validity: in place by dnssum.c, which
+ * hands ldns whatever it does not cover, so the counts are ldns's. With --report or --eval,
  * every scored flow, allowlist skip, DNS query (with its payload bytes) and
  * alert also feeds the tuning report (report.h).
  *
@@ -41,6 +42,7 @@
 #include "allowlist.h"
 #include "alert.h"
 #include "control.h"
+#include "dnssum.h"
 #include "frame.h"
 #include "ingest.h"
 #include "loader.h"
@@ -52,6 +54,9 @@
 
 #define FRAME_MAX (262144 + XF_ETH_HLEN)
 #define DB_BATCH 1024 /* alerts per SQLite transaction */
+#define READ_BUF (256 * 1024) /* stdio buffer of a capture */
+#define TXN_SLOTS 4096 /* recent queries, direct-mapped */
+#define TXN_NAME 64 /* longer names are not remembered */
 /* Replay-only parse outcomes, counted after the kernel's parse errors. */
 enum { RP_LINK = 0, RP_LDNS, RP_KRUN, RP_MAX };
 static const char *const rp_names[RP_MAX] = { "link_type", "dns_message", "kernel_run" };
@@ -60,6 +65,24 @@ static const char *const rp_names[RP_MAX] = { "link_type", "dns_message", "kerne
 #ifndef DLT_LINUX_SLL2
 #define DLT_LINUX_SLL2 276
 #endif
+
+/*
+ * A recent UDP query: where its answer will come from and to, its DNS id
+ * and question name as sent, and the flow it was counted on. An answer that
+ * matches all of it byte for byte has the same client and the same
+ * registered domain, so it is counted on that flow directly, without
+ * rebuilding the event, the presentation name and the registered domain
+ * and looking the flow up again (xf_pipe_observe_at; about a third of an
+ * answer's cost). Anything else takes the whole path.
+ */
+struct txn {
+	uint8_t client[16], server[16];
+	uint16_t cport, sport, id;
+	uint8_t nlen; /* 0 = empty */
+	uint8_t name[TXN_NAME];
+	uint32_t flow;
+	uint64_t gen; /* xf_ft_gen() when the flow was found */
+};
 
 struct replay {
 	struct xf_sensor_cfg *cfg;
@@ -75,6 +98,7 @@ struct replay {
 	/* the packet clock */
 	uint64_t pkt_ns, next_tick_ms, last_ms;
 	int started;
+	int ldns_always; /* XF_REPLAY_LDNS: every message through ldns */
 	/* --kernel */
 	struct xf_loader l;
 	struct ring_buffer *rb;
@@ -83,6 +107,8 @@ struct replay {
 	/* progress */
 	int tty;
 	uint64_t total_bytes, done_bytes;
+	char *rbuf; /* the capture's stdio buffer */
+	struct txn *txn; /* TXN_SLOTS; NULL with --kernel */
 	struct timespec t0, last_bar;
 	/* counters */
 	uint64_t packets, queries, responses, sni, hosts, skipped, events, bad_events;
@@ -198,14 +224,16 @@ static void clock_advance(struct replay *r)
 
 /* --- events, from either path --- */
 
-static void observe_event(struct replay *r, const struct xf_event *ev)
+/* Returns the observation's flow, or -1. */
+static int observe_event(struct replay *r, const struct xf_event *ev)
 {
 	struct xf_obs o;
+	int idx;
 
 	/* ts_ns is packet time: wall-clock already, no offset */
 	if (xf_event_obs(ev, sizeof(*ev), 0, r->cfg->kernel.long_qname, &r->ibuf, &o)) {
 		r->bad_events++;
-		return;
+		return -1;
 	}
 	o.ts_ms = pkt_ms(r);
 	r->events++;
@@ -216,9 +244,95 @@ static void observe_event(struct replay *r, const struct xf_event *ev)
 		xf_report_query(r->report, o.client, o.domain, nl > dl ? nl - dl - 1 : 0,
 				o.kaction == XF_ACT_DROP || o.kaction == XF_ACT_REFUSE, o.ts_ms);
 	}
-	xf_pipe_observe(&r->p, &o);
+	idx = xf_pipe_observe(&r->p, &o);
 	if (r->p.urgent)
 		xf_pipe_tick(&r->p, o.ts_ms);
+	return idx;
+}
+
+/* --- answers counted on their query's flow --- */
+
+static struct txn *txn_slot(struct replay *r, const __u8 *client, const __u8 *server,
+			    uint16_t cport, uint16_t sport, uint16_t id)
+{
+	uint64_t a, b, h;
+
+	memcpy(&a, client + 8, 8);
+	memcpy(&b, server + 8, 8);
+	h = (a ^ (b * 0x9e3779b97f4a7c15ULL)) + ((uint64_t)cport << 32 | (uint64_t)sport << 16 | id);
+	h ^= h >> 31;
+	h *= 0xbf58476d1ce4e5b9ULL;
+	h ^= h >> 29;
+	return &r->txn[h & (TXN_SLOTS - 1)];
+}
+
+static uint16_t dns_id(const __u8 *data, const struct xf_frame *f)
+{
+	return (uint16_t)(data[f->pkt.payload_off] << 8 | data[f->pkt.payload_off + 1]);
+}
+
+/* The frame's question name fits a slot, and the frame holds it whole. */
+static int txn_fits(const struct xf_frame *f, __u32 len)
+{
+	return !f->tcp && f->name_len && f->name_len <= TXN_NAME &&
+	       f->name_off + f->name_len <= len && f->pkt.payload_off + 2 <= len;
+}
+
+static void txn_query(struct replay *r, const __u8 *data, __u32 len, const struct xf_frame *f,
+		      int idx)
+{
+	struct txn *t;
+
+	if (!r->txn || idx <= 0 || !txn_fits(f, len))
+		return;
+	t = txn_slot(r, f->pkt.saddr, f->pkt.daddr, f->pkt.sport, f->pkt.dport, dns_id(data, f));
+	memcpy(t->client, f->pkt.saddr, 16);
+	memcpy(t->server, f->pkt.daddr, 16);
+	t->cport = f->pkt.sport;
+	t->sport = f->pkt.dport;
+	t->id = dns_id(data, f);
+	t->nlen = (uint8_t)f->name_len;
+	memcpy(t->name, data + f->name_off, f->name_len);
+	t->flow = (uint32_t)idx;
+	t->gen = xf_ft_gen(r->p.ft);
+}
+
+/*
+ * A response to a remembered query: counted as observe_event would count it
+ * (xf_event_obs gives an answer no kernel action, and the flow table reads
+ * only its client, time and rcode), or 0 when it must take that path.
+ */
+static int txn_response(struct replay *r, const __u8 *data, __u32 len, const struct xf_frame *f)
+{
+	struct xf_obs o;
+	struct txn *t;
+	uint16_t id;
+
+	if (!r->txn || !txn_fits(f, len))
+		return 0;
+	id = dns_id(data, f);
+	t = txn_slot(r, f->pkt.daddr, f->pkt.saddr, f->pkt.dport, f->pkt.sport, id);
+	if (t->nlen != f->name_len || t->id != id || t->cport != f->pkt.dport ||
+	    t->sport != f->pkt.sport || memcmp(t->client, f->pkt.daddr, 16) ||
+	    memcmp(t->server, f->pkt.saddr, 16) || memcmp(t->name, data + f->name_off, t->nlen))
+		return 0;
+	memset(&o, 0, sizeof(o));
+	o.client = f->pkt.daddr;
+	o.server = f->pkt.saddr;
+	o.kernel_rd = f->feat.rd_hash;
+	o.name = "";
+	o.feat = &f->feat;
+	o.response = 1;
+	o.now_s = (uint32_t)(r->pkt_ns / 1000000000ULL);
+	o.ts_ms = pkt_ms(r);
+	o.long_qname = r->cfg->kernel.long_qname;
+	o.kind = XF_EV_DNS_RESPONSE;
+	if (xf_pipe_observe_at(&r->p, t->flow, t->gen, &o) < 0)
+		return 0; /* a flow was evicted since: look it up */
+	r->events++;
+	if (r->p.urgent)
+		xf_pipe_tick(&r->p, o.ts_ms);
+	return 1;
 }
 
 static int on_kernel_event(void *ctx, void *data, size_t len)
@@ -236,13 +350,38 @@ static int on_kernel_event(void *ctx, void *data, size_t len)
 	return 0;
 }
 
-/* --- DNS messages, whole, through ldns --- */
+/* --- DNS messages: the summary counters --- */
 
-int xf_dns_message(const __u8 *data, __u32 len, const struct xf_frame *f, struct xf_dns_tally *t)
+/* ldns_wire2pkt's view of one message, for the messages the in-place walk
+ * (dnssum.c) leaves to it. Returns -1 when ldns rejects the message. */
+static int ldns_summary(const __u8 *wire, __u32 n, struct xf_dns_sum *s)
 {
-	__u32 off = f->pkt.payload_off + (f->tcp ? 2 : 0), n;
 	ldns_pkt *m = NULL;
 	ldns_rr_list *an;
+
+	memset(s, 0, sizeof(*s));
+	if (ldns_wire2pkt(&m, wire, n) != LDNS_STATUS_OK)
+		return -1;
+	s->qr = ldns_pkt_qr(m);
+	s->rcode = (uint8_t)ldns_pkt_get_rcode(m);
+	s->ancount = ldns_pkt_ancount(m);
+	an = ldns_pkt_answer(m);
+	for (size_t i = 0; an && i < ldns_rr_list_rr_count(an); i++) {
+		ldns_rr *rr = ldns_rr_list_rr(an, i);
+
+		for (size_t k = 0; k < ldns_rr_rd_count(rr); k++)
+			s->answer_bytes += (uint32_t)ldns_rdf_size(ldns_rr_rdf(rr, k));
+	}
+	s->edns = ldns_pkt_edns(m);
+	ldns_pkt_free(m);
+	return 0;
+}
+
+int xf_dns_message(const __u8 *data, __u32 len, const struct xf_frame *f, int ldns_always,
+		   struct xf_dns_tally *t)
+{
+	__u32 off = f->pkt.payload_off + (f->tcp ? 2 : 0), n;
+	struct xf_dns_sum s;
 
 	if (off >= len)
 		return 0;
@@ -251,21 +390,16 @@ int xf_dns_message(const __u8 *data, __u32 len, const struct xf_frame *f, struct
 		n = f->pkt.payload_len - (f->tcp ? 2 : 0);
 	if (f->tcp && (__u32)(data[off - 2] << 8 | data[off - 1]) < n)
 		n = (__u32)(data[off - 2] << 8 | data[off - 1]); /* one message of a stream */
-	if (ldns_wire2pkt(&m, data + off, n) != LDNS_STATUS_OK)
+	/* the walk in place for what it covers; ldns for the rest (and with
+	 * XF_REPLAY_LDNS set, for every message: tests compare the two) */
+	if ((ldns_always || xf_dns_summary(data + off, n, &s)) && ldns_summary(data + off, n, &s))
 		return -1;
-	if (ldns_pkt_qr(m)) {
-		t->nxdomain += ldns_pkt_get_rcode(m) == LDNS_RCODE_NXDOMAIN;
-		t->answers += ldns_pkt_ancount(m);
-		an = ldns_pkt_answer(m);
-		for (size_t i = 0; an && i < ldns_rr_list_rr_count(an); i++) {
-			ldns_rr *rr = ldns_rr_list_rr(an, i);
-
-			for (size_t k = 0; k < ldns_rr_rd_count(rr); k++)
-				t->answer_bytes += ldns_rdf_size(ldns_rr_rdf(rr, k));
-		}
+	if (s.qr) {
+		t->nxdomain += s.rcode == LDNS_RCODE_NXDOMAIN;
+		t->answers += s.ancount;
+		t->answer_bytes += s.answer_bytes;
 	}
-	t->edns += ldns_pkt_edns(m);
-	ldns_pkt_free(m);
+	t->edns += s.edns;
 	return 0;
 }
 
@@ -331,7 +465,7 @@ static void packet(struct replay *r, int dlt, const struct pcap_pkthdr *h, const
 	struct xf_frame f;
 	struct xf_event ev;
 	__u32 len;
-	int rc;
+	int rc, idx;
 
 	r->packets++;
 	r->pkt_ns = (uint64_t)h->ts.tv_sec * 1000000000ULL + (uint64_t)h->ts.tv_usec * 1000ULL;
@@ -353,7 +487,7 @@ static void packet(struct replay *r, int dlt, const struct pcap_pkthdr *h, const
 		r->sni += f.kind == XF_EV_SNI;
 		r->hosts += f.kind == XF_EV_HOST;
 		if (f.kind == XF_EV_DNS_QUERY || f.kind == XF_EV_DNS_RESPONSE)
-			if (xf_dns_message(r->frame, len, &f, &r->dns))
+			if (xf_dns_message(r->frame, len, &f, r->ldns_always, &r->dns))
 				r->rperr[RP_LDNS]++;
 	} else {
 		r->skipped++;
@@ -364,8 +498,12 @@ static void packet(struct replay *r, int dlt, const struct pcap_pkthdr *h, const
 	}
 	if (rc != XF_OK)
 		return;
+	if (f.kind == XF_EV_DNS_RESPONSE && txn_response(r, r->frame, len, &f))
+		return;
 	xf_frame_event(r->frame, len, &f, &r->cfg->kernel, &r->lists, r->pkt_ns, &ev);
-	observe_event(r, &ev);
+	idx = observe_event(r, &ev);
+	if (f.kind == XF_EV_DNS_QUERY)
+		txn_query(r, r->frame, len, &f, idx);
 }
 
 /* --- progress and summary --- */
@@ -559,7 +697,28 @@ static int replay_file(struct replay *r, const char *path, volatile sig_atomic_t
 	pcap_t *pc;
 	int dlt, rc;
 
-	pc = pcap_open_offline(path, err);
+	/* libpcap reads through stdio: with its default 4 KiB buffer that is
+	 * a read() every 30-odd DNS packets, a few percent of replay */
+	if (strcmp(path, "-")) {
+		FILE *fp = fopen(path, "rb");
+
+		if (!fp) {
+			fprintf(stderr, "exfilter: failed to open capture %s: %s\n", path,
+				strerror(errno));
+			return -1;
+		}
+		/* glibc ignores the size unless it is given the buffer; this one
+		 * outlives fp (freed in teardown, after pcap_close) */
+		if (!r->rbuf)
+			r->rbuf = malloc(READ_BUF);
+		if (r->rbuf)
+			setvbuf(fp, r->rbuf, _IOFBF, READ_BUF);
+		pc = pcap_fopen_offline(fp, err); /* pcap_close() closes fp */
+		if (!pc)
+			fclose(fp);
+	} else {
+		pc = pcap_open_offline(path, err);
+	}
 	if (!pc) {
 		fprintf(stderr, "exfilter: failed to open capture %s: %s\n", path, err);
 		return -1;
@@ -634,6 +793,13 @@ static int setup(struct replay *r)
 	}
 	if (r->o->kernel && kernel_setup(r))
 		return 1;
+	if (!r->o->kernel && !getenv("XF_REPLAY_NO_TXN")) {
+		r->txn = calloc(TXN_SLOTS, sizeof(*r->txn));
+		if (!r->txn) {
+			fprintf(stderr, "exfilter: out of memory\n");
+			return 1;
+		}
+	}
 	return 0;
 }
 
@@ -689,6 +855,8 @@ static void teardown(struct replay *r)
 	free(r->allow);
 	free(r->block);
 	free(r->block_v);
+	free(r->rbuf);
+	free(r->txn);
 }
 
 int xf_replay_run(struct xf_sensor_cfg *cfg, const struct xf_replay_opts *o,
@@ -717,6 +885,7 @@ int xf_replay_run(struct xf_sensor_cfg *cfg, const struct xf_replay_opts *o,
 	if (rc)
 		goto out;
 	r->tty = isatty(STDERR_FILENO);
+	r->ldns_always = getenv("XF_REPLAY_LDNS") != NULL;
 	clock_gettime(CLOCK_MONOTONIC, &r->t0);
 	if (o->format == XF_RF_TABLE)
 		printf("%-20s  %-15s  %-30s  %5s  %-8s  %-11s  %3s  %s\n", "time", "client",

@@ -37,12 +37,15 @@ struct xf_dns_tally {
 };
 
 /*
- * Parse whole, with ldns, the DNS message of a frame that xf_frame_parse()
- * found a DNS query or response in (data and len as given to it, f its
- * result); of a TCP segment, the first message by its length prefix. Adds
- * its NXDOMAIN, answers, answer bytes and EDNS to t. Returns 0 (also when
- * the frame holds no payload byte), or -1 when ldns refuses the message.
+ * Summarise the DNS message of a frame that xf_frame_parse() found a DNS
+ * query or response in (data and len as given to it, f its result); of a TCP
+ * segment, the first message by its length prefix. The in-place walk
+ * (dnssum.c) answers what it covers exactly as ldns would, ldns_wire2pkt the
+ * rest (all of it with ldns_always). Adds its NXDOMAIN, answers, answer bytes
+ * and EDNS to t. Returns 0 (also when the frame holds no payload byte), or -1
+ * when ldns refuses the message.
  */
-int xf_dns_message(const __u8 *data, __u32 len, const struct xf_frame *f, struct xf_dns_tally *t);
+int xf_dns_message(const __u8 *data, __u32 len, const struct xf_frame *f, int ldns_always,
+		   struct xf_dns_tally *t);
 
 #endif /* XF_REPLAY_H */

@@ -100,7 +100,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	rc = xf_frame_parse(frame, hl + n, &cfg, NULL, NULL, &f);
 	if (rc != XF_OK || (f.kind != XF_EV_DNS_QUERY && f.kind != XF_EV_DNS_RESPONSE))
 		return 0;
-	rc = xf_dns_message(frame, hl + n, &f, &t);
+	rc = xf_dns_message(frame, hl + n, &f, 0, &t);
 	XF_FUZZ_CHECK(rc == 0 || rc == -1);
 	XF_FUZZ_CHECK(rc == 0 || (!t.nxdomain && !t.answers && !t.edns));
 	return 0;

@@ -427,8 +427,11 @@ static void test_lru_one(void **state)
 static void test_intern_released(void **state)
 {
 	struct xf_ft *ft = ft_new(4, 4, 300);
-	static const char *const da[] = { "alpha-domain.test", "bravo-domain.test",
-					  "charlie-domain.test", "delta-domain.test" };
+	/* longer than an entry holds: each takes its own string */
+	static const char *const da[] = { "alpha-domain-with-a-long-name.test",
+					  "bravo-domain-with-a-long-name.test",
+					  "charlie-domain-with-a-long-name.test",
+					  "delta-domain-with-a-long-name.test" };
 	static const char *const db[] = { "e.test", "f.test", "g.test", "h.test" };
 	__u8 a[16], b[16];
 	struct xf_ft_stats full, after;
@@ -1311,6 +1314,114 @@ static struct seen_flow view_of(struct xf_ft *ft, const __u8 *a, const char *dom
 	return *must_find(&s, a, domain);
 }
 
+/* A lookup and its answer take no detail; a second query still measures
+ * its gap from the first query, not from the answer in between. */
+static void test_response_no_detail(void **state)
+{
+	struct xf_ft *ft = ft_new(16, 16, 3600);
+	const uint64_t t0 = (uint64_t)T0 * 1000;
+	struct seen_flow f;
+	__u8 a[16];
+	struct q q;
+
+	(void)state;
+	ip4(a, 0x0a000001);
+	query_at(ft, a, "x.test", "www.x.test", t0 + 100);
+	q_set(&q, a, "x.test", "www.x.test", T0 + 5);
+	q.o.ts_ms = t0 + 5250;
+	q.o.response = 1;
+	q.o.kind = XF_EV_DNS_RESPONSE;
+	q.feat.dns_flags = 0x8183;
+	assert_true(xf_ft_observe(ft, &q.o) > 0);
+	assert_int_equal(stats(ft).details, 0);
+	f = view_of(ft, a, "x.test");
+	assert_int_equal(f.view.responses, 1);
+	assert_int_equal(f.view.nxdomain, 1);
+	assert_true(fabs(f.view.span_s - 5.25) < 1e-9);
+	/* the second query takes the detail, with the first's time and the
+	 * answer's counts */
+	query_at(ft, a, "x.test", "api.x.test", t0 + 10100);
+	assert_int_equal(stats(ft).details, 1);
+	query_at(ft, a, "x.test", "cdn.x.test", t0 + 20100);
+	f = view_of(ft, a, "x.test");
+	assert_int_equal(f.view.queries, 3);
+	assert_int_equal(f.view.responses, 1);
+	assert_int_equal(f.view.nxdomain, 1);
+	assert_int_equal(f.view.iat_n, 2);
+	assert_true(fabs(f.view.iat_mean_s - 10.0) < 1e-9);
+	assert_true(f.view.iat_cv < 1e-9);
+	/* a second answer, with no query, takes a detail for both */
+	q_set(&q, a, "y.test", "www.y.test", T0);
+	q.o.response = 1;
+	q.o.kind = XF_EV_DNS_RESPONSE;
+	q.feat.dns_flags = 0x8180;
+	xf_ft_observe(ft, &q.o);
+	assert_int_equal(stats(ft).details, 1);
+	q.feat.dns_flags = 0x8183;
+	xf_ft_observe(ft, &q.o);
+	assert_int_equal(stats(ft).details, 2);
+	f = view_of(ft, a, "y.test");
+	assert_int_equal(f.view.responses, 2);
+	assert_int_equal(f.view.nxdomain, 1);
+	xf_ft_free(ft);
+}
+
+/* xf_ft_observe_at counts as xf_ft_observe does, and refuses once any
+ * flow was evicted since its generation. */
+static void test_observe_at(void **state)
+{
+	struct xf_ft *a = ft_new(4, 4, 300), *b = ft_new(4, 4, 300);
+	struct seen sa, sb;
+	struct seen_flow *fa, *fb;
+	__u8 c[16], c2[16];
+	struct q q;
+	uint64_t gen;
+	int ia, ib;
+
+	(void)state;
+	ip4(c, 0x0a000001);
+	ip4(c2, 0x0a000002);
+	for (int k = 0; k < 3; k++) {
+		q_set(&q, c, "x.test", k ? "api.x.test" : "www.x.test", T0 + (uint32_t)k);
+		ia = xf_ft_observe(a, &q.o);
+		ib = xf_ft_observe(b, &q.o);
+		assert_true(ia > 0 && ib > 0);
+		gen = xf_ft_gen(b);
+		q.o.response = 1;
+		q.o.kind = XF_EV_DNS_RESPONSE;
+		q.feat.dns_flags = k == 1 ? 0x8183 : 0x8180;
+		assert_int_equal(xf_ft_observe(a, &q.o), ia);
+		assert_int_equal(xf_ft_observe_at(b, (uint32_t)ib, gen, &q.o), ib);
+	}
+	seen_each(a, &sa);
+	seen_each(b, &sb);
+	fa = must_find(&sa, c, "x.test");
+	fb = must_find(&sb, c, "x.test");
+	assert_int_equal(fa->view.queries, fb->view.queries);
+	assert_int_equal(fb->view.responses, 3);
+	assert_int_equal(fb->view.nxdomain, 1);
+	assert_int_equal(fa->view.responses, fb->view.responses);
+	assert_int_equal(fa->view.iat_n, fb->view.iat_n);
+	assert_true(fa->view.span_s == fb->view.span_s);
+	assert_int_equal(stats(a).observed, stats(b).observed);
+	/* fill b past its bound: an eviction makes the old generation stale */
+	gen = xf_ft_gen(b);
+	for (int k = 0; k < 4; k++) {
+		char dom[32];
+
+		snprintf(dom, sizeof(dom), "d%d.test", k);
+		observe(b, c2, dom, dom, T0 + 10);
+	}
+	assert_true(xf_ft_gen(b) != gen);
+	q_set(&q, c, "x.test", "www.x.test", T0 + 11);
+	q.o.response = 1;
+	q.o.kind = XF_EV_DNS_RESPONSE;
+	assert_int_equal(xf_ft_observe_at(b, (uint32_t)ib, gen, &q.o), -1);
+	assert_int_equal(xf_ft_observe_at(b, 0, xf_ft_gen(b), &q.o), -1);
+	xf_ft_free(a);
+	xf_ft_free(b);
+}
+
 static void test_iat(void **state)
 {
 	struct xf_ft *ft = ft_new(16, 16, 3600);
@@ -1528,6 +1639,45 @@ static void test_hll_estimate(void **state)
 	}
 }
 
+/* The fast sum gives the very double of the reference: 2^-r summed in
+ * register order through ldexp(), shallow and deep registers alike. */
+static double hll_reference(const __u8 *regs)
+{
+	const double m = XF_HLL_REGS;
+	double sum = 0;
+	int zeros = 0;
+
+	for (int i = 0; i < XF_HLL_REGS; i++) {
+		sum += ldexp(1.0, -(int)regs[i]);
+		zeros += !regs[i];
+	}
+	sum = 0.709 * m * m / sum;
+	if (sum <= 2.5 * m && zeros)
+		return m * log(m / zeros);
+	return sum;
+}
+
+static void test_hll_exact(void **state)
+{
+	uint64_t lcg = 99;
+
+	(void)state;
+	for (int n = 0; n < 200000; n++) {
+		__u8 regs[XF_HLL_REGS];
+		/* mostly the ranks hashes give; sometimes deep ones (> 46) */
+		int top = n % 50 ? 20 : 47 + n / 50 % 18;
+
+		for (int i = 0; i < XF_HLL_REGS; i++) {
+			lcg = lcg * 6364136223846793005ULL + 1442695040888963407ULL;
+			regs[i] = (__u8)((lcg >> 33) % (uint64_t)(top + 1));
+			if (n % 3 == 0 && (lcg >> 20) % 4)
+				regs[i] = 0; /* sparse: the linear-counting range */
+		}
+		/* exact equality: a rounding difference would change scores */
+		assert_true(xf_hll_estimate(regs) == hll_reference(regs));
+	}
+}
+
 /* the same through the table: many queries over few names count as few */
 static void test_hll_in_table(void **state)
 {
@@ -1661,6 +1811,9 @@ int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_counts_per_flow),
+		cmocka_unit_test(test_response_no_detail),
+		cmocka_unit_test(test_observe_at),
+		cmocka_unit_test(test_hll_exact),
 		cmocka_unit_test(test_ipv4_ipv6_apart),
 		cmocka_unit_test(test_lru_domains),
 		cmocka_unit_test(test_lru_clients),
