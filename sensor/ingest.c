@@ -8,6 +8,7 @@
 #include <string.h>
 #include <bpf/bpf.h>
 #include <bpf/libbpf.h>
+#include <ldns/ldns.h>
 #include "ingest.h"
 #include "names.h"
 
@@ -36,6 +37,10 @@ static void event_msg(const struct xf_event_msg *em, size_t len, struct xf_inges
 		buf->msgs_partial++;
 	else
 		buf->msgs_whole++;
+	buf->msg_nxdomain += (buf->msg.rcode & 0xf) == LDNS_RCODE_NXDOMAIN;
+	buf->msg_servfail += (buf->msg.rcode & 0xf) == LDNS_RCODE_SERVFAIL;
+	buf->msg_refused += (buf->msg.rcode & 0xf) == LDNS_RCODE_REFUSED;
+	buf->msg_answer_bytes += buf->msg.down_bytes;
 	o->msg = &buf->msg;
 }
 

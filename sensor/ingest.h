@@ -22,6 +22,7 @@ struct xf_ingest_buf {
 	struct xf_dnsmsg msg; /* a response event's message, parsed (o->msg) */
 	/* response events' messages (struct xf_event_msg), as ldns found them */
 	uint64_t msgs_whole, msgs_partial, msgs_bad;
+	uint64_t msg_nxdomain, msg_servfail, msg_refused, msg_answer_bytes; /* of those parsed */
 };
 
 /*
