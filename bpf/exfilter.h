@@ -19,6 +19,7 @@
 #define XF_HLL_BITS 6
 #define XF_QT_BUCKETS 8
 #define XF_PORTS_MAX 4
+#define XF_MSG_MAX 512 /* DNS message bytes a response event can carry */
 
 /* Operating mode, in struct xf_config.mode. */
 enum xf_mode {
@@ -63,7 +64,7 @@ enum xf_ev_kind {
 #define XF_EF_TCP (1u << 4) /* DNS over TCP (SNI and Host are always TCP) */
 #define XF_EF_SAMPLED (1u << 5) /* emitted by sampling, nothing notable */
 #define XF_EF_NEWFLOW (1u << 6) /* first query of this client x domain on this CPU */
-#define XF_EF_GAP (1u << 7) /* the flow's first query event on this CPU in event_gap_ms */
+#define XF_EF_GAP (1u << 7) /* the flow's first query (response) event on this CPU in event_gap_ms */
 
 /* Counters in the per-CPU stats array. Append-only. */
 enum xf_stat {
@@ -139,7 +140,12 @@ struct xf_config {
 	__u32 kenc_limit; /* per-CPU encoded queries per flow per window; 0 = off */
 	__u32 limit_action; /* enum xf_action for hard limits and rates */
 	__u16 dns_port;
-	__u16 pad0;
+	/*
+	 * A DNS response event carries up to this many bytes of the message
+	 * (struct xf_event_msg), 0..XF_MSG_MAX; 0 = off: response events are
+	 * plain struct xf_event records, and only rcode != 0 and new flows emit.
+	 */
+	__u16 msg_bytes;
 	__u16 tls_ports[XF_PORTS_MAX]; /* 0 = unused slot */
 	__u16 http_ports[XF_PORTS_MAX];
 	/*
@@ -220,6 +226,24 @@ struct xf_event {
 };
 _Static_assert(sizeof(struct xf_event) == 368, "xf_event layout");
 
+/*
+ * A DNS response event with the message bytes (xf_config.msg_bytes > 0):
+ * struct xf_event, then the first msg_len bytes of the DNS message (after
+ * TCP's length prefix). The ring record is exactly XF_EVM_HDR + msg_len
+ * bytes long; a record of sizeof(struct xf_event) has no message. Same
+ * version: a decoder that reads only struct xf_event still works.
+ */
+struct xf_event_msg {
+	struct xf_event ev;
+	__u16 msg_len; /* bytes in msg[]: min(msg_bytes, the message's bytes in this packet) */
+	__u16 msg_wire; /* the message's length on the wire (UDP payload, TCP length prefix) */
+	__u32 pad0;
+	__u8 msg[XF_MSG_MAX];
+};
+#define XF_EVM_HDR (sizeof(struct xf_event) + 8) /* record bytes before msg[] */
+_Static_assert(sizeof(struct xf_event_msg) == 888, "xf_event_msg layout");
+_Static_assert(__builtin_offsetof(struct xf_event_msg, msg) == XF_EVM_HDR, "xf_event_msg hdr");
+
 /* flows map key: client address x registered domain. */
 struct xf_flow_key {
 	__u8 client[16]; /* IPv4 as ::ffff:a.b.c.d */
@@ -256,8 +280,9 @@ struct xf_flow {
 	__u32 win_enc;
 	__u8 hll[XF_HLL_REGS];
 	__u64 last_ev_ns; /* this CPU's last query event of the flow (event_gap_ms); not summed */
+	__u64 last_rev_ns; /* this CPU's last response event with a message; not summed */
 };
-_Static_assert(sizeof(struct xf_flow) == 176, "xf_flow layout");
+_Static_assert(sizeof(struct xf_flow) == 184, "xf_flow layout");
 
 /* verdicts and allow map key. */
 enum xf_vkind {

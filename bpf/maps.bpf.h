@@ -23,6 +23,7 @@ struct xf_scratch {
 	__u64 clk_jiffies; /* xf_now(): the jiffy clk_ns was read in */
 	__u64 clk_ns;
 	struct xf_sfx_slot sfx_cache[XF_SFX_CACHE]; /* xf_suffix_known() */
+	struct xf_event_msg evm; /* xf_emit_msg(): a response event is built here */
 };
 
 /* mmapable: the sensor stores heartbeat_ns in place (struct xf_config) */

@@ -515,25 +515,26 @@ static __always_inline int xf_is_notable(const struct xf_config *cfg, struct xf_
 	       qb == XF_QT_NULL || qb == XF_QT_CARRIER;
 }
 
-/* Emit the event if the packet is worth one; qfl: the query's flow, or NULL. */
-static __always_inline void xf_emit(struct __sk_buff *skb, struct xf_scratch *sc,
-				    const struct xf_config *cfg, __u64 *st, struct xf_ctx *x,
-				    struct xf_flow *qfl)
+/* Worth an event: notable, or picked by sampling (which flags it). */
+static __always_inline int xf_want_event(struct xf_scratch *sc, const struct xf_config *cfg,
+					 struct xf_ctx *x)
 {
-	struct xf_event *ev;
+	if (xf_is_notable(cfg, x))
+		return 1;
+	if (!cfg->sample_every || ++sc->sample_ctr % cfg->sample_every)
+		return 0;
+	x->flags |= XF_EF_SAMPLED;
+	return 1;
+}
+
+/* Fill an event record (in the ring, or in the scratch entry) from x. */
+static __always_inline void xf_event_fill(struct __sk_buff *skb, struct xf_scratch *sc,
+					  const struct xf_config *cfg, struct xf_ctx *x,
+					  struct xf_event *ev)
+{
 	const __u8 *src;
 	__u32 n = x->name_len, i;
 
-	if (!xf_is_notable(cfg, x)) {
-		if (!cfg->sample_every || ++sc->sample_ctr % cfg->sample_every)
-			return;
-		x->flags |= XF_EF_SAMPLED;
-	}
-	ev = bpf_ringbuf_reserve(&xf_events, sizeof(*ev), 0);
-	if (!ev) {
-		st[XF_S_RING_FULL]++; /* never wait: the packet path comes first */
-		return;
-	}
 	ev->version = XF_EVENT_VERSION;
 	ev->kind = (__u8)x->kind;
 	ev->action = x->action;
@@ -559,10 +560,103 @@ static __always_inline void xf_emit(struct __sk_buff *skb, struct xf_scratch *sc
 	src = xf_pl(sc) + (x->name_off & XF_BUF_MASK);
 	for (i = 0; i < XF_NAME_MAX / 8; i++)
 		((__u64 *)ev->name)[i] = *(const __u64 *)(src + i * 8);
+}
+
+/* Emit the event if the packet is worth one; qfl: the query's flow, or NULL. */
+static __always_inline void xf_emit(struct __sk_buff *skb, struct xf_scratch *sc,
+				    const struct xf_config *cfg, __u64 *st, struct xf_ctx *x,
+				    struct xf_flow *qfl)
+{
+	struct xf_event *ev;
+
+	if (!xf_want_event(sc, cfg, x))
+		return;
+	ev = bpf_ringbuf_reserve(&xf_events, sizeof(*ev), 0);
+	if (!ev) {
+		st[XF_S_RING_FULL]++; /* never wait: the packet path comes first */
+		return;
+	}
+	xf_event_fill(skb, sc, cfg, x, ev);
 	bpf_ringbuf_submit(ev, 0);
 	st[XF_S_EVENTS]++;
 	if (qfl)
 		qfl->last_ev_ns = x->now;
+}
+
+/*
+ * A response event with the DNS message's first bytes (struct xf_event_msg),
+ * for the sensor to parse whole (sensor/dnsmsg.c). The record is built in
+ * the scratch entry and copied with bpf_ringbuf_output(), so that it takes
+ * only the ring space its message needs: a reserve must have a constant
+ * size. The message comes from the packet (bpf_skb_load_bytes(): one helper
+ * call, no loop, and the frame copy may hold less of it). Returns 1 when
+ * an event was written.
+ */
+static __always_inline int xf_emit_msg(struct __sk_buff *skb, struct xf_scratch *sc,
+				       const struct xf_config *cfg, __u64 *st, struct xf_ctx *x)
+{
+	struct xf_event_msg *em = &sc->evm;
+	const __u8 *pl = xf_pl(sc);
+	__u32 off = x->pkt.payload_off + x->msg.off, avail, wire, n, size;
+
+	if (!xf_want_event(sc, cfg, x))
+		return 0;
+	xf_event_fill(skb, sc, cfg, x, &em->ev);
+	/* TCP: the length prefix (xf_find_dns() checked it is there) */
+	wire = x->msg.off ? (__u32)pl[0] << 8 | pl[1] : x->pkt.payload_len;
+	avail = x->pkt.payload_len - x->msg.off;
+	n = avail < wire ? avail : wire;
+	if (n > cfg->msg_bytes)
+		n = cfg->msg_bytes;
+	if (n > XF_MSG_MAX)
+		n = XF_MSG_MAX;
+	size = XF_EVM_HDR;
+	em->msg_len = 0;
+	if (n) {
+		/* hide the range checks above from clang, or it folds the bound away */
+		__asm__ __volatile__("" : "+r"(n));
+		n = xf_len_bound(n, XF_MSG_MAX);
+		if (!bpf_skb_load_bytes(skb, off, em->msg, n)) {
+			em->msg_len = (__u16)n;
+			size += n;
+		}
+	}
+	em->msg_wire = (__u16)wire;
+	em->pad0 = 0;
+	if (bpf_ringbuf_output(&xf_events, em, size, 0)) {
+		st[XF_S_RING_FULL]++;
+		return 0;
+	}
+	st[XF_S_EVENTS]++;
+	return 1;
+}
+
+/*
+ * A DNS response: count it on the client's flow, and emit its event. With
+ * msg_bytes set, the event carries the message, and besides rcode != 0 and
+ * a new flow, a flow's first response on this CPU in event_gap_ms (busy
+ * flows: about one a second per CPU, enough for answer sizes per response)
+ * and every TCP response (rare; they carry what UDP could not) are worth
+ * one.
+ */
+static __always_inline void xf_response(struct __sk_buff *skb, struct xf_scratch *sc,
+					const struct xf_config *cfg, __u64 *st, struct xf_ctx *x)
+{
+	struct xf_flow *fl = xf_flow_count(sc, cfg, x, x->pkt.daddr, 0);
+
+	if (!cfg->msg_bytes) {
+		xf_emit(skb, sc, cfg, st, x, NULL);
+		return;
+	}
+	if (fl && cfg->event_gap_ms &&
+	    x->now - fl->last_rev_ns >= (__u64)cfg->event_gap_ms * 1000000ULL) {
+		x->notable = 1;
+		x->flags |= XF_EF_GAP;
+	}
+	if (x->flags & XF_EF_TCP)
+		x->notable = 1;
+	if (xf_emit_msg(skb, sc, cfg, st, x) && fl)
+		fl->last_rev_ns = x->now;
 }
 
 /*
@@ -650,8 +744,7 @@ static __always_inline int xf_process(struct __sk_buff *skb, const struct xf_con
 	x->flags |= dir_flags | (x->pkt.ipv6 ? XF_EF_IPV6 : 0);
 	if (x->kind == XF_EV_DNS_RESPONSE) {
 		st[XF_S_DNS_RESPONSES]++;
-		xf_flow_count(sc, cfg, x, x->pkt.daddr, 0);
-		xf_emit(skb, sc, cfg, st, x, NULL);
+		xf_response(skb, sc, cfg, st, x);
 		return XF_ACT_PASS;
 	}
 	st[x->kind == XF_EV_DNS_QUERY ? XF_S_DNS_QUERIES : x->kind == XF_EV_SNI ? XF_S_SNI : XF_S_HOST]++;

@@ -34,6 +34,20 @@ struct xf_flow_view {
 	uint64_t long_queries; /* queries with a long qname */
 	uint64_t responses;
 	uint64_t nxdomain;
+	uint64_t servfail;
+	uint64_t refused;
+	/*
+	 * Responses whose whole message the sensor parsed (ldns): live, those
+	 * the kernel sent with their bytes (kernel.msg_bytes: rcode != 0, new
+	 * flows, one a flow per CPU per event_gap_ms, TCP); replay, all. Their
+	 * answer records, rdata bytes (downstream data: tunnels answer with
+	 * NULL, TXT, CNAME), answer types (1 << enum xf_qt_bucket) and TC bits.
+	 */
+	uint32_t answer_msgs;
+	uint32_t answers;
+	uint64_t answer_bytes;
+	uint32_t answer_qt;
+	uint32_t msg_tc;
 	uint32_t qtypes[XF_QTYPE_SLOTS];
 	uint32_t max_name_len;
 	uint32_t max_label; /* longest label seen */
@@ -183,6 +197,20 @@ static inline double xf_sub_bytes(const struct xf_flow_view *f)
 	double b = (double)f->qname_bytes - dl * (double)f->queries;
 
 	return b > 0 ? b : 0;
+}
+
+/*
+ * Downstream bytes of the window: the parsed responses' answer bytes,
+ * scaled up to every response counted when only some came with their
+ * message (a sample: live events are rate-limited per flow).
+ */
+static inline double xf_down_bytes(const struct xf_flow_view *f)
+{
+	if (!f->answer_msgs)
+		return 0;
+	if (f->responses <= f->answer_msgs)
+		return (double)f->answer_bytes;
+	return (double)f->answer_bytes * (double)f->responses / (double)f->answer_msgs;
 }
 
 /* Volume thresholds are this many times higher for a resolver client. */

@@ -244,10 +244,14 @@ int xf_alert_build(const struct xf_alert_in *in, struct xf_sb *sb, struct xf_ale
 		xf_sb_json_str(sb, f->samples[k]);
 	}
 	xf_sb_printf(sb, "],\"flow\":{\"queries\":%llu,\"qname_bytes\":%llu,"
-			 "\"distinct_names\":%.0f,\"responses\":%llu,\"nxdomain\":%llu}}}",
+			 "\"distinct_names\":%.0f,\"responses\":%llu,\"nxdomain\":%llu,"
+			 "\"servfail\":%llu,\"refused\":%llu,\"answer_msgs\":%u,"
+			 "\"answer_bytes\":%llu}}}",
 		     (unsigned long long)v->queries, (unsigned long long)v->qname_bytes,
 		     v->distinct, (unsigned long long)v->responses,
-		     (unsigned long long)v->nxdomain);
+		     (unsigned long long)v->nxdomain, (unsigned long long)v->servfail,
+		     (unsigned long long)v->refused, v->answer_msgs,
+		     (unsigned long long)v->answer_bytes);
 	if (sb->oom)
 		return -ENOMEM;
 	rec->json = sb->buf;

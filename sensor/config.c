@@ -217,6 +217,9 @@ static const struct key keys[] = {
 	{ INFO("kernel.event_gap_ms", "1000", "an event for a flow's query when this long has "
 					      "passed since its last query event on this CPU; 0 = off"),
 	  .type = KT_UINT, FIELD(kernel.event_gap_ms), .min = 0, .max = 3600000 },
+	{ INFO("kernel.msg_bytes", "512", "a DNS response event carries this many bytes of the "
+					  "message, for ldns; 0 = off"),
+	  .type = KT_UINT, FIELD(kernel.msg_bytes), .min = 0, .max = XF_MSG_MAX },
 	{ INFO("kernel.drop_bad_bytes", "true", "hard limit: drop names with bytes never legal "
 						"in a hostname"),
 	  .type = KT_BOOL, FIELD(kernel.drop_bad_bytes) },

@@ -53,6 +53,10 @@ _Static_assert(sizeof(struct ft_flow) == 64, "flow entry size");
 struct ft_detail {
 	uint32_t owner, prev, next;
 	uint32_t responses, nxdomain;
+	/* responses' rcodes and, of those that came with the message, what
+	 * ldns found in it (struct xf_flow_view) */
+	uint32_t servfail, refused, answer_msgs, answers, answer_qt, msg_tc;
+	uint64_t answer_bytes;
 	uint32_t qtypes[XF_QT_BUCKETS];
 	uint32_t tags, tagged, tag_names; /* struct xf_flow_view */
 	uint32_t bypass, sni, hosts;
@@ -932,10 +936,28 @@ static void observe_query(struct xf_ft *ft, uint32_t i, const struct xf_obs *o,
 		sample_add(d, o->name);
 }
 
+/* A response: its rcode, and what its message says when it came with one. */
+static void response_add(struct ft_detail *d, const struct xf_obs *o)
+{
+	const struct xf_dnsmsg *m = o->msg;
+	unsigned int rcode = m ? m->rcode & 0xf : o->feat ? o->feat->dns_flags & 0xf : 0;
+
+	d->responses++;
+	d->nxdomain += rcode == 3;
+	d->servfail += rcode == 2;
+	d->refused += rcode == 5; /* rcodes: RFC 1035 4.1.1 */
+	if (!m)
+		return;
+	d->answer_msgs++;
+	d->answers += m->answers;
+	d->answer_bytes += m->down_bytes;
+	d->answer_qt |= m->answer_qt;
+	d->msg_tc += m->tc;
+}
+
 /* One observation of flow i, found (or made) for o. */
 static int observe_flow(struct xf_ft *ft, uint32_t i, const struct xf_obs *o)
 {
-	const struct xf_name_feat *x = o->feat;
 	struct ft_detail *d = NULL;
 	struct ft_flow *f = &ft->flows[i];
 	uint32_t tags = 0;
@@ -976,17 +998,18 @@ static int observe_flow(struct xf_ft *ft, uint32_t i, const struct xf_obs *o)
 		d->sni += o->kind == XF_EV_SNI;
 		d->hosts += o->kind == XF_EV_HOST;
 	} else if (o->response) {
-		int nx = (x->dns_flags & 0xf) == 3;
+		unsigned int rcode = o->msg ? o->msg->rcode & 0xf : o->feat ? o->feat->dns_flags & 0xf : 0;
 
 		/* like queries, details start with the second response: a
-		 * lookup and its answer need none */
-		if (!d && !detail_of(f) && !(f->flags & F_R1)) {
-			f->flags |= F_R1 | (nx ? F_R1NX : 0);
+		 * lookup and its answer need none. A response that brings its
+		 * message (live events) or a SERVFAIL/REFUSED takes one. */
+		if (!d && !o->msg && (rcode == 0 || rcode == 3) && !detail_of(f) &&
+		    !(f->flags & F_R1)) {
+			f->flags |= F_R1 | (rcode == 3 ? F_R1NX : 0);
 		} else {
 			if (!d)
 				d = detail_get(ft, i);
-			d->responses++;
-			d->nxdomain += nx;
+			response_add(d, o);
 		}
 	} else {
 		int q1 = f->flags & F_Q1;
@@ -1159,6 +1182,13 @@ static void flow_view(struct xf_ft *ft, uint32_t i, struct xf_ft_flow *out)
 	if (d) {
 		v->responses = d->responses;
 		v->nxdomain = d->nxdomain;
+		v->servfail = d->servfail;
+		v->refused = d->refused;
+		v->answer_msgs = d->answer_msgs;
+		v->answers = d->answers;
+		v->answer_bytes = d->answer_bytes;
+		v->answer_qt = d->answer_qt;
+		v->msg_tc = d->msg_tc;
 		memcpy(v->qtypes, d->qtypes, sizeof(v->qtypes));
 		v->distinct = xf_hll_estimate(d->hll);
 		v->tags = d->tags;

@@ -21,6 +21,7 @@
 #include <linux/types.h>
 #include "exfilter.h"
 #include "detector.h"
+#include "dnsmsg.h"
 
 #define XF_SAMPLES 3
 #define XF_SAMPLE_LEN 256
@@ -54,6 +55,8 @@ struct xf_obs {
 	__u8 kaction; /* enum xf_action the kernel took or would take */
 	__u8 kreason; /* enum xf_reason behind it */
 	__u8 kenforced; /* the kernel applied it (enforce mode) */
+	/* a response's whole message (sensor/dnsmsg.c), when it came with one */
+	const struct xf_dnsmsg *msg;
 };
 
 /* Alert state kept with a flow, set by the caller. */

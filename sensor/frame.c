@@ -32,6 +32,7 @@ void xf_config_defaults(struct xf_config *cfg)
 	cfg->tls_ports[0] = 443;
 	cfg->http_ports[0] = 80;
 	cfg->event_gap_ms = 1000;
+	cfg->msg_bytes = 512;
 }
 
 __u64 xf_name_hash_text(const char *name)

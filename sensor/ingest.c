@@ -8,11 +8,41 @@
 #include <string.h>
 #include <bpf/bpf.h>
 #include <bpf/libbpf.h>
+#include <ldns/ldns.h>
 #include "ingest.h"
 #include "names.h"
 
 #define MERGE_BATCH 1024
 #define VAL_SIZE ((sizeof(struct xf_flow) + 7) & ~7UL) /* per-CPU values are 8-aligned */
+
+/* The message a response record carries (kernel.msg_bytes), through ldns. */
+static void event_msg(const struct xf_event_msg *em, size_t len, struct xf_ingest_buf *buf,
+		      struct xf_obs *o)
+{
+	size_t n = em->msg_len;
+	int rc;
+
+	if (!n)
+		return; /* the kernel could not copy it */
+	if (n > XF_MSG_MAX || n > len - XF_EVM_HDR) {
+		buf->msgs_bad++; /* a length the record does not hold */
+		return;
+	}
+	rc = xf_dnsmsg_parse(em->msg, n, em->msg_wire > n ? em->msg_wire : n, &buf->msg);
+	if (rc < 0) {
+		buf->msgs_bad++;
+		return;
+	}
+	if (rc == XF_DNSMSG_PARTIAL)
+		buf->msgs_partial++;
+	else
+		buf->msgs_whole++;
+	buf->msg_nxdomain += (buf->msg.rcode & 0xf) == LDNS_RCODE_NXDOMAIN;
+	buf->msg_servfail += (buf->msg.rcode & 0xf) == LDNS_RCODE_SERVFAIL;
+	buf->msg_refused += (buf->msg.rcode & 0xf) == LDNS_RCODE_REFUSED;
+	buf->msg_answer_bytes += buf->msg.down_bytes;
+	o->msg = &buf->msg;
+}
 
 int xf_event_obs(const void *data, size_t len, int64_t mono_to_wall_ns, uint32_t long_qname,
 		 struct xf_ingest_buf *buf, struct xf_obs *o)
@@ -55,6 +85,8 @@ int xf_event_obs(const void *data, size_t len, int64_t mono_to_wall_ns, uint32_t
 		o->kreason = ev->reason;
 		o->kenforced = !!(ev->flags & XF_EF_ENFORCED);
 	}
+	if (o->response && len >= XF_EVM_HDR)
+		event_msg(data, len, buf, o);
 	return 0;
 }
 

@@ -12,12 +12,17 @@
 #include <linux/types.h>
 #include "exfilter.h"
 #include "flowtab.h"
+#include "dnsmsg.h"
 
 /* Text an observation points into: keep it alive until xf_ft_observe(). */
 struct xf_ingest_buf {
 	char name[XF_NAME_MAX * 4 + 1]; /* presentation form, escaped */
 	char lname[XF_NAME_MAX * 4 + 1]; /* the same, lower-case */
 	char rd[XF_NAME_MAX * 4 + 1]; /* any suffix of lname: never cut short */
+	struct xf_dnsmsg msg; /* a response event's message, parsed (o->msg) */
+	/* response events' messages (struct xf_event_msg), as ldns found them */
+	uint64_t msgs_whole, msgs_partial, msgs_bad;
+	uint64_t msg_nxdomain, msg_servfail, msg_refused, msg_answer_bytes; /* of those parsed */
 };
 
 /*
@@ -26,8 +31,11 @@ struct xf_ingest_buf {
  * direction, wall-clock seconds and milliseconds (query timing), and the
  * kernel's action unless the allowlist overrode it. o->resolver and
  * o->bypass (the server is not a configured resolver) are left 0 for the
- * caller, which knows the resolvers. Returns 0, or
- * -EINVAL for a record that is not a valid event.
+ * caller, which knows the resolvers. A response record that carries the
+ * DNS message (struct xf_event_msg) has it parsed with ldns into buf->msg
+ * and o->msg points there (a message ldns rejects is counted in
+ * buf->msgs_bad and leaves o->msg NULL). Returns 0, or -EINVAL for a
+ * record that is not a valid event.
  */
 int xf_event_obs(const void *data, size_t len, int64_t mono_to_wall_ns, uint32_t long_qname,
 		 struct xf_ingest_buf *buf, struct xf_obs *o);

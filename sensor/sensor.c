@@ -423,7 +423,13 @@ static void write_state(struct sensor *s)
 			i ? "," : "", s->sinks[i]->ops->name, (unsigned long long)s->exported[i],
 			(long long)xf_outbox_backlog(s->ob, i), s->sinks[i]->ops->inflight(s->sinks[i]),
 			s->sinks[i]->ops->up(s->sinks[i]) ? "true" : "false");
-	fprintf(f, "}}\n");
+	fprintf(f, "},\"dns_msgs\":{\"whole\":%llu,\"partial\":%llu,\"bad\":%llu,"
+		   "\"nxdomain\":%llu,\"servfail\":%llu,\"refused\":%llu,\"answer_bytes\":%llu}",
+		(unsigned long long)s->ibuf.msgs_whole, (unsigned long long)s->ibuf.msgs_partial,
+		(unsigned long long)s->ibuf.msgs_bad, (unsigned long long)s->ibuf.msg_nxdomain,
+		(unsigned long long)s->ibuf.msg_servfail, (unsigned long long)s->ibuf.msg_refused,
+		(unsigned long long)s->ibuf.msg_answer_bytes);
+	fprintf(f, "}\n");
 	if (fclose(f) == 0)
 		rename(tmp, s->state_path);
 }

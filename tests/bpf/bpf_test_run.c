@@ -57,6 +57,9 @@ struct target {
 /* Events read from the ring buffer of the current target. */
 static struct {
 	struct xf_event ev[EVQ_MAX];
+	size_t size[EVQ_MAX]; /* record size: more than an event when a message follows */
+	__u8 msg[EVQ_MAX][XF_MSG_MAX]; /* struct xf_event_msg's tail */
+	__u16 msg_len[EVQ_MAX], msg_wire[EVQ_MAX];
 	int n;
 	int lost;
 	int bad_size;
@@ -200,13 +203,27 @@ static int sfx_collect(int fd)
 
 static int on_event(void *ctx, void *data, size_t sz)
 {
+	const struct xf_event_msg *em = data;
+
 	(void)ctx;
-	if (sz != sizeof(struct xf_event))
+	/* a plain event, or a response event with its message (exactly its length) */
+	if (sz != sizeof(struct xf_event) &&
+	    (sz < XF_EVM_HDR || em->ev.kind != XF_EV_DNS_RESPONSE || sz != XF_EVM_HDR + em->msg_len ||
+	     em->msg_len > XF_MSG_MAX)) {
 		Q.bad_size++;
-	else if (Q.n < EVQ_MAX)
-		memcpy(&Q.ev[Q.n++], data, sizeof(struct xf_event));
-	else
+	} else if (Q.n < EVQ_MAX) {
+		memcpy(&Q.ev[Q.n], data, sizeof(struct xf_event));
+		Q.size[Q.n] = sz;
+		Q.msg_len[Q.n] = Q.msg_wire[Q.n] = 0;
+		if (sz >= XF_EVM_HDR) {
+			Q.msg_len[Q.n] = em->msg_len;
+			Q.msg_wire[Q.n] = em->msg_wire;
+			memcpy(Q.msg[Q.n], em->msg, em->msg_len);
+		}
+		Q.n++;
+	} else {
 		Q.lost++;
+	}
 	return 0;
 }
 
@@ -1240,6 +1257,119 @@ static void test_event_gap(void **state)
 	assert_int_equal(plain_events(r), 0);
 }
 
+/* A response of n answer bytes: NOERROR, one TXT answer, from the resolver. */
+static size_t b_response_txt(uint8_t *f, size_t txt, int tcp)
+{
+	uint8_t p[PKT_MAX], q[300];
+	size_t qn = pkt_qname(q, "data.example.com"), n, rd = txt + 1;
+	uint8_t *m = p + (tcp ? 2 : 0);
+
+	n = pkt_dns_wire(p, 0x5555, 0x8180, 1, q, qn, 16, tcp) - (tcp ? 2 : 0);
+	pkt_put16(m + 6, 1); /* ancount */
+	m[n++] = 0xc0; /* owner: a pointer to the question's name */
+	m[n++] = 12;
+	pkt_put16(m + n, 16), n += 2;
+	pkt_put16(m + n, 1), n += 2;
+	memset(m + n, 0, 4), n += 4; /* TTL */
+	pkt_put16(m + n, (uint16_t)rd), n += 2;
+	m[n++] = (uint8_t)(txt > 255 ? 255 : txt); /* first string's length */
+	for (size_t i = 0; i < txt; i++)
+		m[n++] = (uint8_t)('a' + i % 26);
+	if (tcp)
+		pkt_put16(p, (uint16_t)n);
+	return frame(f, 0, tcp, R4, C4, 53, 40000, p, n + (tcp ? 2 : 0));
+}
+
+/* Run one response; the event count it produced (messages in Q). */
+static int response_events(struct run *r, size_t txt, int tcp)
+{
+	events_drain(&TC);
+	r->in_len = b_response_txt(r->in, txt, tcp);
+	run_frame(&TC, r);
+	assert_int_equal(Q.bad_size, 0);
+	return Q.n;
+}
+
+/*
+ * Response events carry the DNS message (kernel.msg_bytes): the bytes are the
+ * packet's, cut at msg_bytes, the record no longer than its message; the
+ * flow's later responses wait for event_gap_ms, TCP ones do not; msg_bytes 0
+ * gives the plain record and the old rule (rcode != 0 or a new flow).
+ */
+static void test_response_msg(void **state)
+{
+	struct run *r = &R;
+	const uint8_t *dns;
+	__u32 zero = 0;
+	size_t mlen;
+
+	(void)state;
+	memset(r, 0, sizeof(*r));
+	xf_config_defaults(&r->cfg);
+	assert_int_equal(r->cfg.msg_bytes, 512); /* the default */
+	target_reset(&TC, &r->cfg);
+
+	/* a new flow: an event with the whole 200-byte-answer message */
+	assert_int_equal(response_events(r, 200, 0), 1);
+	assert_int_equal(r->uret, 0);
+	dns = r->in + r->uf.pkt.payload_off;
+	mlen = r->uf.pkt.payload_len;
+	assert_int_equal(Q.ev[0].kind, XF_EV_DNS_RESPONSE);
+	assert_int_equal(Q.ev[0].flags & (XF_EF_NEWFLOW | XF_EF_GAP), XF_EF_NEWFLOW | XF_EF_GAP);
+	check_event_equiv("response msg", &Q.ev[0], r);
+	assert_int_equal(Q.msg_len[0], mlen);
+	assert_int_equal(Q.msg_wire[0], mlen);
+	assert_int_equal(Q.size[0], XF_EVM_HDR + mlen);
+	assert_memory_equal(Q.msg[0], dns, mlen);
+
+	/* the same flow within event_gap_ms: no event, still counted */
+	assert_int_equal(response_events(r, 200, 0), 0);
+	assert_int_equal(r->delta[XF_S_DNS_RESPONSES], 1);
+
+	/* TCP: always an event, the message after the length prefix */
+	assert_int_equal(response_events(r, 300, 1), 1);
+	assert_int_equal(Q.ev[0].flags & XF_EF_TCP, XF_EF_TCP);
+	mlen = r->uf.pkt.payload_len - 2;
+	assert_int_equal(Q.msg_len[0], mlen);
+	assert_int_equal(Q.msg_wire[0], mlen);
+	assert_memory_equal(Q.msg[0], r->in + r->uf.pkt.payload_off + 2, mlen);
+
+	/* a message longer than msg_bytes is cut there; the wire length says so */
+	r->cfg.msg_bytes = 100;
+	assert_int_equal(bpf_map_update_elem(TC.config, &zero, &r->cfg, BPF_ANY), 0);
+	assert_int_equal(response_events(r, 900, 1), 1);
+	assert_int_equal(Q.msg_len[0], 100);
+	assert_int_equal(Q.msg_wire[0], r->uf.pkt.payload_len - 2);
+	assert_int_equal(Q.size[0], XF_EVM_HDR + 100);
+	assert_memory_equal(Q.msg[0], r->in + r->uf.pkt.payload_off + 2, 100);
+	/* past the 512-byte bound, whatever the config says */
+	r->cfg.msg_bytes = 60000;
+	assert_int_equal(bpf_map_update_elem(TC.config, &zero, &r->cfg, BPF_ANY), 0);
+	assert_int_equal(response_events(r, 900, 1), 1);
+	assert_int_equal(Q.msg_len[0], XF_MSG_MAX);
+	assert_memory_equal(Q.msg[0], r->in + r->uf.pkt.payload_off + 2, XF_MSG_MAX);
+
+	/* after the gap, the flow's next UDP response is an event again */
+	r->cfg.msg_bytes = 512;
+	r->cfg.event_gap_ms = 300;
+	assert_int_equal(bpf_map_update_elem(TC.config, &zero, &r->cfg, BPF_ANY), 0);
+	usleep(400000);
+	assert_int_equal(response_events(r, 50, 0), 1);
+	assert_int_equal(Q.ev[0].flags & (XF_EF_NEWFLOW | XF_EF_GAP), XF_EF_GAP);
+	assert_int_equal(Q.msg_len[0], r->uf.pkt.payload_len);
+
+	/* off: the plain record, and a known flow's NOERROR is no event */
+	r->cfg.msg_bytes = 0;
+	assert_int_equal(bpf_map_update_elem(TC.config, &zero, &r->cfg, BPF_ANY), 0);
+	usleep(400000);
+	assert_int_equal(response_events(r, 50, 0), 0);
+	assert_int_equal(response_events(r, 50, 1), 0);
+	r->cfg.flags |= XF_CF_EVENTS_ALL;
+	assert_int_equal(bpf_map_update_elem(TC.config, &zero, &r->cfg, BPF_ANY), 0);
+	assert_int_equal(response_events(r, 50, 0), 1);
+	assert_int_equal(Q.size[0], sizeof(struct xf_event));
+}
+
 /* The egress program refuses too, and its events are not flagged ingress. */
 static void test_egress_refuse(void **state)
 {
@@ -2067,7 +2197,7 @@ int main(void)
 		fprintf(stderr, "bpf_test_run: FAIL: BPF load failed (see above)\n");
 		return 1;
 	}
-	tests = calloc(nc + 10, sizeof(*tests));
+	tests = calloc(nc + 16, sizeof(*tests));
 	if (!tests)
 		return 1;
 	for (i = 0; i < nc; i++) {
@@ -2083,6 +2213,8 @@ int main(void)
 					   test_verdict_apply, pin_setup, pin_teardown, NULL };
 	tests[nc++] = (struct CMUnitTest){ "event gap: a slow flow's query is an event, XF_EF_GAP",
 					   test_event_gap, NULL, NULL, NULL };
+	tests[nc++] = (struct CMUnitTest){ "response events carry the DNS message, bounded by msg_bytes",
+					   test_response_msg, NULL, NULL, NULL };
 	tests[nc++] = (struct CMUnitTest){ "egress program: refuse answers, event not ingress",
 					   test_egress_refuse, NULL, NULL, NULL };
 	tests[nc++] = (struct CMUnitTest){ "full ring: ring_full counts, packets still pass",

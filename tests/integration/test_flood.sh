@@ -145,7 +145,8 @@ has_alert() { [[ $(sq "select count(*) from alerts where domain='$TUN_REG'") -ge
 xf_check "flood: tunnel alert for $TUN_REG in SQLite within 30 s" xf_wait_for 30 has_alert || true
 xfc mode enforce >/dev/null
 verdict_in_map() { bpftool -j map dump pinned "$PIN/xf_verdicts" | python3 -c 'import json,sys; sys.exit(0 if json.load(sys.stdin) else 1)'; }
-xf_check "flood: enforce writes a verdict into the kernel map" xf_wait_for 10 verdict_in_map || true
+xf_check "flood: enforce writes a verdict into the kernel map" xf_wait_for 10 verdict_in_map ||
+	echo "  the tunnel's alerts (action, score): $(sq "select action || ' ' || score from alerts where domain='$TUN_REG'" | tr '\n' ';')"
 tunnel_dead() { ! xf_tunnel_ping 3 6; }
 if ((tunnel_up)); then
 	xf_check "flood: enforce stops the tunnel" tunnel_dead || true

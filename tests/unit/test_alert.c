@@ -463,6 +463,10 @@ static void test_alert_dns_full(void **state)
 
 	(void)state;
 	fx_init(&x, "xf.test", 3);
+	x.flow.view.servfail = 2;
+	x.flow.view.refused = 1;
+	x.flow.view.answer_msgs = 20;
+	x.flow.view.answer_bytes = 15360;
 	fx_score(&x);
 	assert_true(x.score.score > 90);
 	x.flow.kaction = XF_ACT_DROP;
@@ -528,6 +532,9 @@ static void test_alert_dns_full(void **state)
 	checks[n++] = "exfilter/reasons/3/evidence/distinct_names=590";
 	checks[n++] = "exfilter/flow/queries=600";
 	checks[n++] = "exfilter/flow/nxdomain=3";
+	checks[n++] = "exfilter/flow/servfail=2";
+	checks[n++] = "exfilter/flow/refused=1";
+	checks[n++] = "exfilter/flow/answer_bytes=15360";
 	checks[n++] = "exfilter/samples/2=\"02aaaabbbbccccddddeeeeffffgggghhhh.t.xf.test\"";
 	json_ok(&x.rec, 1, checks, n);
 	/* the id in the document is the record's */

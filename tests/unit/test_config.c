@@ -297,6 +297,7 @@ static const char all_keys[] = "mode: enforce\n"
 			       "  enc_label_drop: 50\n"
 			       "  long_qname: 120\n"
 			       "  event_gap_ms: 2500\n"
+			       "  msg_bytes: 300\n"
 			       "  drop_bad_bytes: false\n"
 			       "  window_ms: 5000\n"
 			       "  query_limit: 4294967295\n"
@@ -385,6 +386,7 @@ static void test_all_keys(void **state)
 	assert_int_equal(cfg.kernel.enc_label_drop, 50);
 	assert_int_equal(cfg.kernel.long_qname, 120);
 	assert_int_equal(cfg.kernel.event_gap_ms, 2500);
+	assert_int_equal(cfg.kernel.msg_bytes, 300);
 	assert_int_equal(cfg.kernel.drop_bad_bytes, 0);
 	assert_int_equal(cfg.kernel.kwin_ms, 5000);
 	assert_int_equal(cfg.kernel.kq_limit, 4294967295u);
@@ -471,6 +473,7 @@ static const struct err_case file_errors[] = {
 	{ "flows:\n  tick_ms: 99999999999999999999999\n", 2, "flows.tick_ms: expected an integer" },
 	{ "store:\n  batch: 10.5\n", 2, "store.batch: expected an integer 1..1000000, got '10.5'" },
 	{ "kernel:\n  enc_label_min: 64\n", 2, "kernel.enc_label_min: expected an integer 1..63" },
+	{ "kernel:\n  msg_bytes: 513\n", 2, "kernel.msg_bytes: expected an integer 0..512, got '513'" },
 	{ "mode: block\n", 1, "mode: expected monitor or enforce, got 'block'" },
 	{ "kernel:\n  limit_action: pass\n", 2,
 	  "kernel.limit_action: expected drop or refuse, got 'pass'" },
