@@ -91,8 +91,27 @@ struct ft_dom { /* 64 bytes, aligned: a lookup's compare stays in one line */
 };
 _Static_assert(sizeof(struct ft_dom) == 64, "domain entry size");
 
+/*
+ * An alerted flow evicted while its window runs (a flood fills the table)
+ * leaves a ghost: its key, window start and alert state. A flow made again
+ * for the same client x domain inside that window takes them back, so its
+ * alert keeps its id (client, domain, window start) and later evidence
+ * updates that alert instead of raising a second one. Alerted flows are few:
+ * a small direct-mapped array, where a collision only forgets the older
+ * ghost (a second alert for that pair, as before ghosts). Keys are 64-bit
+ * flow hashes; a false match is a 2^-64 chance per new flow.
+ */
+#define FT_GHOSTS 2048
+
+struct ft_ghost {
+	uint64_t key; /* flow_key(); 0 = empty */
+	uint32_t win_start_s;
+	struct xf_ft_alert alert;
+};
+
 struct xf_ft {
 	struct xf_ft_cfg cfg;
+	struct ft_ghost ghosts[FT_GHOSTS];
 	/* each array: a free list of recycled entries, then the never used ones
 	 * above *used, handed out in order so untouched pages stay unmapped */
 	struct ft_flow *flows; /* 64-byte aligned: one cache line per entry */
@@ -627,6 +646,14 @@ static void flow_evict(struct xf_ft *ft, uint32_t i)
 	     pp = &ft->flows[*pp].hnext)
 		;
 	*pp = f->hnext;
+	if (f->alert.rev) {
+		uint64_t key = flow_hash(ft, f->client, f->dom) | 1;
+		struct ft_ghost *g = &ft->ghosts[key & (FT_GHOSTS - 1)];
+
+		g->key = key;
+		g->win_start_s = f->win_start_s;
+		g->alert = f->alert;
+	}
 	lru_unlink(ft, i);
 	detail_release(ft, i);
 	client_put(ft, f->client);
@@ -796,6 +823,19 @@ static uint32_t flow_get(struct xf_ft *ft, const struct xf_obs *o)
 	f->client = c;
 	f->dom = d;
 	f->win_start_s = o->now_s;
+	{
+		struct ft_ghost *g = &ft->ghosts[(fh | 1) & (FT_GHOSTS - 1)];
+
+		if (g->key == (fh | 1)) {
+			if (o->now_s >= g->win_start_s &&
+			    o->now_s - g->win_start_s < ft->cfg.window_s) {
+				f->win_start_s = g->win_start_s;
+				f->alert = g->alert;
+				ft->st.revived++;
+			}
+			g->key = 0;
+		}
+	}
 	k = fh & ft->fmask;
 	f->hnext = ft->fbuckets[k];
 	ft->fbuckets[k] = i;

@@ -91,6 +91,7 @@ struct xf_ft_stats {
 	uint64_t details; /* live details */
 	uint64_t clients, domains; /* interned */
 	uint64_t evicted; /* flows evicted by the LRU bound */
+	uint64_t revived; /* evicted alerted flows made again in their window */
 	uint64_t details_evicted;
 	uint64_t observed; /* observations */
 	uint64_t merged; /* kernel counter merges applied */

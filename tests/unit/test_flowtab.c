@@ -423,6 +423,51 @@ static void test_lru_one(void **state)
 	xf_ft_free(ft);
 }
 
+/* An alerted flow evicted inside its window comes back, when made again,
+ * with its window start and alert: one alert per client x domain per window
+ * even when a flood turns the table over. Past its window it starts anew. */
+static void test_evicted_alert_revived(void **state)
+{
+	struct xf_ft *ft = ft_new(1, 1, 300);
+	__u8 a[16], b[16];
+	struct seen s;
+	struct seen_flow *f;
+
+	(void)state;
+	ip4(a, 0x0a000001);
+	ip4(b, 0x0a000002);
+	assert_true(observe(ft, a, "x.test", "a.x.test", T0) > 0);
+	memset(&s, 0, sizeof(s));
+	s.set_alert = (struct xf_ft_alert){ .rev = 3, .severity = 2, .action = 1 };
+	xf_ft_each(ft, collect, &s);
+	/* b's flow evicts a's, then a's evicts b's (not alerted: no ghost) */
+	assert_true(observe(ft, b, "x.test", "a.x.test", T0 + 10) > 0);
+	assert_true(observe(ft, a, "x.test", "b.x.test", T0 + 20) > 0);
+	f = must_find(seen_each(ft, &s), a, "x.test");
+	assert_int_equal(f->win_start_s, T0);
+	assert_int_equal(f->alert.rev, 3);
+	assert_int_equal(f->alert.severity, 2);
+	assert_int_equal(f->alert.action, 1);
+	assert_int_equal(stats(ft).revived, 1);
+	assert_true(observe(ft, b, "x.test", "b.x.test", T0 + 30) > 0);
+	assert_int_equal(must_find(seen_each(ft, &s), b, "x.test")->alert.rev, 0);
+
+	/* evicted again by b and back once more; then evicted and back after
+	 * its window: a new window, no alert */
+	assert_true(observe(ft, a, "x.test", "c.x.test", T0 + 40) > 0);
+	f = must_find(seen_each(ft, &s), a, "x.test");
+	assert_int_equal(f->win_start_s, T0);
+	assert_int_equal(f->alert.rev, 3);
+	assert_int_equal(stats(ft).revived, 2);
+	assert_true(observe(ft, b, "x.test", "c.x.test", T0 + 50) > 0);
+	assert_true(observe(ft, a, "x.test", "d.x.test", T0 + 300) > 0);
+	f = must_find(seen_each(ft, &s), a, "x.test");
+	assert_int_equal(f->win_start_s, T0 + 300);
+	assert_int_equal(f->alert.rev, 0);
+	assert_int_equal(stats(ft).revived, 2);
+	xf_ft_free(ft);
+}
+
 /* clients and domains are released with the last flow that used them */
 static void test_intern_released(void **state)
 {
@@ -1818,6 +1863,7 @@ int main(void)
 		cmocka_unit_test(test_lru_domains),
 		cmocka_unit_test(test_lru_clients),
 		cmocka_unit_test(test_lru_one),
+		cmocka_unit_test(test_evicted_alert_revived),
 		cmocka_unit_test(test_intern_released),
 		cmocka_unit_test(test_details_bound),
 		cmocka_unit_test(test_details_freed_with_flow),
