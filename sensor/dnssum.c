@@ -182,6 +182,7 @@ int xf_dns_summary(const uint8_t *w, size_t max, struct xf_dns_sum *s)
 		return 1;
 	s->qr = w[2] >> 7;
 	s->rcode = w[3] & 0xf;
+	s->tc = (w[2] >> 1) & 1;
 	for (int k = 0; k < 4; k++)
 		count[k] = rd16(w + 4 + 2 * k);
 	s->ancount = (uint16_t)count[1];

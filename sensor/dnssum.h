@@ -14,6 +14,7 @@ struct xf_dns_sum {
 	uint8_t qr; /* a response */
 	uint8_t rcode; /* the header's 4 bits */
 	uint8_t edns; /* an OPT record in the additional section */
+	uint8_t tc; /* truncated: retry over TCP */
 	uint16_t ancount;
 	uint32_t answer_bytes; /* the answers' rdata fields as ldns sizes them */
 };

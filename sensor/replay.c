@@ -99,6 +99,10 @@ struct replay {
 	uint64_t pkt_ns, next_tick_ms, last_ms;
 	int started;
 	int ldns_always; /* XF_REPLAY_LDNS: every message through ldns */
+	/* the packet's response message, for its flow as a live response event
+	 * carries it (struct xf_obs msg) */
+	struct xf_dnsmsg msg;
+	int msg_ok;
 	/* --kernel */
 	struct xf_loader l;
 	struct ring_buffer *rb;
@@ -236,6 +240,8 @@ static int observe_event(struct replay *r, const struct xf_event *ev)
 		return -1;
 	}
 	o.ts_ms = pkt_ms(r);
+	if (o.response && r->msg_ok)
+		o.msg = &r->msg;
 	r->events++;
 	if (r->report && o.kind == XF_EV_DNS_QUERY && o.domain) {
 		/* payload: the name's bytes before its registered domain and the dot */
@@ -300,7 +306,7 @@ static void txn_query(struct replay *r, const __u8 *data, __u32 len, const struc
 /*
  * A response to a remembered query: counted as observe_event would count it
  * (xf_event_obs gives an answer no kernel action, and the flow table reads
- * only its client, time and rcode), or 0 when it must take that path.
+ * only its client, time, rcode and message), or 0 when it must take that path.
  */
 static int txn_response(struct replay *r, const __u8 *data, __u32 len, const struct xf_frame *f)
 {
@@ -327,6 +333,7 @@ static int txn_response(struct replay *r, const __u8 *data, __u32 len, const str
 	o.ts_ms = pkt_ms(r);
 	o.long_qname = r->cfg->kernel.long_qname;
 	o.kind = XF_EV_DNS_RESPONSE;
+	o.msg = r->msg_ok ? &r->msg : NULL;
 	if (xf_pipe_observe_at(&r->p, t->flow, t->gen, &o) < 0)
 		return 0; /* a flow was evicted since: look it up */
 	r->events++;
@@ -364,6 +371,7 @@ static int ldns_summary(const __u8 *wire, __u32 n, struct xf_dns_sum *s)
 		return -1;
 	s->qr = ldns_pkt_qr(m);
 	s->rcode = (uint8_t)ldns_pkt_get_rcode(m);
+	s->tc = ldns_pkt_tc(m);
 	s->ancount = ldns_pkt_ancount(m);
 	an = ldns_pkt_answer(m);
 	for (size_t i = 0; an && i < ldns_rr_list_rr_count(an); i++) {
@@ -394,6 +402,7 @@ int xf_dns_message(const __u8 *data, __u32 len, const struct xf_frame *f, int ld
 	 * XF_REPLAY_LDNS set, for every message: tests compare the two) */
 	if ((ldns_always || xf_dns_summary(data + off, n, &s)) && ldns_summary(data + off, n, &s))
 		return -1;
+	t->last = s;
 	if (s.qr) {
 		t->nxdomain += s.rcode == LDNS_RCODE_NXDOMAIN;
 		t->answers += s.ancount;
@@ -401,6 +410,24 @@ int xf_dns_message(const __u8 *data, __u32 len, const struct xf_frame *f, int ld
 	}
 	t->edns += s.edns;
 	return 0;
+}
+
+/* What the flow table reads of a response message (rcode, answers, answer
+ * bytes, TC), from replay's summary: every replayed response carries its
+ * whole message, as a live response event carries its copy. */
+static int msg_of(const struct xf_dns_sum *s, struct xf_dnsmsg *m)
+{
+	if (!s->qr)
+		return 0;
+	memset(m, 0, sizeof(*m));
+	m->qr = 1;
+	m->rcode = s->rcode;
+	m->tc = s->tc;
+	m->edns = s->edns;
+	m->ancount = s->ancount;
+	m->answers = s->ancount;
+	m->answer_bytes = m->down_bytes = s->answer_bytes;
+	return 1;
 }
 
 /* --- one packet --- */
@@ -468,6 +495,7 @@ static void packet(struct replay *r, int dlt, const struct pcap_pkthdr *h, const
 	int rc, idx;
 
 	r->packets++;
+	r->msg_ok = 0;
 	r->pkt_ns = (uint64_t)h->ts.tv_sec * 1000000000ULL + (uint64_t)h->ts.tv_usec * 1000ULL;
 	clock_advance(r);
 	len = to_ethernet(r, dlt, p, h->caplen > FRAME_MAX - XF_ETH_HLEN ?
@@ -486,9 +514,12 @@ static void packet(struct replay *r, int dlt, const struct pcap_pkthdr *h, const
 		r->responses += f.kind == XF_EV_DNS_RESPONSE;
 		r->sni += f.kind == XF_EV_SNI;
 		r->hosts += f.kind == XF_EV_HOST;
-		if (f.kind == XF_EV_DNS_QUERY || f.kind == XF_EV_DNS_RESPONSE)
+		if (f.kind == XF_EV_DNS_QUERY || f.kind == XF_EV_DNS_RESPONSE) {
 			if (xf_dns_message(r->frame, len, &f, r->ldns_always, &r->dns))
 				r->rperr[RP_LDNS]++;
+			else if (f.kind == XF_EV_DNS_RESPONSE)
+				r->msg_ok = msg_of(&r->dns.last, &r->msg);
+		}
 	} else {
 		r->skipped++;
 	}

@@ -11,6 +11,7 @@
 #include <signal.h>
 #include <stdint.h>
 #include "config.h"
+#include "dnssum.h"
 #include "frame.h"
 
 enum xf_replay_format { XF_RF_JSON = 0, XF_RF_TABLE = 1 };
@@ -34,6 +35,7 @@ int xf_replay_run(struct xf_sensor_cfg *cfg, const struct xf_replay_opts *o,
 /* What DNS messages parsed whole add to replay's summary. */
 struct xf_dns_tally {
 	uint64_t nxdomain, answers, answer_bytes, edns;
+	struct xf_dns_sum last; /* the latest message's, when xf_dns_message returned 0 */
 };
 
 /*
