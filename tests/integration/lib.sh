@@ -178,6 +178,20 @@ xf_stop() {
     rm -f "$XF_TMP/$name.pid"
 }
 
+# Start `exfilter run --config CONF` in the resolver netns (XF_NS_R), logging
+# to $XF_TMP/exfilter.log, and wait until it has attached. The background
+# job (exfilter.pid) is timeout's; SPID is set to the sensor's own pid.
+xf_sensor_start() {
+    local conf=$1
+    nsenter --net="/run/netns/$XF_NS_R" timeout -k 3 "$XF_LIFETIME" "$EXFILTER" run \
+        --config "$conf" >"$XF_TMP/exfilter.log" 2>&1 &
+    echo $! >"$XF_TMP/exfilter.pid"
+    xf_wait_for 15 grep -q "running in" "$XF_TMP/exfilter.log" ||
+        xf_die "exfilter did not start: $(tail -n 20 "$XF_TMP/exfilter.log")"
+    SPID=$(pgrep -f -- "^$EXFILTER run --config $conf" | head -n 1)
+    [[ -n $SPID ]] || xf_die "cannot find the sensor's pid"
+}
+
 # Poll a command until it succeeds: xf_wait_for <seconds> <cmd...>
 xf_wait_for() {
     local deadline=$1

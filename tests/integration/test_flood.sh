@@ -101,12 +101,7 @@ sinks:
     path: $XF_TMP/alerts.jsonl
 YAML
 chmod 600 "$CONF"
-inR timeout -k 3 "$XF_LIFETIME" "$EXFILTER" run --config "$CONF" >"$XF_TMP/exfilter.log" 2>&1 &
-echo $! >"$XF_TMP/exfilter.pid"
-running() { grep -q "running in" "$XF_TMP/exfilter.log"; }
-xf_wait_for 15 running || xf_die "exfilter did not start: $(cat "$XF_TMP/exfilter.log")"
-SPID=$(pgrep -f -- "^$EXFILTER run --config $CONF" | head -n 1)
-[[ -n $SPID ]] || xf_die "cannot find the sensor's pid"
+xf_sensor_start "$CONF"
 rss_kib() { awk '/^VmRSS:/ { print $2 }' "/proc/$SPID/status"; }
 sleep 1
 RSS0=$(rss_kib)
