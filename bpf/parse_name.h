@@ -122,16 +122,26 @@ struct xf_lab {
 	__u32 clog;
 };
 
-/* One label byte. delta: add its entropy increment now (short names). */
-XF_INLINE void xf_name_char(struct xf_lab *l, __u8 *hist, __u8 c, int delta)
+/*
+ * One label byte, with the class and entropy tables passed in (cp is
+ * xf_cpack, cd xf_clog2d). delta: add its entropy increment now (short
+ * names).
+ */
+XF_INLINE void xf_name_char_t(struct xf_lab *l, __u8 *hist, __u8 c, int delta, const __u64 *cp,
+			      const __u32 *cd)
 {
 	__u8 cnt = hist[c];
 
-	l->counts += xf_cpack[c];
+	l->counts += cp[c];
 	/* incremental entropy: sum c*log2(c) moves by T[c+1] - T[c] */
 	if (delta)
-		l->clog += xf_clog2d[cnt];
+		l->clog += cd[cnt];
 	hist[c] = cnt + 1;
+}
+
+XF_INLINE void xf_name_char(struct xf_lab *l, __u8 *hist, __u8 c, int delta)
+{
+	xf_name_char_t(l, hist, c, delta, xf_cpack, xf_clog2d);
 }
 
 /*

@@ -9,6 +9,15 @@
 #ifndef XF_PROCESS_BPF_H
 #define XF_PROCESS_BPF_H
 
+/*
+ * A long DNS name's byte loop runs in a global function, xf_g_dns_long()
+ * (below): its loop keeps its tables and counters in registers there, where
+ * inlined into xf_process() it would reload them from the stack at every
+ * byte, which costs more than the call.
+ */
+__noinline int xf_g_dns_long(void);
+#define XF_DNS_BYTES_LONG(w, m) xf_g_dns_long()
+
 #include "parse_pkt.h"
 #include "parse_dns.h"
 #include "parse_tls.h"
@@ -288,6 +297,31 @@ static __always_inline int xf_name(struct xf_scratch *sc, const struct xf_config
 	}
 	xf_name_labels(&b, &sc->ns, &x->feat);
 	xf_name_done(sc, &sc->ns, &x->feat);
+	return XF_OK;
+}
+
+/*
+ * The byte loop of a checked DNS question name of XF_HIST_SCAN_MIN wire
+ * bytes or more (xf_parse_dns_bytes()), on this CPU's scratch entry: the
+ * payload at ctx.base, the name at ctx.msg.qname_off. Reads stay inside the
+ * scratch buffer whatever the entry holds (masked offsets, bounded loop).
+ */
+__noinline int xf_g_dns_long(void)
+{
+	__u32 zero = 0;
+	struct xf_scratch *sc = bpf_map_lookup_elem(&xf_scratch, &zero);
+	struct xf_walk w;
+	struct xf_buf b;
+
+	if (!sc || sc->ctx.blen > XF_BUF_LEN)
+		return -XF_PE_DNS_TRUNC;
+	b.p = xf_pl(sc);
+	b.len = sc->ctx.blen;
+	w.b = &b;
+	w.s = &sc->ns;
+	w.f = &sc->ctx.feat;
+	w.hist = sc->hist;
+	xf_dns_bytes(&w, &sc->ctx.msg, 0);
 	return XF_OK;
 }
 
