@@ -130,13 +130,31 @@ struct xf_lab {
 XF_INLINE void xf_name_char_t(struct xf_lab *l, __u8 *hist, __u8 c, int delta, const __u64 *cp,
 			      const __u32 *cd)
 {
-	__u8 cnt = hist[c];
+	const __u64 *e = cp + c;
+	__u8 *h = hist + c, cnt;
 
-	l->counts += cp[c];
+#ifdef __bpf__
+	/*
+	 * Both addresses in four instructions: BPF has two-operand arithmetic
+	 * only, and the compiler copies both table bases to add c to each (six).
+	 * The byte loop is bound by how many instructions it issues.
+	 */
+	__u64 a = c;
+
+	__asm__("%[e] = %[a]\n\t"
+		"%[e] <<= 3\n\t"
+		"%[e] += %[cp]\n\t"
+		"%[a] += %[hist]"
+		: [e] "=&r"(e), [a] "+r"(a)
+		: [cp] "r"(cp), [hist] "r"(hist));
+	h = (__u8 *)(long)a;
+#endif
+	l->counts += *e;
+	cnt = *h;
 	/* incremental entropy: sum c*log2(c) moves by T[c+1] - T[c] */
 	if (delta)
 		l->clog += cd[cnt];
-	hist[c] = cnt + 1;
+	*h = cnt + 1;
 }
 
 XF_INLINE void xf_name_char(struct xf_lab *l, __u8 *hist, __u8 c, int delta)
