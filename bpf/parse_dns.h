@@ -120,7 +120,10 @@ XF_INLINE void xf_dns_bytes(struct xf_walk *w, const struct xf_dns_msg *m, int d
 	}
 done:
 	xf_name_bytes_done(w->s, &l);
-	xf_name_hist_done(w->s, hist, delta);
+	if (delta)
+		xf_name_hist_done(w->s, hist, 1);
+	else
+		xf_name_hist_sum(w->s, hist);
 }
 
 /*

@@ -349,6 +349,46 @@ XF_INLINE void xf_name_hist_done(struct xf_name_state *s, __u8 *hist, int delta)
 	s->clog_sum = sum;
 }
 
+/*
+ * xf_name_hist_done(s, hist, 0) for the DNS byte loop of a long name, which
+ * the BPF build runs in a function of its own with registers to spare.
+ */
+XF_INLINE void xf_name_hist_sum(struct xf_name_state *s, __u8 *hist)
+{
+	const __u32 *t = xf_clog2c;
+	__u32 i, j, k, sum = 0;
+
+	/*
+	 * Four words (32 counters) are tested at once: a name's bytes fall in a
+	 * few of those groups (letters, digits), so most are skipped with one
+	 * test. The table's address is kept in a register (BPF: a 64-bit
+	 * constant the compiler would load again for every counter).
+	 */
+	hist = __builtin_assume_aligned(hist, 8);
+	XF_HIDE(t);
+	for (i = 0; i < 256 / 32; i++) {
+		__u64 *g = (__u64 *)(hist + i * 32);
+		__u64 w;
+
+		if (!(g[0] | g[1] | g[2] | g[3]))
+			continue;
+		XF_UNROLL_FULL
+		for (k = 0; k < 4; k++) {
+			w = g[k];
+			if (!w)
+				continue;
+			g[k] = 0;
+			if (!(w & 0xfefefefefefefefeULL))
+				continue;
+			for (j = 0; j < 8; j++) {
+				sum += t[w & 0xff];
+				w >>= 8;
+			}
+		}
+	}
+	s->clog_sum = sum;
+}
+
 /* Hash of the last two labels: the key to look up in the suffixes map. */
 XF_INLINE __u64 xf_name_suffix2(const struct xf_name_state *s)
 {

@@ -591,6 +591,7 @@ static __always_inline void xf_emit(struct __sk_buff *skb, struct xf_scratch *sc
 	 */
 	ev->name_len = (__u16)(n < XF_NAME_MAX ? n : XF_NAME_MAX);
 	src = xf_pl(sc) + (x->name_off & XF_BUF_MASK);
+	XF_UNROLL_FULL /* a load and a store a word, no loop counter */
 	for (i = 0; i < XF_NAME_MAX / 8; i++)
 		((__u64 *)ev->name)[i] = *(const __u64 *)(src + i * 8);
 	bpf_ringbuf_submit(ev, 0);
