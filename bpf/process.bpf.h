@@ -633,11 +633,18 @@ static __always_inline int xf_process(struct __sk_buff *skb, const struct xf_con
 	x = &sc->ctx;
 	*xp = x;
 	__builtin_memset(x, 0, sizeof(*x));
+	x->copied = n;
 	if (n < XF_ETH_HLEN || xf_load_frame(skb, sc->buf, n, can_act)) {
 		xf_perr(st, -XF_PE_ETH_TRUNC);
 		return XF_ACT_PASS;
 	}
-	x->copied = n;
+	/*
+	 * n read back: each way out of the frame copy's loop narrows what the
+	 * verifier knows of n (32-bit compares, -mcpu=v3), and a narrowed n
+	 * would reach the rest of the program as one state per exit.
+	 */
+	XF_FORGET();
+	n = x->copied;
 	b.p = sc->buf;
 	b.len = n < XF_HDR_WIN ? n : XF_HDR_WIN;
 	err = xf_parse_pkt(&b, skb->len, &x->pkt);
