@@ -32,7 +32,9 @@ Q = @
 msg = @printf '  %-8s %s\n' "$(1)" "$(2)";
 endif
 
-BPF_CFLAGS := -g -O2 -target bpf -D__TARGET_ARCH_$(ARCH) -Wall -Wextra -Werror \
+# -mcpu=v3: 32-bit ALU and jumps (kernel >= 5.1); clang 14's default, v1,
+# zero-extends after every 32-bit operation (BENCHMARKS.md, bench-bpf)
+BPF_CFLAGS := -g -O2 -target bpf -mcpu=v3 -D__TARGET_ARCH_$(ARCH) -Wall -Wextra -Werror \
 	-Ibpf -idirafter /usr/include/$(MULTIARCH)
 CFLAGS ?= -g -O2
 XF_CFLAGS := $(CFLAGS) -std=gnu11 -Wall -Wextra -Werror -Ibpf -Isensor -Idetectors -I$(OUTPUT)

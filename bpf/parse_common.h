@@ -24,6 +24,19 @@
 #define XF_BUF_MASK (XF_BUF_LEN - 1)
 #define XF_HDR_WIN 192 /* L2-L4 headers must end within this many bytes */
 
+/*
+ * Unroll a bounded loop n times in the BPF build (n must divide its trip
+ * count). BPF loads and stores take a register plus a constant offset,
+ * nothing scaled or indexed: in a rolled byte loop every step pays an add
+ * for its address and two for the loop's own counter and test.
+ */
+#if defined(__bpf__) && defined(__clang__)
+#define XF_PRAGMA(x) _Pragma(#x)
+#define XF_UNROLL_FULL XF_PRAGMA(clang loop unroll(full))
+#else
+#define XF_UNROLL_FULL
+#endif
+
 /* Parser results: 0 = parsed, XF_SKIP = not ours, negative = -enum xf_perr. */
 #define XF_OK 0
 #define XF_SKIP 1

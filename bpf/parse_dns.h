@@ -15,6 +15,17 @@
 #define XF_DNS_RCODE_NXDOMAIN 3
 #define XF_DNS_RCODE_REFUSED 5
 
+/*
+ * The byte loop of a name of XF_HIST_SCAN_MIN bytes or more: the BPF build
+ * runs it in a function of its own (process.bpf.h).
+ */
+#ifndef XF_DNS_BYTES_LONG
+#define XF_DNS_BYTES_LONG(w, m) xf_dns_bytes(w, m, 0)
+#endif
+
+/* bytes per step of xf_dns_bytes(): divides XF_NAME_WALK - 1 */
+#define XF_DNS_STEP 15
+
 /* DNS message position inside a payload buffer. */
 struct xf_dns_msg {
 	__u32 off; /* message start: 0 for UDP, 2 for TCP */
@@ -69,30 +80,50 @@ XF_INLINE void xf_dns_bytes(struct xf_walk *w, const struct xf_dns_msg *m, int d
 {
 	/* a local: the histogram stores alias nothing of it */
 	const __u8 *q = xf_at(w->b, m->qname_off);
+	const __u64 *cp = xf_cpack;
+	const __u32 *cd = xf_clog2d;
 	__u8 *hist = w->hist;
 	struct xf_lab l = { 0 };
-	__u64 i, rem, len;
+	__u64 g, k, d, end, len;
 
+	/*
+	 * Kept in registers: in BPF a table's address is a 64-bit constant
+	 * that the compiler would otherwise load again at every byte.
+	 */
+	XF_HIDE(cp);
+	XF_HIDE(cd);
 	len = q[0] & XF_LABEL_MAX; /* checked: < 64; the mask bounds it for the verifier */
-	rem = len;
-	for (i = 1; i < XF_NAME_WALK; i++) {
-		__u8 c = q[i];
+	end = 1 + len; /* where the next length byte is */
+	for (g = 1; g < XF_NAME_WALK; g += XF_DNS_STEP) {
+		const __u8 *p = q + g;
 
-		if (__builtin_expect(rem != 0, 1)) {
-			xf_name_char(&l, hist, c, delta);
-			rem--;
-			continue;
+		/* p[k] and d != k: constant offsets and compares in the steps below */
+		XF_HIDE(p);
+		d = end - g;
+		XF_UNROLL_FULL
+		for (k = 0; k < XF_DNS_STEP; k++) {
+			__u8 c = p[k];
+
+			if (__builtin_expect(d != k, 1)) {
+				xf_name_char_t(&l, hist, c, delta, cp, cd);
+				continue;
+			}
+			/* the offset is read again here, not kept in a register through the loop */
+			XF_FORGET();
+			xf_name_rec(w->s, &l, m->qname_off + (__u32)(g + k - len), (__u32)len);
+			if (c == 0)
+				goto done;
+			len = c & XF_LABEL_MAX;
+			d = k + 1 + len;
 		}
-		/* the offset is read again here, not kept in a register through the loop */
-		XF_FORGET();
-		xf_name_rec(w->s, &l, m->qname_off + (__u32)(i - len), (__u32)len);
-		if (c == 0)
-			break;
-		len = c & XF_LABEL_MAX;
-		rem = len;
+		end = g + d;
 	}
+done:
 	xf_name_bytes_done(w->s, &l);
-	xf_name_hist_done(w->s, hist, delta);
+	if (delta)
+		xf_name_hist_done(w->s, hist, 1);
+	else
+		xf_name_hist_sum(w->s, hist);
 }
 
 /*
@@ -132,7 +163,7 @@ XF_INLINE int xf_parse_dns_bytes(struct xf_walk *w, struct xf_dns_msg *m)
 	if (m->qname_wire < XF_HIST_SCAN_MIN)
 		xf_dns_bytes(w, m, 1);
 	else
-		xf_dns_bytes(w, m, 0);
+		XF_DNS_BYTES_LONG(w, m);
 	return XF_OK;
 }
 

@@ -122,16 +122,44 @@ struct xf_lab {
 	__u32 clog;
 };
 
-/* One label byte. delta: add its entropy increment now (short names). */
-XF_INLINE void xf_name_char(struct xf_lab *l, __u8 *hist, __u8 c, int delta)
+/*
+ * One label byte, with the class and entropy tables passed in (cp is
+ * xf_cpack, cd xf_clog2d). delta: add its entropy increment now (short
+ * names).
+ */
+XF_INLINE void xf_name_char_t(struct xf_lab *l, __u8 *hist, __u8 c, int delta, const __u64 *cp,
+			      const __u32 *cd)
 {
-	__u8 cnt = hist[c];
+	const __u64 *e = cp + c;
+	__u8 *h = hist + c, cnt;
 
-	l->counts += xf_cpack[c];
+#ifdef __bpf__
+	/*
+	 * Both addresses in four instructions: BPF has two-operand arithmetic
+	 * only, and the compiler copies both table bases to add c to each (six).
+	 * The byte loop is bound by how many instructions it issues.
+	 */
+	__u64 a = c;
+
+	__asm__("%[e] = %[a]\n\t"
+		"%[e] <<= 3\n\t"
+		"%[e] += %[cp]\n\t"
+		"%[a] += %[hist]"
+		: [e] "=&r"(e), [a] "+r"(a)
+		: [cp] "r"(cp), [hist] "r"(hist));
+	h = (__u8 *)(long)a;
+#endif
+	l->counts += *e;
+	cnt = *h;
 	/* incremental entropy: sum c*log2(c) moves by T[c+1] - T[c] */
 	if (delta)
-		l->clog += xf_clog2d[cnt];
-	hist[c] = cnt + 1;
+		l->clog += cd[cnt];
+	*h = cnt + 1;
+}
+
+XF_INLINE void xf_name_char(struct xf_lab *l, __u8 *hist, __u8 c, int delta)
+{
+	xf_name_char_t(l, hist, c, delta, xf_cpack, xf_clog2d);
 }
 
 /*
@@ -316,6 +344,46 @@ XF_INLINE void xf_name_hist_done(struct xf_name_state *s, __u8 *hist, int delta)
 		for (j = 0; j < 8; j++) {
 			sum += xf_clog2c[w & 0xff];
 			w >>= 8;
+		}
+	}
+	s->clog_sum = sum;
+}
+
+/*
+ * xf_name_hist_done(s, hist, 0) for the DNS byte loop of a long name, which
+ * the BPF build runs in a function of its own with registers to spare.
+ */
+XF_INLINE void xf_name_hist_sum(struct xf_name_state *s, __u8 *hist)
+{
+	const __u32 *t = xf_clog2c;
+	__u32 i, j, k, sum = 0;
+
+	/*
+	 * Four words (32 counters) are tested at once: a name's bytes fall in a
+	 * few of those groups (letters, digits), so most are skipped with one
+	 * test. The table's address is kept in a register (BPF: a 64-bit
+	 * constant the compiler would load again for every counter).
+	 */
+	hist = __builtin_assume_aligned(hist, 8);
+	XF_HIDE(t);
+	for (i = 0; i < 256 / 32; i++) {
+		__u64 *g = (__u64 *)(hist + i * 32);
+		__u64 w;
+
+		if (!(g[0] | g[1] | g[2] | g[3]))
+			continue;
+		XF_UNROLL_FULL
+		for (k = 0; k < 4; k++) {
+			w = g[k];
+			if (!w)
+				continue;
+			g[k] = 0;
+			if (!(w & 0xfefefefefefefefeULL))
+				continue;
+			for (j = 0; j < 8; j++) {
+				sum += t[w & 0xff];
+				w >>= 8;
+			}
 		}
 	}
 	s->clog_sum = sum;

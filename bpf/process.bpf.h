@@ -9,6 +9,15 @@
 #ifndef XF_PROCESS_BPF_H
 #define XF_PROCESS_BPF_H
 
+/*
+ * A long DNS name's byte loop runs in a global function, xf_g_dns_long()
+ * (below): its loop keeps its tables and counters in registers there, where
+ * inlined into xf_process() it would reload them from the stack at every
+ * byte, which costs more than the call.
+ */
+__noinline int xf_g_dns_long(void);
+#define XF_DNS_BYTES_LONG(w, m) xf_g_dns_long()
+
 #include "parse_pkt.h"
 #include "parse_dns.h"
 #include "parse_tls.h"
@@ -291,6 +300,31 @@ static __always_inline int xf_name(struct xf_scratch *sc, const struct xf_config
 	return XF_OK;
 }
 
+/*
+ * The byte loop of a checked DNS question name of XF_HIST_SCAN_MIN wire
+ * bytes or more (xf_parse_dns_bytes()), on this CPU's scratch entry: the
+ * payload at ctx.base, the name at ctx.msg.qname_off. Reads stay inside the
+ * scratch buffer whatever the entry holds (masked offsets, bounded loop).
+ */
+__noinline int xf_g_dns_long(void)
+{
+	__u32 zero = 0;
+	struct xf_scratch *sc = bpf_map_lookup_elem(&xf_scratch, &zero);
+	struct xf_walk w;
+	struct xf_buf b;
+
+	if (!sc || sc->ctx.blen > XF_BUF_LEN)
+		return -XF_PE_DNS_TRUNC;
+	b.p = xf_pl(sc);
+	b.len = sc->ctx.blen;
+	w.b = &b;
+	w.s = &sc->ns;
+	w.f = &sc->ctx.feat;
+	w.hist = sc->hist;
+	xf_dns_bytes(&w, &sc->ctx.msg, 0);
+	return XF_OK;
+}
+
 /* Locate the server_name: (offset << 16 | length), 0 for none, or -error. */
 __noinline int xf_g_tls(struct xf_scratch *sc, __u32 len)
 {
@@ -558,6 +592,7 @@ static __always_inline void xf_event_fill(struct __sk_buff *skb, struct xf_scrat
 	 */
 	ev->name_len = (__u16)(n < XF_NAME_MAX ? n : XF_NAME_MAX);
 	src = xf_pl(sc) + (x->name_off & XF_BUF_MASK);
+	XF_UNROLL_FULL /* a load and a store a word, no loop counter */
 	for (i = 0; i < XF_NAME_MAX / 8; i++)
 		((__u64 *)ev->name)[i] = *(const __u64 *)(src + i * 8);
 }
@@ -704,11 +739,18 @@ static __always_inline int xf_process(struct __sk_buff *skb, const struct xf_con
 	x = &sc->ctx;
 	*xp = x;
 	__builtin_memset(x, 0, sizeof(*x));
+	x->copied = n;
 	if (n < XF_ETH_HLEN || xf_load_frame(skb, sc->buf, n, can_act)) {
 		xf_perr(st, -XF_PE_ETH_TRUNC);
 		return XF_ACT_PASS;
 	}
-	x->copied = n;
+	/*
+	 * n read back: each way out of the frame copy's loop narrows what the
+	 * verifier knows of n (32-bit compares, -mcpu=v3), and a narrowed n
+	 * would reach the rest of the program as one state per exit.
+	 */
+	XF_FORGET();
+	n = x->copied;
 	b.p = sc->buf;
 	b.len = n < XF_HDR_WIN ? n : XF_HDR_WIN;
 	err = xf_parse_pkt(&b, skb->len, &x->pkt);

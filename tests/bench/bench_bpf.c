@@ -7,7 +7,10 @@
  * set (the verdict lookup it enables) and with event_gap_ms 0. Each case runs 5 times, interleaved, and the
  * median is reported. Prints numbers, never fails on them.
  *
- *   taskset -c 0 .output/tests/bench_bpf [--markdown] [--repeat N]
+ *   taskset -c 0 .output/tests/bench_bpf [--markdown] [--repeat N] [--only CASE]
+ *
+ * --only runs one case (its row number, 1..; the empty program still runs
+ * as the baseline): a steady load for a profiler such as perf record.
  */
 #define _GNU_SOURCE
 #include <errno.h>
@@ -186,7 +189,7 @@ static void build_cases(struct bcase *c)
 
 static void usage(const char *argv0)
 {
-	fprintf(stderr, "usage: %s [--markdown] [--repeat N]\n", argv0);
+	fprintf(stderr, "usage: %s [--markdown] [--repeat N] [--only CASE]\n", argv0);
 }
 
 int main(int argc, char **argv)
@@ -208,7 +211,7 @@ int main(int argc, char **argv)
 	cpu_set_t set;
 	char cpu[256], date[64];
 	long repeat = REPEAT_DEFAULT;
-	int markdown = 0, empty_fd = -1, tc_fd, i, r, err = 1;
+	int markdown = 0, empty_fd = -1, tc_fd, i, r, err = 1, only = 0;
 	time_t now = time(NULL);
 	__u32 zero = 0;
 
@@ -221,6 +224,14 @@ int main(int argc, char **argv)
 			repeat = strtol(argv[++i], &end, 10);
 			if (*end || repeat < 1 || repeat > 100000000) {
 				fprintf(stderr, "bench_bpf: --repeat wants 1..100000000\n");
+				return 2;
+			}
+		} else if (!strcmp(argv[i], "--only") && i + 1 < argc) {
+			char *end;
+
+			only = (int)strtol(argv[++i], &end, 10);
+			if (*end || only < 1 || only >= nc) {
+				fprintf(stderr, "bench_bpf: --only wants a case row, 1..%d\n", nc - 1);
 				return 2;
 			}
 		} else {
@@ -288,6 +299,8 @@ int main(int argc, char **argv)
 			double probe;
 			struct xf_config cc = cfg;
 
+			if (only && i && i != only)
+				continue;
 			cc.flags |= c->cfg_flags;
 			if (c->gap_off)
 				cc.event_gap_ms = 0;
@@ -323,6 +336,9 @@ int main(int argc, char **argv)
 			double m = median(cases[i].ns), d = m - base;
 			char tgt[32] = "-", met[16] = "-";
 
+			if (only && i && i != only)
+				continue;
+
 			if (cases[i].target > 0) {
 				snprintf(tgt, sizeof(tgt), "<= +%.0f", cases[i].target);
 				snprintf(met, sizeof(met), "%s",
@@ -338,6 +354,8 @@ int main(int argc, char **argv)
 		if (!markdown) {
 			printf("\nruns (ns/packet):\n");
 			for (i = 0; i < nc; i++) {
+				if (only && i && i != only)
+					continue;
 				printf("  %-38s", cases[i].name);
 				for (r = 0; r < RUNS; r++)
 					printf(" %7.1f", cases[i].ns[r]);
