@@ -63,7 +63,10 @@ struct xf_obs {
 struct xf_ft_alert {
 	uint16_t rev; /* 0 = not alerted in this window */
 	uint8_t severity;
-	uint8_t action;
+	uint8_t action : 7; /* enum xf_alert_action */
+	/* scored for a verdict in this window (the pipeline's block rule), in
+	 * monitor mode or before an eviction reset the flow's counters */
+	uint8_t blockable : 1;
 };
 
 /* What a tick callback sees of one flow. */

@@ -270,7 +270,12 @@ static enum xf_alert_action decide(struct xf_pipeline *p, struct xf_ft_flow *f,
 {
 	const struct xf_sensor_cfg *c = p->cfg;
 	int kernel = f->kaction != 0;
-	int block = sc->score >= c->block_threshold && enough_names(c, f);
+	/* once scored for a verdict in this window, the flow stays so: a switch
+	 * to enforce blocks what monitor mode called would-block, even when a
+	 * flood evicted the flow and its counters restarted (flowtab ghosts) */
+	int block = (sc->score >= c->block_threshold && enough_names(c, f)) || f->alert->blockable;
+
+	f->alert->blockable = block;
 
 	/* a tap alone sees copies: it can only say what it would have blocked */
 	if (p->mode == XF_MODE_ENFORCE && p->can_enforce && block) {
@@ -312,7 +317,7 @@ static void on_flow(void *ctx, struct xf_ft_flow *f)
 	p->scored++;
 	if (p->ops->scored)
 		p->ops->scored(p->ctx, f, &sc, p->now_ms, first_ms(p, f));
-	if (sc.score < c->threshold && !kernel)
+	if (sc.score < c->threshold && !kernel && !f->alert->blockable)
 		return;
 	act = decide(p, f, &sc);
 	sev = kernel && sc.severity < XF_SEV_HIGH ? XF_SEV_HIGH : sc.severity;

@@ -266,6 +266,34 @@ static void test_block_min_names(void **state)
 	xf_pipe_free(&p);
 }
 
+/* Would-block in monitor mode, then a flood evicts the flow: switched to
+ * enforce, its next query blocks the domain although the flow's counters
+ * restarted (the alert came back with the flow: flowtab ghosts). */
+static void test_would_block_survives_eviction(void **state)
+{
+	struct xf_pipeline p;
+	char err[256];
+	int i;
+
+	(void)state;
+	cfg.max_flows = 1;
+	assert_int_equal(xf_pipe_init(&p, &cfg, &ops, NULL, err, sizeof(err)), 0);
+	for (i = 0; i < 40; i++)
+		query(&p, client, other, "tunnel.example", i, 7000000 + (uint64_t)i * 50);
+	xf_pipe_tick(&p, 7003000);
+	assert_string_equal(last_action, "would-block");
+	assert_int_equal(n_alerts, 1);
+	query(&p, resolver, other, "noise.example", 0, 7004000); /* evicts it */
+	p.mode = XF_MODE_ENFORCE;
+	p.can_enforce = 1;
+	query(&p, client, other, "tunnel.example", 99, 7005000);
+	xf_pipe_tick(&p, 7006000);
+	assert_int_equal(n_enforce, 1);
+	assert_string_equal(last_action, "blocked");
+	assert_int_equal(p.alert_updates, 1); /* the same alert, not a second */
+	xf_pipe_free(&p);
+}
+
 static void test_allowlist(void **state)
 {
 	struct xf_pipeline p;
@@ -521,6 +549,7 @@ int main(void)
 		cmocka_unit_test_setup(test_bad_config, setup),
 		cmocka_unit_test_setup(test_alert_once_then_worse, setup),
 		cmocka_unit_test_setup(test_block_min_names, setup),
+		cmocka_unit_test_setup(test_would_block_survives_eviction, setup),
 		cmocka_unit_test_setup(test_allowlist, setup),
 		cmocka_unit_test_setup(test_flood_one_alert, setup),
 		cmocka_unit_test_setup(test_flood_spread, setup),
