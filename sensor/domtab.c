@@ -18,10 +18,11 @@
  */
 #include <errno.h>
 #include <math.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include "domtab.h"
-#include <stdio.h>
+#include "hash.h"
 
 #define DT_NAME_BITS 8
 #define DT_NAME_REGS (1u << DT_NAME_BITS)
@@ -55,25 +56,6 @@ struct xf_dt {
 	uint32_t gen;
 	struct xf_dt_stats st;
 };
-
-static uint64_t mix64(uint64_t x)
-{
-	x ^= x >> 33;
-	x *= 0xff51afd7ed558ccdULL;
-	x ^= x >> 33;
-	x *= 0xc4ceb9fe1a85ec53ULL;
-	return x ^ (x >> 33);
-}
-
-static uint64_t hash_bytes(const void *p, size_t n)
-{
-	const uint8_t *b = p;
-	uint64_t h = 0xcbf29ce484222325ULL;
-
-	for (size_t i = 0; i < n; i++)
-		h = (h ^ b[i]) * 0x100000001b3ULL;
-	return mix64(h);
-}
 
 struct xf_dt *xf_dt_new(const struct xf_dt_cfg *cfg)
 {
@@ -168,7 +150,7 @@ static uint32_t entry_get(struct xf_dt *dt, const char *domain, uint32_t now_s)
 	size_t len = strlen(domain);
 	/* never 0: 0 marks a free entry (not for the sketches: their low bits
 	 * are the rank) */
-	uint64_t h = hash_bytes(domain, len) | 1;
+	uint64_t h = xf_hash_bytes(domain, len) | 1;
 	uint32_t i;
 
 	for (i = dt->buckets[h & dt->mask]; i; i = dt->e[i].hnext)
@@ -256,11 +238,11 @@ uint32_t xf_dt_observe(struct xf_dt *dt, const struct xf_obs *o)
 		e->first_ms = ms;
 	if (ms > e->last_ms)
 		e->last_ms = ms;
-	hll_add(e->clients, DT_CLIENT_BITS, hash_bytes(o->client, 16));
+	hll_add(e->clients, DT_CLIENT_BITS, xf_hash_bytes(o->client, 16));
 	/* a response names its question: with sampled query events, the
 	 * NXDOMAIN answers (always events) still count the names */
 	if (x->name_hash)
-		hll_add(e->names, DT_NAME_BITS, mix64(x->name_hash));
+		hll_add(e->names, DT_NAME_BITS, xf_mix64(x->name_hash));
 	if (o->response) {
 		e->responses++;
 		e->nxdomain += (x->dns_flags & 0xf) == 3;

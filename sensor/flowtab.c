@@ -17,6 +17,7 @@
 #include <strings.h>
 #include <math.h>
 #include "flowtab.h"
+#include "hash.h"
 #include "parse_common.h"
 #include "parse_dns.h"
 
@@ -77,7 +78,7 @@ struct ft_detail {
 
 struct ft_client {
 	uint8_t addr[16];
-	uint64_t h; /* hash_bytes(addr) */
+	uint64_t h; /* xf_hash_bytes(addr) */
 	uint32_t refs, hnext;
 };
 
@@ -130,45 +131,12 @@ struct xf_ft {
 	struct xf_ft_stats st;
 };
 
-static uint64_t mix64(uint64_t x)
-{
-	x ^= x >> 33;
-	x *= 0xff51afd7ed558ccdULL;
-	x ^= x >> 33;
-	x *= 0xc4ceb9fe1a85ec53ULL;
-	return x ^ (x >> 33);
-}
-
-/* Eight bytes at a time, each word mixed in (the lookups of every
- * observation hash a 16-byte address and a domain name: a byte-serial
- * multiply chain cost them 20-40 ns). Only this process sees the values. */
-static uint64_t hash_bytes(const void *p, size_t n)
-{
-	const uint8_t *b = p;
-	uint64_t h = 0xcbf29ce484222325ULL ^ n;
-
-	for (; n >= 8; n -= 8, b += 8) {
-		uint64_t w;
-
-		memcpy(&w, b, 8);
-		h = (h ^ w) * 0x9e3779b97f4a7c15ULL;
-		h ^= h >> 32;
-	}
-	if (n) {
-		uint64_t w = 0;
-
-		memcpy(&w, b, n);
-		h = (h ^ w) * 0x9e3779b97f4a7c15ULL;
-	}
-	return mix64(h);
-}
-
 /* A flow's hash from its client's and domain's hashes (not their ids): an
  * observation has it before interning, so its bucket can be fetched while
  * the client and the domain are looked up. */
 static uint64_t flow_key(uint64_t ch, uint64_t dh)
 {
-	return mix64(ch ^ (dh * 0x9e3779b97f4a7c15ULL));
+	return xf_pair_key(ch, dh);
 }
 
 struct xf_ft *xf_ft_new(const struct xf_ft_cfg *cfg)
@@ -304,7 +272,7 @@ static void doms_grow(struct xf_ft *ft)
 		k = d->h & (nb - 1);
 		d->hnext = b[k];
 		b[k] = i;
-		k = mix64(d->khash) & (nb - 1);
+		k = xf_mix64(d->khash) & (nb - 1);
 		d->knext = kb[k];
 		kb[k] = i;
 	}
@@ -374,7 +342,7 @@ static uint32_t client_find(struct xf_ft *ft, const uint8_t *addr, uint64_t h)
 /* Returns the client with one more reference, or 0. */
 static uint32_t client_get(struct xf_ft *ft, const uint8_t *addr)
 {
-	uint64_t h = hash_bytes(addr, 16);
+	uint64_t h = xf_hash_bytes(addr, 16);
 	uint32_t i = client_find(ft, addr, h);
 	struct ft_client *c;
 
@@ -426,7 +394,7 @@ static uint32_t dom_find(struct xf_ft *ft, const char *name, uint64_t h)
 static uint32_t dom_get(struct xf_ft *ft, const char *name, uint64_t khash)
 {
 	size_t len = strlen(name);
-	uint64_t h = hash_bytes(name, len);
+	uint64_t h = xf_hash_bytes(name, len);
 	struct ft_dom *d;
 	uint32_t i = dom_find(ft, name, h);
 
@@ -460,8 +428,8 @@ static uint32_t dom_get(struct xf_ft *ft, const char *name, uint64_t khash)
 	d->refs = 1;
 	d->hnext = ft->dbuckets[h & ft->dmask];
 	ft->dbuckets[h & ft->dmask] = i;
-	d->knext = ft->kbuckets[mix64(khash) & ft->dmask];
-	ft->kbuckets[mix64(khash) & ft->dmask] = i;
+	d->knext = ft->kbuckets[xf_mix64(khash) & ft->dmask];
+	ft->kbuckets[xf_mix64(khash) & ft->dmask] = i;
 	ft->st.domains++;
 	return i;
 }
@@ -476,7 +444,7 @@ static void dom_put(struct xf_ft *ft, uint32_t i)
 	for (pp = &ft->dbuckets[d->h & ft->dmask]; *pp != i; pp = &ft->doms[*pp].hnext)
 		;
 	*pp = d->hnext;
-	for (pp = &ft->kbuckets[mix64(d->khash) & ft->dmask]; *pp != i; pp = &ft->doms[*pp].knext)
+	for (pp = &ft->kbuckets[xf_mix64(d->khash) & ft->dmask]; *pp != i; pp = &ft->doms[*pp].knext)
 		;
 	*pp = d->knext;
 	if (d->name != d->inl) {
@@ -779,7 +747,7 @@ static void mark_dirty(struct xf_ft *ft, uint32_t i)
 
 static uint32_t flow_get(struct xf_ft *ft, const struct xf_obs *o)
 {
-	uint64_t ch = hash_bytes(o->client, 16), dh = hash_bytes(o->domain, strlen(o->domain));
+	uint64_t ch = xf_hash_bytes(o->client, 16), dh = xf_hash_bytes(o->domain, strlen(o->domain));
 	uint64_t fh = flow_key(ch, dh);
 	uint32_t c, d, i, k;
 	struct ft_flow *f;
@@ -1091,14 +1059,14 @@ int xf_ft_observe_at(struct xf_ft *ft, uint32_t idx, uint64_t gen, const struct 
 int xf_ft_merge_kernel(struct xf_ft *ft, const __u8 *client, __u64 kernel_rd,
 		       const struct xf_flow *k)
 {
-	uint64_t ch = hash_bytes(client, 16);
+	uint64_t ch = xf_hash_bytes(client, 16);
 	uint32_t c = client_find(ft, client, ch), d, i = 0;
 	struct ft_detail *det;
 	struct ft_flow *f;
 
 	if (!c)
 		return 0;
-	for (d = ft->kbuckets[mix64(kernel_rd) & ft->dmask]; d && !i; d = ft->doms[d].knext)
+	for (d = ft->kbuckets[xf_mix64(kernel_rd) & ft->dmask]; d && !i; d = ft->doms[d].knext)
 		if (ft->doms[d].khash == kernel_rd)
 			i = flow_find(ft, c, d, flow_hash(ft, c, d));
 	if (!i)

@@ -12,6 +12,7 @@
 #include "allowlist.h"
 #include "control.h"
 #include "pipeline.h"
+#include "hash.h"
 
 /* First observation time of the flow held in each flow table slot. A slot
  * is reused after an eviction, so the owner's hash is kept with it. */
@@ -183,13 +184,8 @@ static int load_allowlist(struct xf_pipeline *p, char *err, size_t errlen)
 
 static uint64_t owner_of(const __u8 *client, const char *domain)
 {
-	uint64_t h = 0xcbf29ce484222325ULL;
-
-	for (int i = 0; i < 16; i++)
-		h = (h ^ client[i]) * 0x100000001b3ULL;
-	for (const char *s = domain; *s; s++)
-		h = (h ^ (uint8_t)*s) * 0x100000001b3ULL;
-	return h | 1; /* never 0: 0 is an empty slot */
+	/* never 0: 0 is an empty slot */
+	return xf_pair_key(xf_hash_bytes(client, 16), xf_hash_bytes(domain, strlen(domain))) | 1;
 }
 
 static void mark_obs(struct xf_pipeline *p, struct xf_obs *o)
