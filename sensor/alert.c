@@ -133,6 +133,23 @@ static const char *rule_of(const struct xf_alert_in *in, const char **rule_id)
 	}
 }
 
+/* The store's row of an alert: its id (client, domain, window start) and
+ * the columns queries filter on. */
+static void rec_fill(struct xf_alert_rec *rec, const __u8 *client, const char *client_text,
+		     const char *domain, uint32_t win_start_s, unsigned int rev, int64_t now_ms,
+		     double score, const char *sev, enum xf_alert_action action)
+{
+	memset(rec, 0, sizeof(*rec));
+	xf_alert_id(client, domain, win_start_s, rec->id);
+	rec->rev = rev;
+	rec->ts_ms = now_ms;
+	snprintf(rec->client, sizeof(rec->client), "%s", client_text);
+	snprintf(rec->domain, sizeof(rec->domain), "%s", domain);
+	rec->score = score;
+	snprintf(rec->severity, sizeof(rec->severity), "%s", sev);
+	snprintf(rec->action, sizeof(rec->action), "%s", xf_alert_action_name(action));
+}
+
 int xf_alert_build(const struct xf_alert_in *in, struct xf_sb *sb, struct xf_alert_rec *rec)
 {
 	const struct xf_ft_flow *f = in->flow;
@@ -152,15 +169,8 @@ int xf_alert_build(const struct xf_alert_in *in, struct xf_sb *sb, struct xf_ale
 	if (f->server)
 		xf_addr_text(f->server, dst, sizeof(dst));
 
-	memset(rec, 0, sizeof(*rec));
-	xf_alert_id(f->client, f->domain, f->win_start_s, rec->id);
-	rec->rev = in->rev;
-	rec->ts_ms = in->now_ms;
-	snprintf(rec->client, sizeof(rec->client), "%s", src);
-	snprintf(rec->domain, sizeof(rec->domain), "%s", f->domain);
-	rec->score = score;
-	snprintf(rec->severity, sizeof(rec->severity), "%s", sev);
-	snprintf(rec->action, sizeof(rec->action), "%s", xf_alert_action_name(in->action));
+	rec_fill(rec, f->client, src, f->domain, f->win_start_s, in->rev, in->now_ms, score, sev,
+		 in->action);
 
 	sb->len = 0;
 	xf_sb_printf(sb, "{\"@timestamp\":");
@@ -272,15 +282,8 @@ int xf_alert_build_domain(const struct xf_alert_dom_in *in, struct xf_sb *sb,
 	double score = in->score->score;
 	char qt[16], ip[48];
 
-	memset(rec, 0, sizeof(*rec));
-	xf_alert_id(xf_alert_any_client, d->domain, d->win_start_s, rec->id);
-	rec->rev = in->rev;
-	rec->ts_ms = in->now_ms;
-	snprintf(rec->client, sizeof(rec->client), "%s", XF_ALERT_ANY_CLIENT);
-	snprintf(rec->domain, sizeof(rec->domain), "%s", d->domain);
-	rec->score = score;
-	snprintf(rec->severity, sizeof(rec->severity), "%s", sev);
-	snprintf(rec->action, sizeof(rec->action), "%s", xf_alert_action_name(in->action));
+	rec_fill(rec, xf_alert_any_client, XF_ALERT_ANY_CLIENT, d->domain, d->win_start_s, in->rev,
+		 in->now_ms, score, sev, in->action);
 
 	sb->len = 0;
 	xf_sb_printf(sb, "{\"@timestamp\":");
