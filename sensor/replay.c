@@ -124,9 +124,30 @@ struct replay {
 
 /* --- output: stdout, the store, the report --- */
 
-static void table_row(const struct xf_alert_rec *r, const struct xf_ft_flow *f)
+/* An alert, flow or domain, out: stored (--db), then printed as a JSON line
+ * or a table row. prev_action: the alert's action before this revision. */
+static int emit(struct replay *r, const struct xf_alert_rec *rec, const char *sample,
+		unsigned int prev_action)
 {
-	xf_alert_table_row(stdout, r, (int)r->rev, f->samples[0]);
+	if (r->ob) {
+		if (xf_outbox_put(r->ob, rec) < 0) {
+			r->store_errors++;
+			return -1;
+		}
+		if (++r->uncommitted >= DB_BATCH) {
+			xf_outbox_commit(r->ob);
+			r->uncommitted = 0;
+		}
+	}
+	if (r->o->format == XF_RF_TABLE) {
+		xf_alert_table_row(stdout, rec, (int)rec->rev, sample);
+	} else {
+		fwrite(rec->json, 1, rec->json_len, stdout);
+		fputc('\n', stdout);
+	}
+	if (!strcmp(rec->action, "would-block") && prev_action < XF_AA_WOULD_BLOCK)
+		r->would_block++;
+	return 0;
 }
 
 static int on_alert(void *ctx, const struct xf_alert_rec *rec, const struct xf_ft_flow *f,
@@ -137,25 +158,7 @@ static int on_alert(void *ctx, const struct xf_alert_rec *rec, const struct xf_f
 	(void)sc;
 	if (r->report)
 		xf_report_alert(r->report, f, r->p.now_ms);
-	if (r->ob) {
-		if (xf_outbox_put(r->ob, rec) < 0) {
-			r->store_errors++;
-			return -1;
-		}
-		if (++r->uncommitted >= DB_BATCH) {
-			xf_outbox_commit(r->ob);
-			r->uncommitted = 0;
-		}
-	}
-	if (r->o->format == XF_RF_TABLE) {
-		table_row(rec, f);
-	} else {
-		fwrite(rec->json, 1, rec->json_len, stdout);
-		fputc('\n', stdout);
-	}
-	if (!strcmp(rec->action, "would-block") && f->alert->action < XF_AA_WOULD_BLOCK)
-		r->would_block++;
-	return 0;
+	return emit(r, rec, f->samples[0], f->alert->action);
 }
 
 /* A domain alert (a flood): stored and printed as a flow alert is; the
@@ -163,28 +166,8 @@ static int on_alert(void *ctx, const struct xf_alert_rec *rec, const struct xf_f
 static int on_alert_domain(void *ctx, const struct xf_alert_rec *rec,
 			   const struct xf_dt_domain *d, const struct xf_score *sc)
 {
-	struct replay *r = ctx;
-
 	(void)sc;
-	if (r->ob) {
-		if (xf_outbox_put(r->ob, rec) < 0) {
-			r->store_errors++;
-			return -1;
-		}
-		if (++r->uncommitted >= DB_BATCH) {
-			xf_outbox_commit(r->ob);
-			r->uncommitted = 0;
-		}
-	}
-	if (r->o->format == XF_RF_TABLE) {
-		xf_alert_table_row(stdout, rec, (int)rec->rev, d->samples[0]);
-	} else {
-		fwrite(rec->json, 1, rec->json_len, stdout);
-		fputc('\n', stdout);
-	}
-	if (!strcmp(rec->action, "would-block") && d->alert->action < XF_AA_WOULD_BLOCK)
-		r->would_block++;
-	return 0;
+	return emit(ctx, rec, d->samples[0], d->alert->action);
 }
 
 static void on_scored(void *ctx, const struct xf_ft_flow *f, const struct xf_score *sc,
