@@ -940,14 +940,19 @@ static void *writer_main(void *arg)
 
 int xf_outbox_writer_start(struct xf_outbox *ob)
 {
+	pthread_condattr_t ca;
 	sigset_t all, old;
 	int e;
 
 	if (ob->threaded)
 		return -EALREADY;
-	e = -pthread_mutex_init(&ob->mu, NULL);
-	if (!e && (e = -pthread_cond_init(&ob->cv, NULL)))
-		pthread_mutex_destroy(&ob->mu);
+	/* timed waits (xf_outbox_flush_for) on the monotonic clock */
+	e = -pthread_condattr_init(&ca);
+	if (!e && !(e = -pthread_condattr_setclock(&ca, CLOCK_MONOTONIC)))
+		e = -pthread_cond_init(&ob->cv, &ca);
+	pthread_condattr_destroy(&ca);
+	if (!e && (e = -pthread_mutex_init(&ob->mu, NULL)))
+		pthread_cond_destroy(&ob->cv);
 	if (e)
 		return e;
 	ob->mu_init = 1;
@@ -994,15 +999,27 @@ static void job_post(struct xf_outbox *ob)
 	pthread_mutex_unlock(&ob->mu);
 }
 
-/* Without a writer thread, a no-op: the job ran in job_post(). */
-static void job_wait(struct xf_outbox *ob)
+/* Wait for the running job until deadline_ns (CLOCK_MONOTONIC; < 0: for
+ * ever): 0 when it is done, -ETIMEDOUT. Without a writer thread, 0: the job
+ * ran in job_post(). */
+static int job_wait(struct xf_outbox *ob, int64_t deadline_ns)
 {
+	struct timespec ts = { .tv_sec = deadline_ns / 1000000000LL,
+			       .tv_nsec = deadline_ns % 1000000000LL };
+	int done;
+
 	if (!ob->threaded || !ob->running)
-		return;
+		return 0;
 	pthread_mutex_lock(&ob->mu);
-	while (!ob->w_done)
-		pthread_cond_wait(&ob->cv, &ob->mu);
+	while (!ob->w_done) {
+		if (deadline_ns < 0)
+			pthread_cond_wait(&ob->cv, &ob->mu);
+		else if (pthread_cond_timedwait(&ob->cv, &ob->mu, &ts) == ETIMEDOUT)
+			break;
+	}
+	done = ob->w_done;
 	pthread_mutex_unlock(&ob->mu);
+	return done ? 0 : -ETIMEDOUT;
 }
 
 /* Take back the result of a finished job: 1 while it runs, 0 when none ran
@@ -1063,12 +1080,20 @@ int xf_outbox_commit(struct xf_outbox *ob)
 	return ob->threaded ? 0 : job_collect(ob);
 }
 
-int xf_outbox_flush(struct xf_outbox *ob)
+int xf_outbox_flush_for(struct xf_outbox *ob, int timeout_ms)
 {
+	int64_t deadline = timeout_ms < 0 ? -1 : mono_ns() + (int64_t)timeout_ms * 1000000LL;
 	int e;
 
 	for (;;) {
-		job_wait(ob);
+		if (job_wait(ob, deadline)) {
+			ob->stalled = 1; /* its rows are held: pending hands them out */
+			snprintf(ob->errmsg, sizeof(ob->errmsg),
+				 "failed to commit outbox batch: no answer from the store for "
+				 "%lld ms (a hung disk?)",
+				 (long long)((mono_ns() - ob->posted_ns) / 1000000));
+			return -ETIMEDOUT;
+		}
 		e = job_collect(ob);
 		if (e < 0)
 			return e;
@@ -1078,13 +1103,22 @@ int xf_outbox_flush(struct xf_outbox *ob)
 	}
 }
 
-void xf_outbox_close(struct xf_outbox *ob)
+int xf_outbox_flush(struct xf_outbox *ob)
+{
+	return xf_outbox_flush_for(ob, -1);
+}
+
+int xf_outbox_close_for(struct xf_outbox *ob, int timeout_ms)
 {
 	if (!ob)
-		return;
-	xf_outbox_flush(ob);
+		return 0;
+	if (xf_outbox_flush_for(ob, timeout_ms) == -ETIMEDOUT) {
+		/* The writer is stuck in SQLite and cannot be called off: leave
+		 * it the outbox (never freed) and let the process exit. */
+		pthread_detach(ob->thread);
+		return -ETIMEDOUT;
+	}
 	if (ob->threaded) {
-		job_wait(ob); /* a failed flush may leave nothing running; be sure */
 		pthread_mutex_lock(&ob->mu);
 		ob->w_quit = 1;
 		pthread_cond_signal(&ob->cv);
@@ -1092,6 +1126,12 @@ void xf_outbox_close(struct xf_outbox *ob)
 		pthread_join(ob->thread, NULL);
 	}
 	outbox_free(ob);
+	return 0;
+}
+
+void xf_outbox_close(struct xf_outbox *ob)
+{
+	xf_outbox_close_for(ob, -1);
 }
 
 static int visit(struct xf_outbox *ob, sqlite3_stmt *st, xf_outbox_row_fn fn, void *ctx,

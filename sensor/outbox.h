@@ -60,6 +60,12 @@ struct xf_outbox *xf_outbox_open(const char *path, const char *const *sinks, int
 				 size_t memory_max, char *err, size_t errlen);
 void xf_outbox_close(struct xf_outbox *ob);
 
+/* Close, waiting at most timeout_ms for the writer thread (< 0: no bound).
+ * A writer that has not answered by then is stuck in the disk and cannot be
+ * called off: the outbox is left to it, never freed, and -ETIMEDOUT says
+ * its rows were not stored. For a process about to exit. */
+int xf_outbox_close_for(struct xf_outbox *ob, int timeout_ms);
+
 /*
  * Insert an alert, or replace the row with the same id (the replacement gets
  * a new seq and is pending again for every sink). Buffered in the open batch;
@@ -85,6 +91,11 @@ int xf_outbox_commit(struct xf_outbox *ob);
 /* Commit until nothing is held or a commit fails (close does this). With a
  * writer thread, this waits for it. */
 int xf_outbox_flush(struct xf_outbox *ob);
+
+/* The same, waiting at most timeout_ms (< 0: no bound) for the writer
+ * thread in all: -ETIMEDOUT when it has not answered by then (a hung disk);
+ * its rows stay queued. */
+int xf_outbox_flush_for(struct xf_outbox *ob, int timeout_ms);
 
 /*
  * Run commits on a thread of their own, with the outbox's write connection,

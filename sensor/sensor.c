@@ -81,6 +81,7 @@ struct sensor {
 	struct xf_loop loop; /* one wake-up: drain, slice, tick, flush (loop.c) */
 	/* store failures: what was last said about them, and when */
 	int store_failing, commit_failed;
+	int store_stuck; /* at exit the writer did not answer within STORE_EXIT_MS */
 	uint64_t lost_told;
 	int64_t lost_told_ns, retry_ns;
 	struct xf_kmerge km; /* batched reads of the kernel's flows */
@@ -278,6 +279,7 @@ static void pump(struct sensor *s)
 
 #define STORE_RETRY_NS 1000000000LL /* a failing store is retried once a second */
 #define LOST_TELL_NS 10000000000LL /* losses are logged at most every 10 s */
+#define STORE_EXIT_MS 5000 /* at exit, the longest wait for a store that hangs */
 
 /*
  * One JSON line in the jsonl sink, when there is one, next to the alerts:
@@ -682,7 +684,11 @@ static void teardown(struct sensor *s, int loaded)
 	if (s->ob) {
 		apply_acks(s);
 		xf_outbox_commit(s->ob);
-		xf_outbox_close(s->ob);
+		/* a hung store must not keep the sensor from exiting (and from
+		 * detaching, when it should) */
+		if (xf_outbox_close_for(s->ob, s->store_stuck ? 0 : STORE_EXIT_MS))
+			fprintf(stderr, "exfilter: store: left the writer stuck in the store at "
+					"exit\n");
 	}
 	xf_control_release();
 	if (loaded) {
@@ -766,26 +772,33 @@ int xf_sensor_run(struct xf_sensor_cfg *cfg, volatile sig_atomic_t *stop)
 			last_state = now;
 		}
 	}
-	/* flush: what is in the ring, a last tick, the outbox, the sinks */
+	/* flush: what is in the ring, a last tick, the outbox, the sinks; a
+	 * store that hangs gets STORE_EXIT_MS in all, then what it holds is
+	 * exported and said lost */
 	xf_loader__heartbeat(&s.l, (__u64)now_ns(CLOCK_MONOTONIC)); /* still here */
 	ring_buffer__consume(s.rb);
 	xf_loop_tick(&s.loop, now_ns(CLOCK_MONOTONIC));
 	xf_pipe_tick(&s.p, wall_ms()); /* every slice left */
-	xf_outbox_flush(s.ob);
-	pump(&s);
-	for (int i = 0; i < s.nsinks; i++) {
-		s.sinks[i]->ops->flush(s.sinks[i], 5000);
-		apply_acks(&s);
-	}
-	xf_outbox_flush(s.ob);
 	{
+		int64_t t0 = now_ns(CLOCK_MONOTONIC), left;
 		struct xf_outbox_stats os;
 
+		if (xf_outbox_flush_for(s.ob, STORE_EXIT_MS) == -ETIMEDOUT)
+			s.store_stuck = 1;
+		pump(&s);
+		for (int i = 0; i < s.nsinks; i++) {
+			s.sinks[i]->ops->flush(s.sinks[i], 5000);
+			apply_acks(&s);
+		}
+		left = STORE_EXIT_MS - (now_ns(CLOCK_MONOTONIC) - t0) / 1000000;
+		if (xf_outbox_flush_for(s.ob, s.store_stuck || left < 0 ? 0 : (int)left) ==
+		    -ETIMEDOUT)
+			s.store_stuck = 1;
 		xf_outbox_stats(s.ob, &os);
-		if (os.held)
+		if (os.queued)
 			fprintf(stderr,
 				"exfilter: store: LOST %llu alert(s) held in memory at exit: %s\n",
-				(unsigned long long)os.held, xf_outbox_errmsg(s.ob));
+				(unsigned long long)os.queued, xf_outbox_errmsg(s.ob));
 	}
 	rc = 0;
 out:

@@ -8,7 +8,9 @@
 #    refused, benign queries are answered, the state file stays fresh;
 #  - the frozen commit is reported (store_error "no answer"), its alerts are
 #    held in memory and still reach the jsonl sink;
-#  - once thawed, every held alert is stored, and the sensor exits cleanly.
+#  - once thawed, every held alert is stored;
+#  - stopped while the store hangs again, the sensor waits 5 s for it, then
+#    exports what it holds, says LOST, detaches TC and exits.
 # Needs root (BPF, netns, mount, fsfreeze); fails, never skips, without it.
 set -euo pipefail
 
@@ -132,11 +134,37 @@ xf_check "thawed: exfil03.test stored" xf_wait_for 5 stored exfil03.test || true
 xf_check "thawed: the log says so" grep -q "commits succeed again" "$XF_TMP/exfilter.log" || true
 xf_check "thawed: nothing lost" test "$(sensor store_lost)" -eq 0 || true
 
-kill -TERM "$(pgrep -P "$(cat "$XF_TMP/exfilter.pid")" | head -n 1)"
+# --- it hangs again, and the sensor is stopped ------------------------------
+# The writer cannot be called off while the disk hangs: the sensor waits 5 s
+# for it, exports what it holds, says it lost it, detaches and leaves. The
+# process is reaped once the frozen write returns (after the thaw). TERM goes
+# to exfilter itself: `timeout -k 3` would KILL it after 3 s.
+fsfreeze -f "$STORE"
+burst exfil04.test
+xf_check "stop while hung: exfil04.test refused" xf_wait_for 10 refused exfil04.test || true
+xf_check "stop while hung: alerts held" xf_wait_for 10 held_ge1 || true
+sensor_pid() { # the exfilter process in R's namespace (R runs nothing else of that name)
+	local p
+	for p in $(ip netns pids "$XF_NS_R"); do
+		[[ $(cat "/proc/$p/comm" 2>/dev/null) == exfilter ]] && { echo "$p"; return 0; }
+	done
+	return 1
+}
+kill -TERM "$(sensor_pid)"
+STOPPED=$(date +%s)
+said_lost() { grep -q "LOST .* held in memory at exit" "$XF_TMP/exfilter.log"; }
+xf_check "stop while hung: LOST at exit, within 10 s" xf_wait_for 10 said_lost || true
+left() { grep -q "left the writer stuck" "$XF_TMP/exfilter.log"; }
+xf_check "stop while hung: the stuck writer is left behind" xf_wait_for 5 left || true
+echo "  exit path took $(($(date +%s) - STOPPED)) s"
+xf_check "stop while hung: exfil04.test exported to jsonl (from memory)" in_jsonl exfil04.test || true
+no_filters() { [[ -z $(inR tc filter show dev "$XF_IF_RC" ingress 2>/dev/null) ]]; }
+xf_check "stop while hung: TC detached" xf_wait_for 5 no_filters || true
+fsfreeze -u "$STORE"
 rc=0
 wait "$(cat "$XF_TMP/exfilter.pid")" || rc=$?
 rm -f "$XF_TMP/exfilter.pid"
-xf_check "the sensor exits cleanly (status 0, was $rc)" test "$rc" -eq 0 || true
+xf_check "the sensor exits (status 0, was $rc)" test "$rc" -eq 0 || true
 if ((XF_FAILED)); then
 	tail -n 40 "$XF_TMP/exfilter.log" | sed 's/^/  log: /'
 else
