@@ -415,8 +415,8 @@ static void row_read(sqlite3_stmt *st, struct xf_out_row *row, struct xf_alert_r
 
 static int set_err(struct xf_outbox *ob, const char *what, int rc)
 {
-	snprintf(ob->errmsg, sizeof(ob->errmsg), "failed to %s: %s%s", what, sqlite3_errmsg(ob->rdb),
-		 sqlite_hint(rc));
+	snprintf(ob->errmsg, sizeof(ob->errmsg), "failed to %s: %s%s", what,
+		 sqlite3_errmsg(ob->rdb), sqlite_hint(rc));
 	return sqlite_errno(rc);
 }
 
@@ -1172,8 +1172,7 @@ static int visit_fn(void *ctx, const struct xf_out_row *row)
 /* While commits fail (or the writer is stalled), rows held in memory are
  * handed out after the committed ones: every held seq is above every
  * committed one, and job's below open's. */
-static int visit_held(const struct batch *b, int64_t after, int max,
-		      struct visit_stop *v)
+static int visit_held(const struct batch *b, int64_t after, int max, struct visit_stop *v)
 {
 	struct xf_alert_rec rec;
 	struct xf_out_row row = { .rec = &rec };
