@@ -53,8 +53,9 @@ struct xf_outbox;
  * Open or create the store at path, create or migrate the schema, and
  * register the sinks by name (their export state is kept per name).
  * A corrupt or foreign file, or a newer schema, is an error naming the
- * path and the cause, written to err. memory_max bounds rows held in memory
- * while commits fail. Returns NULL on error.
+ * path and the cause, written to err. memory_max bounds the rows in memory
+ * not committed yet (waiting for a commit, or held while commits fail or
+ * hang): a put beyond it is dropped and counted lost. Returns NULL on error.
  */
 struct xf_outbox *xf_outbox_open(const char *path, const char *const *sinks, int nsinks,
 				 size_t memory_max, char *err, size_t errlen);
