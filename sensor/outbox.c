@@ -36,7 +36,7 @@
 
 #define XF_OUTBOX_APP_ID 0x78666f62 /* "xfob", PRAGMA application_id */
 #define XF_OUTBOX_BUSY_MS 5000 /* `exfilter alerts` may hold a read; writers wait */
-#define XF_OUTBOX_RETRY_ROWS 2000 /* held rows per commit after a failure: ~20-40 ms */
+#define XF_OUTBOX_RETRY_ROWS 2000 /* held rows per commit after a failure, without a writer */
 /* A job the writer has not finished after this long counts as a failure
  * for the caller: its rows are held (exported from memory, bounded by
  * memory_max) until the disk answers. */
@@ -977,7 +977,8 @@ static void job_post(struct xf_outbox *ob)
 		ob->job = ob->open;
 		ob->open = t;
 	} else {
-		/* out of memory: what is in job goes now, the rest next time */
+		/* held rows first, then the new ones; out of memory, the new
+		 * ones wait in open for the next post */
 		batch_append(&ob->job, &ob->open);
 	}
 	ob->job_k = ob->job.nputs;
