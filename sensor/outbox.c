@@ -8,14 +8,27 @@
  * what a failed commit (disk full, read-only, I/O error) keeps and replays
  * on the next commit, up to memory_max rows. The batch arrays are reused, so
  * a put costs a copy into them and no allocation once they have grown.
+ *
+ * Two batches and two connections: the open batch takes puts and acks; a
+ * commit swaps it into the job batch, which a transaction on the writer's
+ * connection (db) stores, while reads (pending, backlog, query) go through
+ * their own connection (rdb): WAL lets one writer and readers work at once.
+ * Without a writer thread the job runs in xf_outbox_commit(), as it always
+ * did. With one (xf_outbox_writer_start, the live sensor) the job runs on
+ * that thread and commit() only hands it over and takes back the result of
+ * the one before, so a slow, full or hung disk never holds the caller: the
+ * job batch is read by both threads and written by neither while it runs.
  */
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
+#include <pthread.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <time.h>
 #include <unistd.h>
 #include <sqlite3.h>
 
@@ -23,7 +36,11 @@
 
 #define XF_OUTBOX_APP_ID 0x78666f62 /* "xfob", PRAGMA application_id */
 #define XF_OUTBOX_BUSY_MS 5000 /* `exfilter alerts` may hold a read; writers wait */
-#define XF_OUTBOX_RETRY_ROWS 2000 /* held rows per commit after a failure: ~20-40 ms */
+#define XF_OUTBOX_RETRY_ROWS 2000 /* held rows per commit after a failure, without a writer */
+/* A job the writer has not finished after this long counts as a failure
+ * for the caller: its rows are held (exported from memory, bounded by
+ * memory_max) until the disk answers. */
+#define XF_OUTBOX_STALL_NS 1000000000LL
 
 /*
  * What each setting means for "no alert lost":
@@ -158,6 +175,9 @@ enum stmt {
 	ST_MAX,
 };
 
+/* Statements from here on read, through the reader's connection (rdb). */
+#define ST_READ_FIRST ST_PENDING
+
 static const char *const stmt_sql[ST_MAX] = {
 	/* IMMEDIATE: take the write lock up front, so a busy database waits in
 	 * busy_timeout instead of failing halfway through the batch. */
@@ -208,23 +228,43 @@ struct held_ack {
 	int sink;
 };
 
-struct xf_outbox {
-	sqlite3 *db;
-	sqlite3_stmt *st[ST_MAX];
-	int64_t sink_id[XF_OUTBOX_SINKS_MAX]; /* sinks.sink of each sink index */
-	int nsinks;
-	int64_t next_seq;
-	size_t memory_max;
-	/* The open batch, plus what failed commits left in it. */
+/* Puts (json texts in the arena) and acks, in call order. */
+struct batch {
 	struct held_put *puts;
 	size_t nputs, puts_cap;
 	char *arena; /* json texts of puts[] */
 	size_t arena_len, arena_cap;
 	struct held_ack *acks;
 	size_t nacks, acks_cap;
+};
+
+struct xf_outbox {
+	sqlite3 *db; /* the writer's: transactions (the writer thread's once started) */
+	sqlite3 *rdb; /* the caller's reads: pending, backlog, query */
+	sqlite3_stmt *st[ST_MAX];
+	int64_t sink_id[XF_OUTBOX_SINKS_MAX]; /* sinks.sink of each sink index */
+	int nsinks;
+	int64_t next_seq;
+	size_t memory_max;
+	/* open: puts and acks since the last commit; job: what the running
+	 * commit stores (its first job_k puts), or what failed commits left.
+	 * Every seq in job is below every seq in open. */
+	struct batch open, job;
+	size_t job_k;
+	int running; /* job handed over, result not taken back yet */
 	int failing; /* a commit failed; the rows it held are not all stored yet */
+	int stalled; /* the running job has taken more than XF_OUTBOX_STALL_NS */
+	int64_t posted_ns;
 	struct xf_outbox_stats stats;
 	char errmsg[512];
+	/* the writer thread; w_* under mu */
+	int threaded, mu_init;
+	pthread_t thread;
+	pthread_mutex_t mu;
+	pthread_cond_t cv;
+	int w_post, w_done, w_quit;
+	int w_rc; /* the job's SQLite result code */
+	char w_err[512]; /* and its message, set by the writer */
 };
 
 static int hex_digit(char c)
@@ -375,9 +415,17 @@ static void row_read(sqlite3_stmt *st, struct xf_out_row *row, struct xf_alert_r
 
 static int set_err(struct xf_outbox *ob, const char *what, int rc)
 {
-	snprintf(ob->errmsg, sizeof(ob->errmsg), "failed to %s: %s%s", what, sqlite3_errmsg(ob->db),
-		 sqlite_hint(rc));
+	snprintf(ob->errmsg, sizeof(ob->errmsg), "failed to %s: %s%s", what,
+		 sqlite3_errmsg(ob->rdb), sqlite_hint(rc));
 	return sqlite_errno(rc);
+}
+
+static int64_t mono_ns(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (int64_t)ts.tv_sec * 1000000000LL + ts.tv_nsec;
 }
 
 /* One-shot integer query for open: schema checks, sink ids, max(seq). */
@@ -547,17 +595,42 @@ static int sinks_register(struct xf_outbox *ob, const char *const *sinks, int ns
 	return 0;
 }
 
+static void batch_free(struct batch *b)
+{
+	free(b->puts);
+	free(b->arena);
+	free(b->acks);
+}
+
 static void outbox_free(struct xf_outbox *ob)
 {
 	int i;
 
 	for (i = 0; i < ST_MAX; i++)
 		sqlite3_finalize(ob->st[i]);
+	sqlite3_close_v2(ob->rdb);
 	sqlite3_close_v2(ob->db);
-	free(ob->puts);
-	free(ob->arena);
-	free(ob->acks);
+	batch_free(&ob->open);
+	batch_free(&ob->job);
+	if (ob->mu_init) {
+		pthread_mutex_destroy(&ob->mu);
+		pthread_cond_destroy(&ob->cv);
+	}
 	free(ob);
+}
+
+/* The reader's connection: the same file, opened once the schema is ours. */
+static int open_reader(struct xf_outbox *ob, const char *path)
+{
+	int rc = sqlite3_open_v2(path, &ob->rdb, SQLITE_OPEN_READWRITE | SQLITE_OPEN_NOMUTEX, NULL);
+
+	if (rc != SQLITE_OK)
+		return rc;
+	sqlite3_extended_result_codes(ob->rdb, 1);
+	sqlite3_busy_timeout(ob->rdb, XF_OUTBOX_BUSY_MS);
+	/* it only reads: a bug that made it write would take the write lock
+	 * from the writer's transactions */
+	return sqlite3_exec(ob->rdb, "PRAGMA query_only = 1", NULL, NULL, NULL);
 }
 
 struct xf_outbox *xf_outbox_open(const char *path, const char *const *sinks, int nsinks,
@@ -587,8 +660,9 @@ struct xf_outbox *xf_outbox_open(const char *path, const char *const *sinks, int
 		goto fail;
 	}
 	e = -EIO;
-	/* NOMUTEX: the outbox is not thread-safe anyway (the batch is not), so
-	 * SQLite's own locking would buy nothing. */
+	/* NOMUTEX: each connection is used by one thread at a time (the
+	 * caller's, or the writer's once started), so SQLite's own locking
+	 * would buy nothing. */
 	rc = sqlite3_open_v2(path, &ob->db, SQLITE_OPEN_READWRITE | SQLITE_OPEN_NOMUTEX, NULL);
 	if (rc != SQLITE_OK) {
 		snprintf(cause, sizeof(cause), "%s%s",
@@ -615,13 +689,21 @@ struct xf_outbox *xf_outbox_open(const char *path, const char *const *sinks, int
 	}
 	if (version < XF_OUTBOX_SCHEMA_VERSION && migrate(ob->db, cause, sizeof(cause)))
 		goto fail;
+	rc = open_reader(ob, path);
+	if (rc != SQLITE_OK) {
+		snprintf(cause, sizeof(cause), "failed to open a reader: %s%s",
+			 ob->rdb ? sqlite3_errmsg(ob->rdb) : sqlite3_errstr(rc), sqlite_hint(rc));
+		goto fail;
+	}
 	for (i = 0; i < ST_MAX; i++) {
-		rc = sqlite3_prepare_v3(ob->db, stmt_sql[i], -1, SQLITE_PREPARE_PERSISTENT,
-					&ob->st[i], NULL);
+		rc = sqlite3_prepare_v3(i >= ST_READ_FIRST ? ob->rdb : ob->db, stmt_sql[i], -1,
+					SQLITE_PREPARE_PERSISTENT, &ob->st[i], NULL);
 		if (rc != SQLITE_OK) {
 			/* The version says ours but the tables do not match. */
 			snprintf(cause, sizeof(cause), "schema does not match version %d: %s%s",
-				 XF_OUTBOX_SCHEMA_VERSION, sqlite3_errmsg(ob->db), sqlite_hint(rc));
+				 XF_OUTBOX_SCHEMA_VERSION,
+				 sqlite3_errmsg(i >= ST_READ_FIRST ? ob->rdb : ob->db),
+				 sqlite_hint(rc));
 			goto fail;
 		}
 	}
@@ -642,58 +724,55 @@ fail:
 	return NULL;
 }
 
-void xf_outbox_close(struct xf_outbox *ob)
-{
-	if (!ob)
-		return;
-	xf_outbox_flush(ob);
-	outbox_free(ob);
-}
-
 int64_t xf_outbox_put(struct xf_outbox *ob, const struct xf_alert_rec *rec)
 {
 	size_t jlen = rec->json ? rec->json_len : 0;
+	struct batch *b = &ob->open;
 	struct held_put *h;
 
 	if (!id_valid(rec->id) || jlen > INT_MAX)
 		return -EINVAL;
-	if (ob->nputs >= ob->memory_max) {
-		/* A batch outgrew the bound with nothing failing: commit it early.
+	if (ob->job.nputs + b->nputs >= ob->memory_max) {
+		/* A batch outgrew the bound with nothing failing: commit it early
+		 * (with a writer thread this only hands it over: the rows stay in
+		 * memory until it is done, so the newest are dropped below).
 		 * While commits fail, retrying here would only repeat the failure
 		 * for every put, so the newest rows are the ones dropped. */
-		if (!ob->failing)
+		if (!ob->failing && !ob->running)
 			xf_outbox_commit(ob);
-		if (ob->nputs >= ob->memory_max) {
+		if (ob->job.nputs + b->nputs >= ob->memory_max) {
 			ob->stats.lost++;
 			return -ENOBUFS;
 		}
 	}
-	if (grow((void **)&ob->puts, &ob->puts_cap, ob->nputs + 1, sizeof(*ob->puts)) ||
-	    grow((void **)&ob->arena, &ob->arena_cap, ob->arena_len + jlen + 1, 1)) {
+	if (grow((void **)&b->puts, &b->puts_cap, b->nputs + 1, sizeof(*b->puts)) ||
+	    grow((void **)&b->arena, &b->arena_cap, b->arena_len + jlen + 1, 1)) {
 		ob->stats.lost++;
 		return -ENOMEM;
 	}
-	h = &ob->puts[ob->nputs++];
+	h = &b->puts[b->nputs++];
 	h->rec = *rec;
 	h->rec.json = NULL;
 	h->rec.json_len = jlen;
-	h->json_off = ob->arena_len;
+	h->json_off = b->arena_len;
 	if (jlen)
-		memcpy(ob->arena + ob->arena_len, rec->json, jlen);
-	ob->arena_len += jlen;
+		memcpy(b->arena + b->arena_len, rec->json, jlen);
+	b->arena_len += jlen;
 	h->seq = ob->next_seq++;
 	return h->seq;
 }
 
 int xf_outbox_acked(struct xf_outbox *ob, int sink, int64_t seq)
 {
+	struct batch *b = &ob->open;
+
 	/* A dropped ack only means the row is sent again: at least once. */
 	if (sink < 0 || sink >= ob->nsinks)
 		return -EINVAL;
-	if (ob->nacks >= ob->memory_max * XF_OUTBOX_SINKS_MAX ||
-	    grow((void **)&ob->acks, &ob->acks_cap, ob->nacks + 1, sizeof(*ob->acks)))
+	if (ob->job.nacks + b->nacks >= ob->memory_max * XF_OUTBOX_SINKS_MAX ||
+	    grow((void **)&b->acks, &b->acks_cap, b->nacks + 1, sizeof(*b->acks)))
 		return -ENOBUFS;
-	ob->acks[ob->nacks++] = (struct held_ack){ .seq = seq, .sink = sink };
+	b->acks[b->nacks++] = (struct held_ack){ .seq = seq, .sink = sink };
 	return 0;
 }
 
@@ -713,7 +792,7 @@ static int64_t find_row(struct xf_outbox *ob, const struct xf_alert_rec *r, int6
 	return seq;
 }
 
-static int apply_put(struct xf_outbox *ob, const struct held_put *h)
+static int apply_put(struct xf_outbox *ob, const struct batch *b, const struct held_put *h)
 {
 	const struct xf_alert_rec *r = &h->rec;
 	int64_t key = xf_outbox_idkey(r->id), old;
@@ -733,7 +812,7 @@ static int apply_put(struct xf_outbox *ob, const struct held_put *h)
 	sqlite3_bind_double(st, 7, r->score);
 	bind_str(st, 8, r->severity, sizeof(r->severity));
 	bind_str(st, 9, r->action, sizeof(r->action));
-	sqlite3_bind_text(st, 10, r->json_len ? ob->arena + h->json_off : "", (int)r->json_len,
+	sqlite3_bind_text(st, 10, r->json_len ? b->arena + h->json_off : "", (int)r->json_len,
 			  SQLITE_STATIC);
 	if (old) {
 		sqlite3_bind_int64(st, 12, old);
@@ -751,14 +830,14 @@ static int apply_put(struct xf_outbox *ob, const struct held_put *h)
 	return rc;
 }
 
-/* Acks that may go with a transaction of the first k puts: those of rows
- * committed before or in it, not of rows still held after it. */
-static int ack_ready(const struct xf_outbox *ob, const struct held_ack *a, size_t k)
+/* Acks that may go with a transaction of the first k puts of b: those of
+ * rows committed before or in it, not of rows still held after it. */
+static int ack_ready(const struct batch *b, const struct held_ack *a, size_t k)
 {
-	return k >= ob->nputs || a->seq < ob->puts[k].seq;
+	return k >= b->nputs || a->seq < b->puts[k].seq;
 }
 
-static int apply_batch(struct xf_outbox *ob, size_t k)
+static int apply_batch(struct xf_outbox *ob, const struct batch *b, size_t k)
 {
 	sqlite3_stmt *ack = ob->st[ST_ACK];
 	int rc;
@@ -766,15 +845,15 @@ static int apply_batch(struct xf_outbox *ob, size_t k)
 
 	rc = run(ob->st[ST_BEGIN]);
 	for (i = 0; rc == SQLITE_OK && i < k; i++)
-		rc = apply_put(ob, &ob->puts[i]);
+		rc = apply_put(ob, b, &b->puts[i]);
 	/* Acks name rows a sink was handed (committed, or held while commits
 	 * fail), so applying them after the puts gives the same result as in
 	 * call order. */
-	for (i = 0; rc == SQLITE_OK && i < ob->nacks; i++) {
-		if (!ack_ready(ob, &ob->acks[i], k))
+	for (i = 0; rc == SQLITE_OK && i < b->nacks; i++) {
+		if (!ack_ready(b, &b->acks[i], k))
 			continue;
-		sqlite3_bind_int64(ack, 1, ob->sink_id[ob->acks[i].sink]);
-		sqlite3_bind_int64(ack, 2, ob->acks[i].seq);
+		sqlite3_bind_int64(ack, 1, ob->sink_id[b->acks[i].sink]);
+		sqlite3_bind_int64(ack, 2, b->acks[i].seq);
 		rc = run(ack);
 	}
 	if (rc == SQLITE_OK)
@@ -783,63 +862,277 @@ static int apply_batch(struct xf_outbox *ob, size_t k)
 }
 
 /* The first k puts and the acks that went with them are durable: forget them. */
-static void batch_drop(struct xf_outbox *ob, size_t k)
+static void batch_drop(struct batch *b, size_t k)
 {
-	size_t i, j, off = k < ob->nputs ? ob->puts[k].json_off : ob->arena_len;
+	size_t i, j, off = k < b->nputs ? b->puts[k].json_off : b->arena_len;
 
-	for (i = j = 0; i < ob->nacks; i++)
-		if (!ack_ready(ob, &ob->acks[i], k))
-			ob->acks[j++] = ob->acks[i];
-	ob->nacks = j;
-	ob->nputs -= k;
-	memmove(ob->puts, ob->puts + k, ob->nputs * sizeof(*ob->puts));
-	for (i = 0; i < ob->nputs; i++)
-		ob->puts[i].json_off -= off;
-	ob->arena_len -= off;
-	memmove(ob->arena, ob->arena + off, ob->arena_len);
+	for (i = j = 0; i < b->nacks; i++)
+		if (!ack_ready(b, &b->acks[i], k))
+			b->acks[j++] = b->acks[i];
+	b->nacks = j;
+	b->nputs -= k;
+	memmove(b->puts, b->puts + k, b->nputs * sizeof(*b->puts));
+	for (i = 0; i < b->nputs; i++)
+		b->puts[i].json_off -= off;
+	b->arena_len -= off;
+	memmove(b->arena, b->arena + off, b->arena_len);
 }
 
-int xf_outbox_commit(struct xf_outbox *ob)
+/* Move everything in from to the end of to (from's seqs are the newer). */
+static int batch_append(struct batch *to, struct batch *from)
 {
-	size_t k = ob->nputs;
-	int rc, e;
+	size_t i;
 
-	if (!ob->nputs && !ob->nacks)
-		return 0;
-	/* After a failure, a chunk per call: a retry that fails again, or the
-	 * drain of a large backlog once it succeeds, never holds the caller
-	 * (the sensor's loop) for long. */
-	if (ob->failing && k > XF_OUTBOX_RETRY_ROWS)
-		k = XF_OUTBOX_RETRY_ROWS;
-	rc = apply_batch(ob, k);
-	if (rc == SQLITE_OK) {
-		ob->stats.stored += k;
-		ob->stats.commits++;
-		batch_drop(ob, k);
-		if (!ob->nputs)
-			ob->failing = 0;
-		ob->stats.held = ob->failing ? ob->nputs : 0;
-		return 0;
+	if (grow((void **)&to->puts, &to->puts_cap, to->nputs + from->nputs, sizeof(*to->puts)) ||
+	    grow((void **)&to->arena, &to->arena_cap, to->arena_len + from->arena_len + 1, 1) ||
+	    grow((void **)&to->acks, &to->acks_cap, to->nacks + from->nacks, sizeof(*to->acks)))
+		return -ENOMEM;
+	for (i = 0; i < from->nputs; i++) {
+		to->puts[to->nputs] = from->puts[i];
+		to->puts[to->nputs++].json_off += to->arena_len;
 	}
-	e = set_err(ob, "commit outbox batch", rc);
+	memcpy(to->arena + to->arena_len, from->arena, from->arena_len);
+	to->arena_len += from->arena_len;
+	memcpy(to->acks + to->nacks, from->acks, from->nacks * sizeof(*to->acks));
+	to->nacks += from->nacks;
+	from->nputs = from->arena_len = from->nacks = 0;
+	return 0;
+}
+
+/* --- the job: one transaction, on the writer thread or in the caller --- */
+
+/* The writer's side: store the first job_k puts of job and their acks. */
+static void job_run(struct xf_outbox *ob)
+{
+	int rc = apply_batch(ob, &ob->job, ob->job_k);
+
+	ob->w_rc = rc;
+	if (rc == SQLITE_OK)
+		return;
+	snprintf(ob->w_err, sizeof(ob->w_err), "failed to commit outbox batch: %s%s",
+		 sqlite3_errmsg(ob->db), sqlite_hint(rc));
 	/* SQLite rolls back by itself on some of these (FULL, IOERR, NOMEM);
 	 * a transaction still open must not swallow the next batch. */
 	if (!sqlite3_get_autocommit(ob->db))
 		run(ob->st[ST_ROLLBACK]);
+}
+
+static void *writer_main(void *arg)
+{
+	struct xf_outbox *ob = arg;
+
+	pthread_mutex_lock(&ob->mu);
+	for (;;) {
+		while (!ob->w_post && !ob->w_quit)
+			pthread_cond_wait(&ob->cv, &ob->mu);
+		if (!ob->w_post)
+			break;
+		pthread_mutex_unlock(&ob->mu);
+		job_run(ob);
+		pthread_mutex_lock(&ob->mu);
+		ob->w_post = 0;
+		ob->w_done = 1;
+		pthread_cond_broadcast(&ob->cv);
+	}
+	pthread_mutex_unlock(&ob->mu);
+	return NULL;
+}
+
+int xf_outbox_writer_start(struct xf_outbox *ob)
+{
+	pthread_condattr_t ca;
+	sigset_t all, old;
+	int e;
+
+	if (ob->threaded)
+		return -EALREADY;
+	/* timed waits (xf_outbox_flush_for) on the monotonic clock */
+	e = -pthread_condattr_init(&ca);
+	if (!e && !(e = -pthread_condattr_setclock(&ca, CLOCK_MONOTONIC)))
+		e = -pthread_cond_init(&ob->cv, &ca);
+	pthread_condattr_destroy(&ca);
+	if (!e && (e = -pthread_mutex_init(&ob->mu, NULL)))
+		pthread_cond_destroy(&ob->cv);
+	if (e)
+		return e;
+	ob->mu_init = 1;
+	/* signals are the caller's business (the sensor's stop flag) */
+	sigfillset(&all);
+	pthread_sigmask(SIG_SETMASK, &all, &old);
+	e = -pthread_create(&ob->thread, NULL, writer_main, ob);
+	pthread_sigmask(SIG_SETMASK, &old, NULL);
+	if (e)
+		return e;
+	ob->threaded = 1;
+	return 0;
+}
+
+/* Hand the open batch (behind what failed commits held) to the writer. */
+static void job_post(struct xf_outbox *ob)
+{
+	struct batch t;
+
+	if (!ob->job.nputs && !ob->job.nacks) {
+		t = ob->job; /* empty: swap, so the arrays are reused */
+		ob->job = ob->open;
+		ob->open = t;
+	} else {
+		/* held rows first, then the new ones; out of memory, the new
+		 * ones wait in open for the next post */
+		batch_append(&ob->job, &ob->open);
+	}
+	ob->job_k = ob->job.nputs;
+	/* After a failure, a chunk per call: a retry that fails again, or the
+	 * drain of a large backlog once it succeeds, never holds the caller
+	 * for long. The writer thread holds nobody: it goes whole. */
+	if (ob->failing && !ob->threaded && ob->job_k > XF_OUTBOX_RETRY_ROWS)
+		ob->job_k = XF_OUTBOX_RETRY_ROWS;
+	ob->running = 1;
+	ob->posted_ns = mono_ns();
+	if (!ob->threaded) {
+		job_run(ob);
+		ob->w_done = 1;
+		return;
+	}
+	pthread_mutex_lock(&ob->mu);
+	ob->w_post = 1;
+	pthread_cond_signal(&ob->cv);
+	pthread_mutex_unlock(&ob->mu);
+}
+
+/* Wait for the running job until deadline_ns (CLOCK_MONOTONIC; < 0: for
+ * ever): 0 when it is done, -ETIMEDOUT. Without a writer thread, 0: the job
+ * ran in job_post(). */
+static int job_wait(struct xf_outbox *ob, int64_t deadline_ns)
+{
+	struct timespec ts = { .tv_sec = deadline_ns / 1000000000LL,
+			       .tv_nsec = deadline_ns % 1000000000LL };
+	int done;
+
+	if (!ob->threaded || !ob->running)
+		return 0;
+	pthread_mutex_lock(&ob->mu);
+	while (!ob->w_done) {
+		if (deadline_ns < 0)
+			pthread_cond_wait(&ob->cv, &ob->mu);
+		else if (pthread_cond_timedwait(&ob->cv, &ob->mu, &ts) == ETIMEDOUT)
+			break;
+	}
+	done = ob->w_done;
+	pthread_mutex_unlock(&ob->mu);
+	return done ? 0 : -ETIMEDOUT;
+}
+
+/* Take back the result of a finished job: 1 while it runs, 0 when none ran
+ * or it was stored, < 0 (a negative errno) when it failed. */
+static int job_collect(struct xf_outbox *ob)
+{
+	int done;
+
+	if (!ob->running)
+		return 0;
+	if (ob->threaded) {
+		pthread_mutex_lock(&ob->mu);
+		done = ob->w_done;
+		pthread_mutex_unlock(&ob->mu);
+		if (!done)
+			return 1;
+	}
+	ob->w_done = 0;
+	ob->running = 0;
+	ob->stalled = 0;
+	if (ob->w_rc == SQLITE_OK) {
+		ob->stats.stored += ob->job_k;
+		ob->stats.commits++;
+		batch_drop(&ob->job, ob->job_k);
+		if (!ob->job.nputs)
+			ob->failing = 0;
+		return 0;
+	}
+	snprintf(ob->errmsg, sizeof(ob->errmsg), "%s", ob->w_err);
 	ob->stats.commit_errors++;
 	ob->failing = 1;
-	ob->stats.held = ob->nputs;
-	return e;
+	return sqlite_errno(ob->w_rc);
+}
+
+int xf_outbox_commit(struct xf_outbox *ob)
+{
+	int e = job_collect(ob);
+
+	if (e > 0) {
+		/* Still writing. Past XF_OUTBOX_STALL_NS the caller hears of it
+		 * and its rows are held, as after a failure. */
+		if (!ob->stalled && mono_ns() - ob->posted_ns >= XF_OUTBOX_STALL_NS) {
+			ob->stalled = 1;
+			snprintf(ob->errmsg, sizeof(ob->errmsg),
+				 "failed to commit outbox batch: no answer from the store for "
+				 "%lld ms (a hung disk?)",
+				 (long long)((mono_ns() - ob->posted_ns) / 1000000));
+		}
+		return ob->stalled ? -ETIMEDOUT : 0;
+	}
+	/* A failure is reported once; the caller chooses when to retry (the
+	 * next call). Without a writer there is never one left to take. */
+	if (e < 0)
+		return e;
+	if (!ob->open.nputs && !ob->open.nacks && !ob->job.nputs && !ob->job.nacks)
+		return 0;
+	job_post(ob);
+	return ob->threaded ? 0 : job_collect(ob);
+}
+
+int xf_outbox_flush_for(struct xf_outbox *ob, int timeout_ms)
+{
+	int64_t deadline = timeout_ms < 0 ? -1 : mono_ns() + (int64_t)timeout_ms * 1000000LL;
+	int e;
+
+	for (;;) {
+		if (job_wait(ob, deadline)) {
+			ob->stalled = 1; /* its rows are held: pending hands them out */
+			snprintf(ob->errmsg, sizeof(ob->errmsg),
+				 "failed to commit outbox batch: no answer from the store for "
+				 "%lld ms (a hung disk?)",
+				 (long long)((mono_ns() - ob->posted_ns) / 1000000));
+			return -ETIMEDOUT;
+		}
+		e = job_collect(ob);
+		if (e < 0)
+			return e;
+		if (!ob->open.nputs && !ob->open.nacks && !ob->job.nputs && !ob->job.nacks)
+			return 0;
+		job_post(ob);
+	}
 }
 
 int xf_outbox_flush(struct xf_outbox *ob)
 {
-	int e;
+	return xf_outbox_flush_for(ob, -1);
+}
 
-	do
-		e = xf_outbox_commit(ob);
-	while (!e && ob->nputs);
-	return e;
+int xf_outbox_close_for(struct xf_outbox *ob, int timeout_ms)
+{
+	if (!ob)
+		return 0;
+	if (xf_outbox_flush_for(ob, timeout_ms) == -ETIMEDOUT) {
+		/* The writer is stuck in SQLite and cannot be called off: leave
+		 * it the outbox (never freed) and let the process exit. */
+		pthread_detach(ob->thread);
+		return -ETIMEDOUT;
+	}
+	if (ob->threaded) {
+		pthread_mutex_lock(&ob->mu);
+		ob->w_quit = 1;
+		pthread_cond_signal(&ob->cv);
+		pthread_mutex_unlock(&ob->mu);
+		pthread_join(ob->thread, NULL);
+	}
+	outbox_free(ob);
+	return 0;
+}
+
+void xf_outbox_close(struct xf_outbox *ob)
+{
+	xf_outbox_close_for(ob, -1);
 }
 
 static int visit(struct xf_outbox *ob, sqlite3_stmt *st, xf_outbox_row_fn fn, void *ctx,
@@ -877,21 +1170,22 @@ static int visit_fn(void *ctx, const struct xf_out_row *row)
 	return v->stopped;
 }
 
-/* While commits fail, rows held in memory are handed out after the
- * committed ones; every held seq is above every committed one. */
-static int visit_held(struct xf_outbox *ob, int64_t after, int max, struct visit_stop *v)
+/* While commits fail (or the writer is stalled), rows held in memory are
+ * handed out after the committed ones: every held seq is above every
+ * committed one, and job's below open's. */
+static int visit_held(const struct batch *b, int64_t after, int max, struct visit_stop *v)
 {
 	struct xf_alert_rec rec;
 	struct xf_out_row row = { .rec = &rec };
 	int n = 0;
 
-	for (size_t i = 0; i < ob->nputs && !v->stopped && (max <= 0 || n < max); i++) {
-		const struct held_put *h = &ob->puts[i];
+	for (size_t i = 0; i < b->nputs && !v->stopped && (max <= 0 || n < max); i++) {
+		const struct held_put *h = &b->puts[i];
 
 		if (h->seq <= after)
 			continue;
 		rec = h->rec;
-		rec.json = h->rec.json_len ? ob->arena + h->json_off : "";
+		rec.json = h->rec.json_len ? b->arena + h->json_off : "";
 		row.seq = h->seq;
 		n++;
 		visit_fn(v, &row);
@@ -913,11 +1207,14 @@ int xf_outbox_pending(struct xf_outbox *ob, int sink, int64_t after, int max, xf
 	sqlite3_bind_int(st, 3, max > 0 ? max : -1);
 	n = visit(ob, st, visit_fn, &v, "read pending alerts");
 	/* A failing disk may fail reads too: the held rows still go out. */
-	if (!ob->failing || v.stopped || (n > 0 && max > 0 && n >= max))
+	if (!(ob->failing || ob->stalled) || v.stopped || (n > 0 && max > 0 && n >= max))
 		return n;
 	if (n < 0)
 		n = 0;
-	return n + visit_held(ob, after, max > 0 ? max - n : 0, &v);
+	n += visit_held(&ob->job, after, max > 0 ? max - n : 0, &v);
+	if (v.stopped || (max > 0 && n >= max))
+		return n;
+	return n + visit_held(&ob->open, after, max > 0 ? max - n : 0, &v);
 }
 
 int64_t xf_outbox_backlog(struct xf_outbox *ob, int sink)
@@ -938,7 +1235,9 @@ int64_t xf_outbox_backlog(struct xf_outbox *ob, int sink)
 void xf_outbox_stats(const struct xf_outbox *ob, struct xf_outbox_stats *st)
 {
 	*st = ob->stats;
-	st->held = ob->failing ? ob->nputs : 0; /* puts since the failure too */
+	st->queued = ob->job.nputs + ob->open.nputs;
+	/* puts since the failure too */
+	st->held = ob->failing || ob->stalled ? st->queued : 0;
 }
 
 int xf_outbox_query(struct xf_outbox *ob, int64_t since_ms, const char *domain, const char *client,

@@ -44,6 +44,7 @@ struct xf_outbox_stats {
 	uint64_t commit_errors; /* failed commits (disk full, read-only, I/O) */
 	uint64_t held; /* rows waiting in memory for a commit that failed */
 	uint64_t lost; /* rows dropped: memory bound reached, or held at close */
+	uint64_t queued; /* rows put and not committed yet (held or not) */
 };
 
 struct xf_outbox;
@@ -52,12 +53,19 @@ struct xf_outbox;
  * Open or create the store at path, create or migrate the schema, and
  * register the sinks by name (their export state is kept per name).
  * A corrupt or foreign file, or a newer schema, is an error naming the
- * path and the cause, written to err. memory_max bounds rows held in memory
- * while commits fail. Returns NULL on error.
+ * path and the cause, written to err. memory_max bounds the rows in memory
+ * not committed yet (waiting for a commit, or held while commits fail or
+ * hang): a put beyond it is dropped and counted lost. Returns NULL on error.
  */
 struct xf_outbox *xf_outbox_open(const char *path, const char *const *sinks, int nsinks,
 				 size_t memory_max, char *err, size_t errlen);
 void xf_outbox_close(struct xf_outbox *ob);
+
+/* Close, waiting at most timeout_ms for the writer thread (< 0: no bound).
+ * A writer that has not answered by then is stuck in the disk and cannot be
+ * called off: the outbox is left to it, never freed, and -ETIMEDOUT says
+ * its rows were not stored. For a process about to exit. */
+int xf_outbox_close_for(struct xf_outbox *ob, int timeout_ms);
 
 /*
  * Insert an alert, or replace the row with the same id (the replacement gets
@@ -71,11 +79,34 @@ int64_t xf_outbox_put(struct xf_outbox *ob, const struct xf_alert_rec *rec);
  * memory (up to memory_max, then counted as lost) and are retried on the next
  * commit, at most 2000 of them per call until all are stored, so a retry
  * never stalls the caller for long; returns < 0 but the outbox stays usable.
- * While rows are held, xf_outbox_pending() hands them out too. */
+ * While rows are held, xf_outbox_pending() hands them out too.
+ *
+ * With a writer thread (xf_outbox_writer_start) it never waits: it takes
+ * back the result of the commit handed over before, returning its error if
+ * it failed (nothing new is handed over then: the next call retries, so the
+ * caller paces retries), and hands the open batch over when the writer is
+ * idle. A commit running for more than a second returns -ETIMEDOUT and
+ * holds its rows (and later puts) like a failed one until it ends. */
 int xf_outbox_commit(struct xf_outbox *ob);
 
-/* Commit until nothing is held or a commit fails (close does this). */
+/* Commit until nothing is held or a commit fails (close does this). With a
+ * writer thread, this waits for it. */
 int xf_outbox_flush(struct xf_outbox *ob);
+
+/* The same, waiting at most timeout_ms (< 0: no bound) for the writer
+ * thread in all: -ETIMEDOUT when it has not answered by then (a hung disk);
+ * its rows stay queued. */
+int xf_outbox_flush_for(struct xf_outbox *ob, int timeout_ms);
+
+/*
+ * Run commits on a thread of their own, with the outbox's write connection,
+ * from now on; reads (pending, backlog, query) stay on the caller's thread
+ * with a connection of their own, so WAL lets both work at once. The
+ * caller still makes every call (put, acked, commit, pending, ...) from one
+ * thread. Start it after any privilege drop that wants a single thread
+ * (sensor/privs.c). xf_outbox_close() flushes and stops it.
+ */
+int xf_outbox_writer_start(struct xf_outbox *ob);
 
 /* Call fn for up to max (<= 0: all) committed rows pending for sink with
  * seq > after, oldest first, and while commits fail, the rows held in memory
@@ -109,8 +140,9 @@ const char *xf_outbox_schema_sql(int version);
 /* What the last failed commit, pending, backlog or query said ("" if none). */
 const char *xf_outbox_errmsg(const struct xf_outbox *ob);
 
-/* The SQLite connection, for tests and maintenance (PRAGMA max_page_count,
- * query_only, ...). The outbox still owns it. */
+/* The SQLite connection commits go through, for tests and maintenance
+ * (PRAGMA max_page_count, query_only, ...). The outbox still owns it; with
+ * a writer thread, touch it only while no commit runs. */
 struct sqlite3;
 struct sqlite3 *xf_outbox_db(struct xf_outbox *ob);
 

@@ -2,7 +2,7 @@
 /*
  * sensor.c - the live event loop.
  *
- * One thread. The ring buffer's epoll fd and a timerfd drive it: events are
+ * One loop thread. The ring buffer's epoll fd and a timerfd drive it: events are
  * decoded and counted into the flow table as they arrive (no syscall per
  * event beyond the ring buffer's own); every flows.tick_ms the kernel's
  * per-CPU flow counters are merged in with batched map reads and the shared
@@ -10,9 +10,11 @@
  * and in enforce mode its verdicts go to the kernel map at once. Merge and
  * scoring go in steps with the ring drained in between (loop.c, which the
  * benchmark runs too). This file is only the live plumbing around that
- * analysis. Every store.flush_ms the outbox commits and the sinks are
- * pumped; acknowledgements come back through poll. A store that fails
- * (disk full, read-only) is retried once a second while alerts wait in
+ * analysis. Every store.flush_ms the outbox hands what came since to its
+ * writer thread, which commits it on its own SQLite connection (the loop
+ * never waits for the disk), and the sinks are pumped with what is
+ * committed; acknowledgements come back through poll. A store that fails
+ * (disk full, read-only) or hangs is retried once a second while alerts wait in
  * memory up to store.memory_max, still exported; beyond, they are counted
  * lost and said so, and the sensor goes on enforcing.
  */
@@ -79,6 +81,7 @@ struct sensor {
 	struct xf_loop loop; /* one wake-up: drain, slice, tick, flush (loop.c) */
 	/* store failures: what was last said about them, and when */
 	int store_failing, commit_failed;
+	int store_stuck; /* at exit the writer did not answer within STORE_EXIT_MS */
 	uint64_t lost_told;
 	int64_t lost_told_ns, retry_ns;
 	struct xf_kmerge km; /* batched reads of the kernel's flows */
@@ -275,8 +278,8 @@ static void pump(struct sensor *s)
 /* --- the store failing: hold, retry, count losses, say so --- */
 
 #define STORE_RETRY_NS 1000000000LL /* a failing store is retried once a second */
-#define STORE_DRAIN_NS 20000000LL /* per flush, on held alerts once commits succeed */
 #define LOST_TELL_NS 10000000000LL /* losses are logged at most every 10 s */
+#define STORE_EXIT_MS 5000 /* at exit, the longest wait for a store that hangs */
 
 /*
  * One JSON line in the jsonl sink, when there is one, next to the alerts:
@@ -351,23 +354,21 @@ static void store_health(struct sensor *s, int err, int64_t now)
 }
 
 /* Batched: every store.flush_ms, or sooner when store.batch alerts wait.
- * After a failed commit, the next try waits a second (a retry writes at most
- * 2000 held alerts, see xf_outbox_commit); once commits succeed again, what
- * is held drains chunk after chunk for up to STORE_DRAIN_NS per flush. The
- * sinks get every alert meanwhile (pump). */
+ * The commit itself runs on the outbox's writer thread: this only takes
+ * back the result of the one before and hands over what came since, so a
+ * slow, full or hung disk never holds the loop (nor verdicts with it).
+ * After a failed commit the next try waits a second (it takes every held
+ * alert at once, on the writer's time). A commit that has not returned for
+ * a second (-ETIMEDOUT: a hung disk) holds its alerts as a failed one does
+ * and is asked again at every flush. The sinks get every alert meanwhile
+ * (pump). */
 static void store_commit(struct sensor *s, int64_t now)
 {
-	struct xf_outbox_stats os;
 	int err = 0;
 
 	if (!s->commit_failed || now >= s->retry_ns) {
 		err = xf_outbox_commit(s->ob);
-		xf_outbox_stats(s->ob, &os);
-		while (!err && os.held && now_ns(CLOCK_MONOTONIC) - now < STORE_DRAIN_NS) {
-			err = xf_outbox_commit(s->ob);
-			xf_outbox_stats(s->ob, &os);
-		}
-		s->commit_failed = err != 0;
+		s->commit_failed = err && err != -ETIMEDOUT;
 		s->retry_ns = now + STORE_RETRY_NS;
 	}
 	store_health(s, err, now);
@@ -596,6 +597,7 @@ static int drop_privileges(struct sensor *s)
 static int setup(struct sensor *s)
 {
 	char err[512], dir[PATH_MAX];
+	int err_no;
 
 	/* the store, the state file, the JSON lines file: ours alone */
 	umask(077);
@@ -662,6 +664,14 @@ static int setup(struct sensor *s)
 	}
 	if (drop_privileges(s))
 		return -1;
+	/* a thread: after the drop, which wants the process single-threaded
+	 * (capabilities are per thread), as Kafka's below */
+	err_no = xf_outbox_writer_start(s->ob);
+	if (err_no) {
+		fprintf(stderr, "exfilter: failed to start the store's writer thread: %s\n",
+			strerror(-err_no));
+		return -1;
+	}
 	return open_sinks(s, 1);
 }
 
@@ -674,7 +684,11 @@ static void teardown(struct sensor *s, int loaded)
 	if (s->ob) {
 		apply_acks(s);
 		xf_outbox_commit(s->ob);
-		xf_outbox_close(s->ob);
+		/* a hung store must not keep the sensor from exiting (and from
+		 * detaching, when it should) */
+		if (xf_outbox_close_for(s->ob, s->store_stuck ? 0 : STORE_EXIT_MS))
+			fprintf(stderr, "exfilter: store: left the writer stuck in the store at "
+					"exit\n");
 	}
 	xf_control_release();
 	if (loaded) {
@@ -758,26 +772,33 @@ int xf_sensor_run(struct xf_sensor_cfg *cfg, volatile sig_atomic_t *stop)
 			last_state = now;
 		}
 	}
-	/* flush: what is in the ring, a last tick, the outbox, the sinks */
+	/* flush: what is in the ring, a last tick, the outbox, the sinks; a
+	 * store that hangs gets STORE_EXIT_MS in all, then what it holds is
+	 * exported and said lost */
 	xf_loader__heartbeat(&s.l, (__u64)now_ns(CLOCK_MONOTONIC)); /* still here */
 	ring_buffer__consume(s.rb);
 	xf_loop_tick(&s.loop, now_ns(CLOCK_MONOTONIC));
 	xf_pipe_tick(&s.p, wall_ms()); /* every slice left */
-	xf_outbox_flush(s.ob);
-	pump(&s);
-	for (int i = 0; i < s.nsinks; i++) {
-		s.sinks[i]->ops->flush(s.sinks[i], 5000);
-		apply_acks(&s);
-	}
-	xf_outbox_flush(s.ob);
 	{
+		int64_t t0 = now_ns(CLOCK_MONOTONIC), left;
 		struct xf_outbox_stats os;
 
+		if (xf_outbox_flush_for(s.ob, STORE_EXIT_MS) == -ETIMEDOUT)
+			s.store_stuck = 1;
+		pump(&s);
+		for (int i = 0; i < s.nsinks; i++) {
+			s.sinks[i]->ops->flush(s.sinks[i], 5000);
+			apply_acks(&s);
+		}
+		left = STORE_EXIT_MS - (now_ns(CLOCK_MONOTONIC) - t0) / 1000000;
+		if (xf_outbox_flush_for(s.ob, s.store_stuck || left < 0 ? 0 : (int)left) ==
+		    -ETIMEDOUT)
+			s.store_stuck = 1;
 		xf_outbox_stats(s.ob, &os);
-		if (os.held)
+		if (os.queued)
 			fprintf(stderr,
 				"exfilter: store: LOST %llu alert(s) held in memory at exit: %s\n",
-				(unsigned long long)os.held, xf_outbox_errmsg(s.ob));
+				(unsigned long long)os.queued, xf_outbox_errmsg(s.ob));
 	}
 	rc = 0;
 out:

@@ -1019,6 +1019,203 @@ static void throughput(const char *path, int hashed)
 	xf_outbox_close(ob);
 }
 
+/* --- the writer thread (xf_outbox_writer_start) --- */
+
+/* A connection of the test's own holding the write lock, as a long
+ * `sqlite3` session or a slow disk would: the writer's BEGIN IMMEDIATE
+ * waits for it (busy_timeout 5 s). */
+static sqlite3 *lock_hold(const char *path)
+{
+	sqlite3 *db;
+
+	assert_int_equal(sqlite3_open(path, &db), SQLITE_OK);
+	assert_int_equal(sqlite3_exec(db, "BEGIN IMMEDIATE", NULL, NULL, NULL), SQLITE_OK);
+	return db;
+}
+
+static void lock_release(sqlite3 *db)
+{
+	assert_int_equal(sqlite3_exec(db, "COMMIT", NULL, NULL, NULL), SQLITE_OK);
+	sqlite3_close(db);
+}
+
+static int64_t sql_count(const char *path, const char *sql)
+{
+	sqlite3 *db;
+	int64_t n;
+
+	assert_int_equal(sqlite3_open(path, &db), SQLITE_OK);
+	n = pragma_int(db, sql);
+	sqlite3_close(db);
+	return n;
+}
+
+static int64_t mono_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+/*
+ * While the write lock is held elsewhere, puts and commits go on without
+ * waiting (a commit in the caller would wait 5 s and fail with -EBUSY),
+ * reads see what was committed before, and once the lock is released
+ * everything lands: one row per id with the later revision, acks applied.
+ */
+static void test_writer_slow(void **state)
+{
+	struct fx *fx = *state;
+	struct xf_outbox_stats st;
+	struct xf_outbox *ob;
+	int64_t seq[101], t0;
+	struct seen s;
+	sqlite3 *lock;
+	unsigned int n;
+
+	ob = open_ok(fx->path, two_sinks, 2, 0);
+	assert_int_equal(xf_outbox_writer_start(ob), 0);
+	for (n = 1; n <= 100; n++)
+		seq[n] = put_simple(ob, n, 1);
+	assert_int_equal(xf_outbox_flush(ob), 0);
+	xf_outbox_stats(ob, &st);
+	assert_int_equal(st.stored, 100);
+
+	lock = lock_hold(fx->path);
+	t0 = mono_ms();
+	for (n = 101; n <= 600; n++)
+		put_simple(ob, n, 1);
+	assert_int_equal(xf_outbox_commit(ob), 0); /* handed over, not waited for */
+	for (n = 601; n <= 1098; n++)
+		put_simple(ob, n, 1);
+	put_simple(ob, 50, 2); /* committed before the lock */
+	put_simple(ob, 300, 2); /* in the commit the lock holds up */
+	for (n = 1; n <= 100; n++)
+		assert_int_equal(xf_outbox_acked(ob, 0, seq[n]), 0);
+	assert_int_equal(xf_outbox_commit(ob), 0); /* still writing: nothing to take back */
+	print_message("1000 puts and 2 commits with the write lock held elsewhere: %lld ms\n",
+		      (long long)(mono_ms() - t0));
+	xf_outbox_stats(ob, &st);
+	assert_int_equal(st.stored, 100);
+	assert_int_equal(st.queued, 1000);
+	assert_int_equal(st.held, 0);
+	assert_int_equal(st.commit_errors, 0);
+	/* reads go on beside the stuck writer, and see only committed rows */
+	assert_int_equal(xf_outbox_backlog(ob, 0), 100);
+	assert_int_equal(pending(ob, 1, 0, 0, &s), 100);
+
+	lock_release(lock);
+	assert_int_equal(xf_outbox_flush(ob), 0);
+	xf_outbox_stats(ob, &st);
+	assert_int_equal(st.stored, 1100);
+	assert_int_equal(st.queued, 0);
+	assert_int_equal(st.commit_errors, 0);
+	assert_int_equal(sql_count(fx->path, "SELECT count(*) FROM alerts"), 1098);
+	assert_int_equal(sql_count(fx->path, "SELECT count(DISTINCT id) FROM alerts"), 1098);
+	assert_int_equal(sql_count(fx->path, "SELECT count(*) FROM alerts WHERE rev = 2 AND id IN "
+					     "(printf('%032x', 50), printf('%032x', 300))"),
+			 2);
+	/* the acks landed, except id 50's: its row moved to a new seq since */
+	assert_int_equal(xf_outbox_backlog(ob, 0), 1098 - 99);
+	assert_int_equal(xf_outbox_backlog(ob, 1), 1098);
+	xf_outbox_close(ob);
+}
+
+/*
+ * A commit that does not return for a second (a hung disk) is reported as
+ * -ETIMEDOUT; its rows and later puts are held: pending hands them out
+ * from memory, their acks wait for them, and all of it is stored once the
+ * disk answers.
+ */
+static void test_writer_stalled(void **state)
+{
+	struct fx *fx = *state;
+	struct xf_outbox_stats st;
+	struct xf_outbox *ob;
+	int64_t last = 0;
+	unsigned int n;
+	sqlite3 *lock;
+	struct seen s;
+	int i;
+
+	ob = open_ok(fx->path, two_sinks, 1, 0);
+	assert_int_equal(xf_outbox_writer_start(ob), 0);
+	for (n = 1; n <= 10; n++)
+		put_simple(ob, n, 1);
+	assert_int_equal(xf_outbox_flush(ob), 0);
+
+	lock = lock_hold(fx->path);
+	for (n = 11; n <= 30; n++)
+		put_simple(ob, n, 1);
+	assert_int_equal(xf_outbox_commit(ob), 0);
+	usleep(1200 * 1000);
+	assert_int_equal(xf_outbox_commit(ob), -ETIMEDOUT);
+	assert_non_null(strstr(xf_outbox_errmsg(ob), "no answer"));
+	for (n = 31; n <= 35; n++)
+		put_simple(ob, n, 1);
+	xf_outbox_stats(ob, &st);
+	assert_int_equal(st.held, 25);
+	assert_int_equal(st.stored, 10);
+	/* 10 committed, then 25 from memory, in seq order */
+	assert_int_equal(xf_outbox_pending(ob, 0, 0, 0, count_rows, &last), 35);
+	assert_int_equal(pending(ob, 0, 0, 0, &s), 35);
+	for (i = 0; i < 35; i++)
+		assert_int_equal(xf_outbox_acked(ob, 0, s.seq[i]), 0);
+	/* a bounded flush gives up on the stuck writer, keeping every row */
+	assert_int_equal(xf_outbox_flush_for(ob, 100), -ETIMEDOUT);
+	xf_outbox_stats(ob, &st);
+	assert_int_equal(st.held, 25);
+
+	lock_release(lock);
+	assert_int_equal(xf_outbox_flush(ob), 0);
+	xf_outbox_stats(ob, &st);
+	assert_int_equal(st.stored, 35);
+	assert_int_equal(st.held, 0);
+	assert_int_equal(st.queued, 0);
+	assert_int_equal(st.commit_errors, 0);
+	assert_int_equal(sql_count(fx->path, "SELECT count(*) FROM alerts"), 35);
+	assert_int_equal(xf_outbox_backlog(ob, 0), 0);
+	xf_outbox_close(ob);
+}
+
+/* A failed commit on the writer thread is reported by the commit after it,
+ * holds its rows, and the next commit retries them. */
+static void test_writer_failure(void **state)
+{
+	struct fx *fx = *state;
+	struct xf_outbox_stats st;
+	struct xf_outbox *ob;
+	int64_t last = 0;
+	unsigned int n;
+
+	ob = open_ok(fx->path, two_sinks, 1, 0);
+	assert_int_equal(xf_outbox_writer_start(ob), 0);
+	for (n = 1; n <= 5; n++)
+		put_simple(ob, n, 1);
+	assert_int_equal(xf_outbox_flush(ob), 0);
+	/* the writer is idle after a flush: its connection may be touched */
+	assert_int_equal(sqlite3_exec(xf_outbox_db(ob), "PRAGMA query_only = 1", NULL, NULL, NULL),
+			 SQLITE_OK);
+	for (n = 6; n <= 10; n++)
+		put_simple(ob, n, 1);
+	assert_int_equal(xf_outbox_commit(ob), 0);
+	assert_int_equal(xf_outbox_flush(ob), -EROFS);
+	xf_outbox_stats(ob, &st);
+	assert_int_equal(st.commit_errors, 1);
+	assert_int_equal(st.held, 5);
+	assert_int_equal(xf_outbox_pending(ob, 0, 0, 0, count_rows, &last), 10);
+	assert_int_equal(sqlite3_exec(xf_outbox_db(ob), "PRAGMA query_only = 0", NULL, NULL, NULL),
+			 SQLITE_OK);
+	assert_int_equal(xf_outbox_commit(ob), 0); /* the retry, handed over */
+	assert_int_equal(xf_outbox_flush(ob), 0);
+	xf_outbox_stats(ob, &st);
+	assert_int_equal(st.stored, 10);
+	assert_int_equal(st.held, 0);
+	assert_int_equal(xf_outbox_backlog(ob, 0), 10);
+	xf_outbox_close(ob);
+}
+
 /* Printed for the record; machines differ too much to assert on it. */
 static void test_throughput(void **state)
 {
@@ -1049,6 +1246,9 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_full_export_and_drain, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_query, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_mode_0600, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_writer_slow, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_writer_stalled, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_writer_failure, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_throughput, setup, teardown),
 	};
 
