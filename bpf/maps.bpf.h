@@ -13,6 +13,8 @@
  * that would not fit the 512-byte BPF stack. Programs run to completion on
  * one CPU, so one entry per CPU is never shared.
  */
+#define XF_GAP_SLOTS 64
+
 struct xf_scratch {
 	__u8 buf[XF_SCR_BUF];
 	__u8 hist[256];
@@ -24,6 +26,9 @@ struct xf_scratch {
 	__u64 clk_ns;
 	struct xf_sfx_slot sfx_cache[XF_SFX_CACHE]; /* xf_suffix_known() */
 	struct xf_event_msg evm; /* xf_emit_msg(): a response event is built here */
+	/* xf_name_gap(): the last SNI/Host event per client x name, direct-mapped */
+	__u64 gap_key[XF_GAP_SLOTS];
+	__u64 gap_ns[XF_GAP_SLOTS];
 };
 
 /* mmapable: the sensor stores heartbeat_ns in place (struct xf_config) */

@@ -414,7 +414,6 @@ static __always_inline int xf_find_text(struct __sk_buff *skb, struct xf_scratch
 	x->name_len = (__u32)r & 0xffff;
 	x->blen = b.len;
 	x->kind = tls ? XF_EV_SNI : XF_EV_HOST;
-	x->notable = 1; /* one per connection: always worth an event */
 	return XF_OK;
 }
 
@@ -535,13 +534,38 @@ static __always_inline void xf_allow_check(__u64 *st, struct xf_ctx *x)
 	st[XF_S_ALLOW_HITS]++;
 }
 
-static __always_inline int xf_is_notable(const struct xf_config *cfg, struct xf_ctx *x)
+/*
+ * An SNI or Host is worth an event once per client x name per
+ * event_gap_ms on this CPU: a ClientHello comes once per connection, but
+ * HTTP keep-alive sends a Host with every request, and an event per request
+ * made the sensor the largest cost on a busy web path. A direct-mapped
+ * per-CPU table: a collision only sends one event more.
+ */
+static __always_inline int xf_name_gap(struct xf_scratch *sc, const struct xf_config *cfg,
+				       const struct xf_ctx *x)
+{
+	const __u64 *a = (const __u64 *)x->pkt.saddr;
+	__u64 key = (x->feat.name_hash ^ a[0] ^ (a[1] * 0x9e3779b97f4a7c15ULL)) | 1;
+	__u32 i = (__u32)(key >> 32) & (XF_GAP_SLOTS - 1);
+
+	if (sc->gap_key[i] == key &&
+	    x->now - sc->gap_ns[i] < (__u64)cfg->event_gap_ms * 1000000ULL)
+		return 0;
+	sc->gap_key[i] = key;
+	sc->gap_ns[i] = x->now;
+	return 1;
+}
+
+static __always_inline int xf_is_notable(struct xf_scratch *sc, const struct xf_config *cfg,
+					 struct xf_ctx *x)
 {
 	struct xf_name_feat *f = &x->feat;
 	__u32 qb;
 
 	if (x->notable || x->action != XF_ACT_PASS || (cfg->flags & XF_CF_EVENTS_ALL))
 		return 1;
+	if (x->kind == XF_EV_SNI || x->kind == XF_EV_HOST)
+		return xf_name_gap(sc, cfg, x);
 	if (x->kind == XF_EV_DNS_RESPONSE)
 		return (f->dns_flags & XF_DNS_RCODE_MASK) != 0;
 	qb = xf_qtype_bucket(f->qtype);
@@ -553,7 +577,7 @@ static __always_inline int xf_is_notable(const struct xf_config *cfg, struct xf_
 static __always_inline int xf_want_event(struct xf_scratch *sc, const struct xf_config *cfg,
 					 struct xf_ctx *x)
 {
-	if (xf_is_notable(cfg, x))
+	if (xf_is_notable(sc, cfg, x))
 		return 1;
 	if (!cfg->sample_every || ++sc->sample_ctr % cfg->sample_every)
 		return 0;
@@ -597,6 +621,25 @@ static __always_inline void xf_event_fill(struct __sk_buff *skb, struct xf_scrat
 		((__u64 *)ev->name)[i] = *(const __u64 *)(src + i * 8);
 }
 
+/*
+ * Wake the sensor for an event only when it should act at once: the kernel
+ * acted, or would have (the sensor scores such a flow straight away), or the
+ * ring is a quarter full. Other events wait for the sensor's next pass: it
+ * drains the ring at least every 200 ms. A wake-up per record costs an
+ * irq_work and a context switch, and at tens of thousands of events a second
+ * (HTTP keep-alive gives a Host event per request) those wake-ups were the
+ * largest cost exfilter added to the path it watches.
+ */
+static __always_inline __u64 xf_rb_wake(const struct xf_ctx *x)
+{
+	if (x->action != XF_ACT_PASS)
+		return 0; /* adaptive: wakes a consumer that has caught up */
+	if (bpf_ringbuf_query(&xf_events, BPF_RB_AVAIL_DATA) >=
+	    bpf_ringbuf_query(&xf_events, BPF_RB_RING_SIZE) / 4)
+		return BPF_RB_FORCE_WAKEUP;
+	return BPF_RB_NO_WAKEUP;
+}
+
 /* Emit the event if the packet is worth one; qfl: the query's flow, or NULL. */
 static __always_inline void xf_emit(struct __sk_buff *skb, struct xf_scratch *sc,
 				    const struct xf_config *cfg, __u64 *st, struct xf_ctx *x,
@@ -612,7 +655,7 @@ static __always_inline void xf_emit(struct __sk_buff *skb, struct xf_scratch *sc
 		return;
 	}
 	xf_event_fill(skb, sc, cfg, x, ev);
-	bpf_ringbuf_submit(ev, 0);
+	bpf_ringbuf_submit(ev, xf_rb_wake(x));
 	st[XF_S_EVENTS]++;
 	if (qfl)
 		qfl->last_ev_ns = x->now;
@@ -658,7 +701,7 @@ static __always_inline int xf_emit_msg(struct __sk_buff *skb, struct xf_scratch 
 	}
 	em->msg_wire = (__u16)wire;
 	em->pad0 = 0;
-	if (bpf_ringbuf_output(&xf_events, em, size, 0)) {
+	if (bpf_ringbuf_output(&xf_events, em, size, xf_rb_wake(x))) {
 		st[XF_S_RING_FULL]++;
 		return 0;
 	}

@@ -1257,6 +1257,51 @@ static void test_event_gap(void **state)
 	assert_int_equal(plain_events(r), 0);
 }
 
+/*
+ * HTTP keep-alive sends a Host per request: one event per client x name per
+ * event_gap_ms on this CPU, another name or client is its own; 0 turns the
+ * gap off (every request an event). A denied Host is always an event.
+ */
+static int http_events(struct run *r, const uint8_t *client, const char *host)
+{
+	uint8_t p[512];
+
+	events_drain(&TC);
+	r->in_len = frame(r->in, 0, 1, client, W4, 40003, 80, p, pkt_http_get(p, host));
+	run_frame(&TC, r);
+	assert_int_equal(r->retval, TC_ACT_OK);
+	return Q.n;
+}
+
+static void test_host_gap(void **state)
+{
+	static const uint8_t c1[4] = { 10, 7, 7, 1 }, c2[4] = { 10, 7, 7, 2 };
+	struct run *r = &R;
+	__u32 zero = 0;
+
+	(void)state;
+	memset(r, 0, sizeof(*r));
+	xf_config_defaults(&r->cfg);
+	r->cfg.event_gap_ms = 500;
+	target_reset(&TC, &r->cfg);
+	assert_int_equal(http_events(r, c1, "gap-a.example"), 1);
+	assert_int_equal(Q.ev[0].kind, XF_EV_HOST);
+	assert_int_equal(http_events(r, c1, "gap-a.example"), 0); /* within the gap */
+	assert_int_equal(http_events(r, c1, "gap-b.example"), 1); /* another name */
+	assert_int_equal(http_events(r, c2, "gap-a.example"), 1); /* another client */
+	usleep(600000);
+	assert_int_equal(http_events(r, c1, "gap-a.example"), 1); /* the gap passed */
+	put_verdict(&TC, "gap-a.example", XF_VK_HOST, XF_ACT_DROP, 0);
+	assert_int_equal(bpf_map_update_elem(TC.config, &zero, &R.cfg, BPF_ANY), 0);
+	assert_int_equal(http_events(r, c1, "gap-a.example"), 1); /* acted on: always */
+	map_clear(TC.verdicts, sizeof(struct xf_vkey));
+	r->cfg.event_gap_ms = 0;
+	r->cfg.flags &= ~XF_CF_VERDICTS;
+	assert_int_equal(bpf_map_update_elem(TC.config, &zero, &r->cfg, BPF_ANY), 0);
+	assert_int_equal(http_events(r, c2, "gap-c.example"), 1);
+	assert_int_equal(http_events(r, c2, "gap-c.example"), 1);
+}
+
 /* A response of n answer bytes: NOERROR, one TXT answer, from the resolver. */
 static size_t b_response_txt(uint8_t *f, size_t txt, int tcp)
 {
@@ -2213,6 +2258,8 @@ int main(void)
 					   test_verdict_apply, pin_setup, pin_teardown, NULL };
 	tests[nc++] = (struct CMUnitTest){ "event gap: a slow flow's query is an event, XF_EF_GAP",
 					   test_event_gap, NULL, NULL, NULL };
+	tests[nc++] = (struct CMUnitTest){ "Host events: one per client x name per event gap",
+					   test_host_gap, NULL, NULL, NULL };
 	tests[nc++] = (struct CMUnitTest){ "response events carry the DNS message, bounded by msg_bytes",
 					   test_response_msg, NULL, NULL, NULL };
 	tests[nc++] = (struct CMUnitTest){ "egress program: refuse answers, event not ingress",
