@@ -402,14 +402,15 @@ static void write_state(struct sensor *s)
 	for (int i = 0; i < s->l.n_ifs; i++)
 		fprintf(f, "%s\"%s\"", i ? "," : "", s->l.ifs[i].name);
 	fprintf(f, "],\"tap\":\"%s\",\"events\":%llu,\"bad_events\":%llu,\"alerts\":%llu,\"alert_updates\":%llu,"
-		   "\"verdicts\":%llu,\"flows\":%llu,\"flows_evicted\":%llu,\"flow_bytes\":%llu,"
-		   "\"stored\":%llu,\"store_held\":%llu,\"store_lost\":%llu,"
-		   "\"store_errors\":%llu",
+		   "\"verdicts\":%llu,\"flows\":%llu,\"flows_evicted\":%llu,\"flows_revived\":%llu,"
+		   "\"flow_bytes\":%llu,\"stored\":%llu,\"store_held\":%llu,\"store_queued\":%llu,"
+		   "\"store_lost\":%llu,\"store_errors\":%llu",
 		s->l.tap, (unsigned long long)s->events, (unsigned long long)s->bad_events,
 		(unsigned long long)s->p.alerts, (unsigned long long)s->p.alert_updates,
 		(unsigned long long)s->verdicts, (unsigned long long)fs.flows,
-		(unsigned long long)fs.evicted, (unsigned long long)fs.bytes,
-		(unsigned long long)os.stored, (unsigned long long)os.held,
+		(unsigned long long)fs.evicted, (unsigned long long)fs.revived,
+		(unsigned long long)fs.bytes, (unsigned long long)os.stored,
+		(unsigned long long)os.held, (unsigned long long)os.queued,
 		(unsigned long long)os.lost, (unsigned long long)os.commit_errors);
 	if (os.held) {
 		struct xf_sb sb = { 0 };

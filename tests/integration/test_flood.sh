@@ -164,8 +164,8 @@ echo "  xf_flows: $kn entries of max_entries $kmax"
 xf_check "flood: xf_flows sized by kernel.max_flows ($K_FLOWS)" [ "$kmax" = "$K_FLOWS" ] || true
 xf_check "flood: xf_flows holds at most max_entries, and is full" \
 	eval "[ $kn -le $kmax ] && [ $kn -ge $((kmax / 2)) ]" || true
-read -r uflows evicted < <(xfc status --json | jget "'%d %d' % (d['sensor']['flows'], d['sensor']['flows_evicted'])")
-echo "  sensor: $uflows flows held, $evicted evicted; VmRSS $RSS0 -> $RSS1 KiB"
+read -r uflows evicted revived < <(xfc status --json | jget "'%d %d %d' % (d['sensor']['flows'], d['sensor']['flows_evicted'], d['sensor']['flows_revived'])")
+echo "  sensor: $uflows flows held, $evicted evicted, $revived alerted ones made again; VmRSS $RSS0 -> $RSS1 KiB"
 echo "  kernel: $(st "'%d queries, %d events, %d ring_full' % (d['dns_queries'], d['events'], d['ring_full'])")"
 xf_check "flood: the flow table holds at most flows.max_flows ($U_FLOWS)" [ "$uflows" -le "$U_FLOWS" ] || true
 xf_check "flood: the flow table evicted (the flood overflowed it)" [ "$evicted" -gt 0 ] || true
