@@ -15,6 +15,12 @@
  */
 #define XF_GAP_SLOTS 64
 
+/* xf_rb_wake(): a quarter of the ring's bytes, and how often (a mask of
+ * this CPU's event count) to look at the unread data; the loader sets both
+ * before load from the ring's size (kernel.ring_kib). */
+const volatile __u32 xf_ring_quarter = (1u << 20) / 4;
+const volatile __u32 xf_wake_mask = 15;
+
 struct xf_scratch {
 	__u8 buf[XF_SCR_BUF];
 	__u8 hist[256];
@@ -22,6 +28,8 @@ struct xf_scratch {
 	struct xf_name_state ns;
 	struct xf_flow flow0;
 	__u64 sample_ctr;
+	__u32 wake_ctr; /* this CPU's events (xf_rb_wake()) */
+	__u32 wake_forced; /* it forced a wake-up, and has not seen the ring below a quarter since */
 	__u64 clk_jiffies; /* xf_now(): the jiffy clk_ns was read in */
 	__u64 clk_ns;
 	struct xf_sfx_slot sfx_cache[XF_SFX_CACHE]; /* xf_suffix_known() */

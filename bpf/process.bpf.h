@@ -623,21 +623,33 @@ static __always_inline void xf_event_fill(struct __sk_buff *skb, struct xf_scrat
 
 /*
  * Wake the sensor for an event only when it should act at once: the kernel
- * acted, or would have (the sensor scores such a flow straight away), or the
- * ring is a quarter full. Other events wait for the sensor's next pass: it
- * drains the ring at least every 200 ms. A wake-up per record costs an
- * irq_work and a context switch, and at tens of thousands of events a second
- * (HTTP keep-alive gives a Host event per request) those wake-ups were the
- * largest cost exfilter added to the path it watches.
+ * acted, or would have (the sensor scores such a flow straight away), or a
+ * quarter of the ring is unread. That is looked at every xf_wake_mask + 1
+ * events of this CPU (one helper call, not one per event), and forces one
+ * wake-up until the unread data is seen below a quarter again: a woken
+ * sensor drains the ring, and one that does not (stopped, or gone with its
+ * programs left pinned) is not woken again and again for nothing. Other
+ * events wait for the sensor's next pass: it drains the ring at least every
+ * 200 ms. Submitting with no flags wakes a consumer that has caught up, on
+ * every record: an irq_work and a context switch each, and at tens of
+ * thousands of events a second (HTTP keep-alive gives a Host event per
+ * request) those wake-ups were the largest cost exfilter added to the path
+ * it watches.
  */
-static __always_inline __u64 xf_rb_wake(const struct xf_ctx *x)
+static __always_inline __u64 xf_rb_wake(struct xf_scratch *sc, const struct xf_ctx *x)
 {
 	if (x->action != XF_ACT_PASS)
 		return 0; /* adaptive: wakes a consumer that has caught up */
-	if (bpf_ringbuf_query(&xf_events, BPF_RB_AVAIL_DATA) >=
-	    bpf_ringbuf_query(&xf_events, BPF_RB_RING_SIZE) / 4)
-		return BPF_RB_FORCE_WAKEUP;
-	return BPF_RB_NO_WAKEUP;
+	if (++sc->wake_ctr & xf_wake_mask)
+		return BPF_RB_NO_WAKEUP;
+	if (bpf_ringbuf_query(&xf_events, BPF_RB_AVAIL_DATA) < xf_ring_quarter) {
+		sc->wake_forced = 0;
+		return BPF_RB_NO_WAKEUP;
+	}
+	if (sc->wake_forced)
+		return BPF_RB_NO_WAKEUP;
+	sc->wake_forced = 1;
+	return BPF_RB_FORCE_WAKEUP;
 }
 
 /* Emit the event if the packet is worth one; qfl: the query's flow, or NULL. */
@@ -655,7 +667,7 @@ static __always_inline void xf_emit(struct __sk_buff *skb, struct xf_scratch *sc
 		return;
 	}
 	xf_event_fill(skb, sc, cfg, x, ev);
-	bpf_ringbuf_submit(ev, xf_rb_wake(x));
+	bpf_ringbuf_submit(ev, xf_rb_wake(sc, x));
 	st[XF_S_EVENTS]++;
 	if (qfl)
 		qfl->last_ev_ns = x->now;
@@ -701,7 +713,7 @@ static __always_inline int xf_emit_msg(struct __sk_buff *skb, struct xf_scratch 
 	}
 	em->msg_wire = (__u16)wire;
 	em->pad0 = 0;
-	if (bpf_ringbuf_output(&xf_events, em, size, xf_rb_wake(x))) {
+	if (bpf_ringbuf_output(&xf_events, em, size, xf_rb_wake(sc, x))) {
 		st[XF_S_RING_FULL]++;
 		return 0;
 	}

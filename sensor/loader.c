@@ -124,9 +124,20 @@ static int set_sizes(struct xf_loader *l, const struct xf_map_sizes *sz)
 		err = bpf_map__set_max_entries(l->skel->maps.xf_flows, sz->flows);
 	if (!err && sz && sz->ring_bytes)
 		err = bpf_map__set_max_entries(l->skel->maps.xf_events, sz->ring_bytes);
-	if (err)
+	if (err) {
 		fprintf(stderr, "failed to size the kernel maps: %s\n", strerror(-err));
-	return err;
+		return err;
+	}
+	{
+		/* xf_rb_wake(): wake the sensor once a quarter of the ring is
+		 * unread, looked at every 16 events unless 16 of the largest
+		 * records would already pass that quarter (a small ring) */
+		__u32 quarter = bpf_map__max_entries(l->skel->maps.xf_events) / 4;
+
+		l->skel->rodata->xf_ring_quarter = quarter;
+		l->skel->rodata->xf_wake_mask = quarter >= 16 * sizeof(struct xf_event_msg) ? 15 : 0;
+	}
+	return 0;
 }
 
 int xf_loader__open_load_sized(struct xf_loader *l, const char *pin_dir,
@@ -272,6 +283,8 @@ int xf_loader__tap(struct xf_loader *l, const char *ifname)
 			return err;
 		}
 	}
+	l->sock->rodata->xf_ring_quarter = l->skel->rodata->xf_ring_quarter;
+	l->sock->rodata->xf_wake_mask = l->skel->rodata->xf_wake_mask;
 	err = exfilter_sock_bpf__load(l->sock);
 	if (err) {
 		fprintf(stderr, "failed to load the socket filter: %s\n", strerror(-err));
