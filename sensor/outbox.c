@@ -245,6 +245,7 @@ struct xf_outbox {
 	int64_t sink_id[XF_OUTBOX_SINKS_MAX]; /* sinks.sink of each sink index */
 	int nsinks;
 	int64_t next_seq;
+	int64_t stored_seq; /* every row up to this seq is in the store */
 	size_t memory_max;
 	/* open: puts and acks since the last commit; job: what the running
 	 * commit stores (its first job_k puts), or what failed commits left.
@@ -255,6 +256,7 @@ struct xf_outbox {
 	int failing; /* a commit failed; the rows it held are not all stored yet */
 	int stalled; /* the running job has taken more than XF_OUTBOX_STALL_NS */
 	int64_t posted_ns;
+	int64_t backlog[XF_OUTBOX_SINKS_MAX]; /* the last counted, while reads wait */
 	struct xf_outbox_stats stats;
 	char errmsg[512];
 	/* the writer thread; w_* under mu */
@@ -716,6 +718,7 @@ struct xf_outbox *xf_outbox_open(const char *path, const char *const *sinks, int
 		goto fail;
 	}
 	ob->next_seq = max_seq + 1;
+	ob->stored_seq = max_seq;
 	return ob;
 fail:
 	snprintf(err, errlen, "failed to open outbox %s: %s", path, cause);
@@ -1044,6 +1047,8 @@ static int job_collect(struct xf_outbox *ob)
 	if (ob->w_rc == SQLITE_OK) {
 		ob->stats.stored += ob->job_k;
 		ob->stats.commits++;
+		if (ob->job_k)
+			ob->stored_seq = ob->job.puts[ob->job_k - 1].seq;
 		batch_drop(&ob->job, ob->job_k);
 		if (!ob->job.nputs)
 			ob->failing = 0;
@@ -1202,6 +1207,21 @@ int xf_outbox_pending(struct xf_outbox *ob, int sink, int64_t after, int max, xf
 
 	if (sink < 0 || sink >= ob->nsinks || !fn)
 		return -EINVAL;
+	/*
+	 * No read while the writer thread holds a job: a read transaction may
+	 * write the WAL index (-shm, mapped), and on a disk that hangs that
+	 * write blocks the caller, the sensor's loop, as surely as a commit
+	 * would. A sink that has taken every stored row gets the held ones
+	 * from memory; one behind waits for the job, so rows go out in order.
+	 */
+	if (ob->threaded && ob->running) {
+		if (after < ob->stored_seq)
+			return 0;
+		n = visit_held(&ob->job, after, max, &v);
+		if (v.stopped || (max > 0 && n >= max))
+			return n;
+		return n + visit_held(&ob->open, after, max > 0 ? max - n : 0, &v);
+	}
 	sqlite3_bind_int64(st, 1, ob->sink_id[sink]);
 	sqlite3_bind_int64(st, 2, after);
 	sqlite3_bind_int(st, 3, max > 0 ? max : -1);
@@ -1225,11 +1245,16 @@ int64_t xf_outbox_backlog(struct xf_outbox *ob, int sink)
 
 	if (sink < 0 || sink >= ob->nsinks)
 		return -EINVAL;
+	if (ob->threaded && ob->running) /* no read meanwhile: see xf_outbox_pending() */
+		return ob->backlog[sink];
 	sqlite3_bind_int64(st, 1, ob->sink_id[sink]);
 	rc = sqlite3_step(st);
 	n = sqlite3_column_int64(st, 0);
 	sqlite3_reset(st);
-	return rc == SQLITE_ROW ? n : set_err(ob, "count the backlog", rc);
+	if (rc != SQLITE_ROW)
+		return set_err(ob, "count the backlog", rc);
+	ob->backlog[sink] = n;
+	return n;
 }
 
 void xf_outbox_stats(const struct xf_outbox *ob, struct xf_outbox_stats *st)
