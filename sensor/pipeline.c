@@ -261,11 +261,24 @@ static int enough_names(const struct xf_sensor_cfg *c, const struct xf_ft_flow *
 	return f->view.distinct + 0.5 >= (double)c->block_min_names;
 }
 
+/*
+ * The kernel acted on evidence of its own: a single-query limit, a rate
+ * limit, an IP block. A query dropped by a verdict is that verdict at work,
+ * and the alert that wrote it stands; an alert for every client that still
+ * asks would let spoofed sources turn one blocked domain into thousands
+ * (the kernel counts those drops, and a flow's own score still alerts).
+ */
+static int kernel_evidence(const struct xf_ft_flow *f)
+{
+	return f->kaction && f->kreason != XF_R_VERDICT_DOMAIN && f->kreason != XF_R_VERDICT_SNI &&
+	       f->kreason != XF_R_VERDICT_HOST;
+}
+
 static enum xf_alert_action decide(struct xf_pipeline *p, struct xf_ft_flow *f,
 				   const struct xf_score *sc)
 {
 	const struct xf_sensor_cfg *c = p->cfg;
-	int kernel = f->kaction != 0;
+	int kernel = kernel_evidence(f);
 	/* once scored for a verdict in this window, the flow stays so: a switch
 	 * to enforce blocks what monitor mode called would-block, even when a
 	 * flood evicted the flow and its counters restarted (flowtab ghosts) */
@@ -297,7 +310,7 @@ static void on_flow(void *ctx, struct xf_ft_flow *f)
 	struct xf_geo geo, *g = NULL;
 	enum xf_alert_action act;
 	struct xf_alert_in in;
-	int kernel = f->kaction != 0, sev;
+	int kernel = kernel_evidence(f), sev;
 
 	if (f->rolled && p->ops->rolled)
 		p->ops->rolled(p->ctx, f);

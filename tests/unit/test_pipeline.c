@@ -294,6 +294,39 @@ static void test_would_block_survives_eviction(void **state)
 	xf_pipe_free(&p);
 }
 
+/* A plain query the kernel dropped: on its own evidence (a single-query
+ * limit) it alerts; dropped by a verdict (the domain is blocked already)
+ * it does not, or spoofed clients would each raise one. */
+static void kernel_drop(struct xf_pipeline *p, const __u8 *cl, const char *domain, __u8 reason)
+{
+	struct xf_name_feat feat = { .name_len = 15, .labels = 3, .longest = 3, .qtype = 1,
+				     .name_hash = 0x1234 };
+	struct xf_obs o = { .client = cl, .server = other, .domain = domain,
+			    .name = "www.x.example", .feat = &feat, .kind = XF_EV_DNS_QUERY,
+			    .now_s = 8000, .ts_ms = 8000000, .long_qname = 100,
+			    .kaction = XF_ACT_DROP, .kreason = reason, .kenforced = 1 };
+
+	assert_true(xf_pipe_observe(p, &o) > 0);
+}
+
+static void test_verdict_hits_not_alerted(void **state)
+{
+	struct xf_pipeline p;
+	char err[256];
+
+	(void)state;
+	assert_int_equal(xf_pipe_init(&p, &cfg, &ops, NULL, err, sizeof(err)), 0);
+	kernel_drop(&p, client, "blocked.example", XF_R_VERDICT_DOMAIN);
+	kernel_drop(&p, resolver, "blocked.example", XF_R_VERDICT_DOMAIN);
+	xf_pipe_tick(&p, 8001000);
+	assert_int_equal(n_alerts, 0);
+	kernel_drop(&p, client, "enc.example", XF_R_ENC_LABEL);
+	xf_pipe_tick(&p, 8002000);
+	assert_int_equal(n_alerts, 1);
+	assert_string_equal(last_action, "blocked");
+	xf_pipe_free(&p);
+}
+
 static void test_allowlist(void **state)
 {
 	struct xf_pipeline p;
@@ -550,6 +583,7 @@ int main(void)
 		cmocka_unit_test_setup(test_alert_once_then_worse, setup),
 		cmocka_unit_test_setup(test_block_min_names, setup),
 		cmocka_unit_test_setup(test_would_block_survives_eviction, setup),
+		cmocka_unit_test_setup(test_verdict_hits_not_alerted, setup),
 		cmocka_unit_test_setup(test_allowlist, setup),
 		cmocka_unit_test_setup(test_flood_one_alert, setup),
 		cmocka_unit_test_setup(test_flood_spread, setup),
