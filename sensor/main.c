@@ -123,6 +123,47 @@ static int set_key(struct xf_sensor_cfg *c, const char *key, const char *val)
 	return 0;
 }
 
+/* --set KEY=VALUE */
+static int set_pair(struct xf_sensor_cfg *c, char *arg)
+{
+	char *eq = strchr(arg, '=');
+	int rc;
+
+	if (!eq) {
+		fprintf(stderr, "exfilter: --set: expected KEY=VALUE, got '%s'\n", arg);
+		return -1;
+	}
+	*eq = 0;
+	rc = set_key(c, arg, eq + 1);
+	*eq = '=';
+	return rc;
+}
+
+/*
+ * The first pass over a subcommand's options: --config (the file goes first,
+ * the other options over it, whatever their order) and --help. Returns -1 to
+ * go on, or the exit status (help printed, or a bad option).
+ */
+static int config_pass(int argc, char **argv, const char *shortopts, const struct option *opts,
+		       const char *usage, const char **config)
+{
+	int c;
+
+	optind = 1;
+	while ((c = getopt_long(argc, argv, shortopts, opts, NULL)) != -1) {
+		if (c == 'c') {
+			*config = optarg;
+		} else if (c == 'h') {
+			fputs(usage, stdout);
+			return XF_EXIT_OK;
+		} else if (c == '?') {
+			fputs(usage, stderr);
+			return XF_EXIT_USAGE;
+		}
+	}
+	return -1;
+}
+
 static int cmd_run(int argc, char **argv)
 {
 	static const struct option opts[] = {
@@ -143,22 +184,13 @@ static int cmd_run(int argc, char **argv)
 		{ 0 },
 	};
 	static struct xf_sensor_cfg cfg; /* large: keep it off the stack */
-	char err[512], *eq;
+	char err[512];
 	const char *config = NULL;
 	int c, rc;
 
-	/* the file first, then the options over it, whatever their order */
-	while ((c = getopt_long(argc, argv, "c:i:T:m:p:d:j:s:h", opts, NULL)) != -1) {
-		if (c == 'c')
-			config = optarg;
-		else if (c == 'h') {
-			fputs(run_usage, stdout);
-			return XF_EXIT_OK;
-		} else if (c == '?') {
-			fputs(run_usage, stderr);
-			return XF_EXIT_USAGE;
-		}
-	}
+	rc = config_pass(argc, argv, "c:i:T:m:p:d:j:s:h", opts, run_usage, &config);
+	if (rc >= 0)
+		return rc;
 	if (optind < argc) {
 		fprintf(stderr, "exfilter run: unexpected argument '%s'\n", argv[optind]);
 		return XF_EXIT_USAGE;
@@ -194,15 +226,7 @@ static int cmd_run(int argc, char **argv)
 				rc = set_key(&cfg, "sinks.jsonl.enabled", "true");
 			break;
 		case 's':
-			eq = strchr(optarg, '=');
-			if (!eq) {
-				fprintf(stderr, "exfilter: --set: expected KEY=VALUE, got '%s'\n",
-					optarg);
-				return XF_EXIT_USAGE;
-			}
-			*eq = 0;
-			rc = set_key(&cfg, optarg, eq + 1);
-			*eq = '=';
+			rc = set_pair(&cfg, optarg);
 			break;
 		case 'E':
 			rc = set_key(&cfg, "kernel.events_all", "true");
@@ -316,23 +340,13 @@ static int cmd_replay(int argc, char **argv)
 	static struct xf_sensor_cfg cfg; /* large: keep it off the stack */
 	struct xf_replay_opts o = { .format = XF_RF_JSON };
 	const char *config = NULL;
-	char err[512], *eq;
+	char err[512];
 	int c, rc;
 
 	xf_sensor_cfg_defaults(&cfg);
-	optind = 1;
-	/* the file first, then the options over it, whatever their order */
-	while ((c = getopt_long(argc, argv, "c:s:f:d:r:e:t:kh", opts, NULL)) != -1) {
-		if (c == 'c')
-			config = optarg;
-		else if (c == 'h') {
-			fputs(replay_usage, stdout);
-			return XF_EXIT_OK;
-		} else if (c == '?') {
-			fputs(replay_usage, stderr);
-			return XF_EXIT_USAGE;
-		}
-	}
+	rc = config_pass(argc, argv, "c:s:f:d:r:e:t:kh", opts, replay_usage, &config);
+	if (rc >= 0)
+		return rc;
 	if (config && xf_sensor_cfg_load(&cfg, config, err, sizeof(err))) {
 		fprintf(stderr, "exfilter: %s\n", err);
 		return XF_EXIT_USAGE;
@@ -341,16 +355,7 @@ static int cmd_replay(int argc, char **argv)
 	while ((c = getopt_long(argc, argv, "c:s:f:d:r:e:t:kh", opts, NULL)) != -1) {
 		switch (c) {
 		case 's':
-			eq = strchr(optarg, '=');
-			if (!eq) {
-				fprintf(stderr, "exfilter: --set: expected KEY=VALUE, got '%s'\n",
-					optarg);
-				return XF_EXIT_USAGE;
-			}
-			*eq = 0;
-			rc = set_key(&cfg, optarg, eq + 1);
-			*eq = '=';
-			if (rc)
+			if (set_pair(&cfg, optarg))
 				return XF_EXIT_USAGE;
 			break;
 		case 'f':
