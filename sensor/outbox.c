@@ -54,21 +54,27 @@
  *   FULL would fsync every commit, which costs more than the whole insert
  *   on most disks. Decision: NORMAL, so "no alert lost" holds for sensor
  *   crashes and restarts, not for power loss.
- * - cache_size 32 MiB: alert ids are hashes, so every put lands on a random
- *   leaf of the id index; a cache holding the index keeps those pages from
- *   being read back.
- * - wal_autocheckpoint 10000 pages (40 MB): fewer, larger checkpoints copy
- *   each hot page to the database once for many commits; no effect on what
+ * - cache_size 32 MiB: keeps the hot leaves of the indexes (and the
+ *   pages a commit is filling) from being read back.
+ * - wal_autocheckpoint about 40 MiB of pages (set from the page size at
+ *   open, XF_OUTBOX_WAL_CKPT_BYTES): fewer, larger checkpoints copy each
+ *   hot page to the database once for many commits; no effect on what
  *   survives a crash.
  * - journal_size_limit: trims a WAL that a long reader let grow.
- * Page size stays SQLite's 4096: larger pages make each random id-index
- * insert dirty (and write to the WAL) more bytes; 8192 measured 15% slower
- * and 16384 35% slower (BENCHMARKS.md).
+ * - page_size 16 KiB for a new store (XF_OUTBOX_PAGE_SIZE): a row is about
+ *   1.4 KB, so a 4 KiB page holds two and leaves a third of it empty, and
+ *   every byte of it is written twice (WAL, then checkpoint). 16 KiB pages
+ *   hold eleven rows: 19% fewer bytes written per alert and half the WAL
+ *   frames, 1.3-1.6x the alerts/s (BENCHMARKS.md, session 5). A store
+ *   created with other pages keeps them (SQLite cannot change the page
+ *   size of a WAL database in place; see schemas/sqlite.sql to convert).
  */
 static const char tuning_sql[] = "PRAGMA synchronous = NORMAL;"
 				 "PRAGMA cache_size = -32768;"
-				 "PRAGMA wal_autocheckpoint = 10000;"
 				 "PRAGMA journal_size_limit = 67108864;";
+
+#define XF_OUTBOX_PAGE_SIZE 16384
+#define XF_OUTBOX_WAL_CKPT_BYTES (40 << 20)
 
 /*
  * migrations[n] takes user_version n-1 to n and sets it. Append only: a shipped
@@ -492,6 +498,31 @@ static int wal_on(sqlite3 *db)
 	return rc;
 }
 
+/* The PRAGMAs of tuning_sql, and for a store with no schema yet (fresh), the
+ * page size: it can only change before the first table, and before WAL. */
+static int tune(sqlite3 *db, int fresh)
+{
+	char sql[64];
+	int64_t page;
+	int rc = SQLITE_OK;
+
+	if (fresh) {
+		snprintf(sql, sizeof(sql), "PRAGMA page_size = %d", XF_OUTBOX_PAGE_SIZE);
+		rc = sqlite3_exec(db, sql, NULL, NULL, NULL);
+	}
+	if (rc == SQLITE_OK)
+		rc = wal_on(db);
+	if (rc == SQLITE_OK)
+		rc = sqlite3_exec(db, tuning_sql, NULL, NULL, NULL);
+	if (rc == SQLITE_OK)
+		rc = query_int(db, "PRAGMA page_size", NULL, &page);
+	if (rc != SQLITE_OK)
+		return rc;
+	snprintf(sql, sizeof(sql), "PRAGMA wal_autocheckpoint = %lld",
+		 (long long)(XF_OUTBOX_WAL_CKPT_BYTES / (page > 0 ? page : 4096)));
+	return sqlite3_exec(db, sql, NULL, NULL, NULL);
+}
+
 /* Refuse what is not ours before anything writes to it. */
 static int check_schema(sqlite3 *db, char *cause, size_t len, int *rc)
 {
@@ -679,9 +710,7 @@ struct xf_outbox *xf_outbox_open(const char *path, const char *const *sinks, int
 		goto fail;
 	e = -EIO;
 	/* WAL: the sensor writes while `exfilter alerts` and sinks read. */
-	rc = wal_on(ob->db);
-	if (rc == SQLITE_OK)
-		rc = sqlite3_exec(ob->db, tuning_sql, NULL, NULL, NULL);
+	rc = tune(ob->db, !version);
 	if (rc != SQLITE_OK) {
 		snprintf(cause, sizeof(cause), "failed to switch to WAL mode: %s%s",
 			 rc == SQLITE_ERROR ? "the file system does not support it"

@@ -255,6 +255,41 @@ static void test_create_reopen(void **state)
 	xf_outbox_close(ob);
 }
 
+/* A new store gets 16 KiB pages; one made with SQLite's 4 KiB (the schema
+ * file through sqlite3, or an exfilter before session 5) keeps them and
+ * works; wal_autocheckpoint is 40 MiB of either. */
+static void test_page_size(void **state)
+{
+	struct fx *fx = *state;
+	char old_path[192], sql[16384];
+	struct xf_outbox *ob;
+	struct seen s;
+	sqlite3 *db;
+	int v, i;
+
+	ob = open_ok(fx->path, two_sinks, 2, 0);
+	assert_int_equal(pragma_int(xf_outbox_db(ob), "PRAGMA page_size"), 16384);
+	assert_int_equal(pragma_int(xf_outbox_db(ob), "PRAGMA wal_autocheckpoint"), 2560);
+	xf_outbox_close(ob);
+
+	snprintf(old_path, sizeof(old_path), "%s/old.db", fx->dir);
+	sql[0] = 0;
+	for (v = 1; v <= newest_version(); v++)
+		strncat(sql, xf_outbox_schema_sql(v), sizeof(sql) - strlen(sql) - 1);
+	assert_int_equal(sqlite3_open(old_path, &db), SQLITE_OK);
+	assert_int_equal(sqlite3_exec(db, "PRAGMA page_size = 4096", NULL, NULL, NULL), SQLITE_OK);
+	assert_int_equal(sqlite3_exec(db, sql, NULL, NULL, NULL), SQLITE_OK);
+	sqlite3_close(db);
+	ob = open_ok(old_path, two_sinks, 2, 0);
+	assert_int_equal(pragma_int(xf_outbox_db(ob), "PRAGMA page_size"), 4096);
+	assert_int_equal(pragma_int(xf_outbox_db(ob), "PRAGMA wal_autocheckpoint"), 10240);
+	for (i = 1; i <= 50; i++)
+		put_simple(ob, (unsigned int)i, 1);
+	assert_int_equal(xf_outbox_commit(ob), 0);
+	assert_int_equal(query(ob, 0, NULL, NULL, 0, &s), 50);
+	xf_outbox_close(ob);
+}
+
 static void test_sinks_independent(void **state)
 {
 	static const char *const reversed[] = { "jsonl", "kafka" };
@@ -1242,6 +1277,7 @@ int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test_setup_teardown(test_create_reopen, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_page_size, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_sinks_independent, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_replace, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_crash_reopen, setup, teardown),
