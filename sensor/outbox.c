@@ -41,6 +41,9 @@
  * for the caller: its rows are held (exported from memory, bounded by
  * memory_max) until the disk answers. */
 #define XF_OUTBOX_STALL_NS 1000000000LL
+/* Rows above ids_upto (the tail) before a commit copies their keys into
+ * ids (migration 3): 65536 entries of the tail map take about 4 MiB. */
+#define XF_OUTBOX_TAIL_ROWS 65536
 
 /*
  * What each setting means for "no alert lost":
@@ -160,6 +163,28 @@ static const char *const migrations[] = {
 	"	DELETE FROM pending WHERE sink IN (SELECT sink FROM sinks) AND seq = OLD.seq;\n"
 	"END;\n"
 	"PRAGMA user_version = 2;\n",
+	"CREATE TABLE ids (\n"
+	"	idkey INTEGER NOT NULL,\n"
+	"	seq INTEGER NOT NULL,\n"
+	"	PRIMARY KEY (idkey, seq)\n"
+	") WITHOUT ROWID;\n"
+	"INSERT INTO ids (idkey, seq) SELECT idkey, seq FROM alerts ORDER BY idkey, seq;\n"
+	"CREATE TABLE ids_upto (\n"
+	"	seq INTEGER NOT NULL\n"
+	");\n"
+	"INSERT INTO ids_upto (seq) SELECT coalesce(max(seq), 0) FROM alerts;\n"
+	"DROP INDEX alerts_idkey;\n"
+	"DROP TRIGGER alerts_deleted;\n"
+	"DROP TRIGGER alerts_moved;\n"
+	"CREATE TRIGGER alerts_deleted AFTER DELETE ON alerts BEGIN\n"
+	"	DELETE FROM pending WHERE sink IN (SELECT sink FROM sinks) AND seq = OLD.seq;\n"
+	"	DELETE FROM ids WHERE idkey = OLD.idkey AND seq = OLD.seq;\n"
+	"END;\n"
+	"CREATE TRIGGER alerts_moved AFTER UPDATE OF seq ON alerts WHEN OLD.seq <> NEW.seq BEGIN\n"
+	"	DELETE FROM pending WHERE sink IN (SELECT sink FROM sinks) AND seq = OLD.seq;\n"
+	"	DELETE FROM ids WHERE idkey = OLD.idkey AND seq = OLD.seq;\n"
+	"END;\n"
+	"PRAGMA user_version = 3;\n",
 };
 
 #define XF_OUTBOX_SCHEMA_VERSION ((int)(sizeof(migrations) / sizeof(migrations[0])) - 1)
@@ -174,6 +199,8 @@ enum stmt {
 	ST_INSERT,
 	ST_MOVE,
 	ST_PEND_ADD,
+	ST_IDS_ADD,
+	ST_IDS_UPTO,
 	ST_ACK,
 	ST_PENDING,
 	ST_BACKLOG,
@@ -190,20 +217,28 @@ static const char *const stmt_sql[ST_MAX] = {
 	[ST_BEGIN] = "BEGIN IMMEDIATE",
 	[ST_COMMIT] = "COMMIT",
 	[ST_ROLLBACK] = "ROLLBACK",
-	/* Schema 2 has no UNIQUE (id) to upsert on (migration 2 says why): a
-	 * put looks the id up by its integer key, compares the whole id, and
-	 * then updates that row or inserts a new one, all under the batch's
-	 * write lock. An update keeps the row (and its id) but moves it to the
-	 * new seq; the alerts_moved trigger drops what was pending under the
-	 * old seq. A plain INSERT, not REPLACE, so a seq collision is an error,
-	 * not a silently deleted row. */
-	[ST_FIND] = "SELECT seq FROM alerts WHERE idkey = ?1 AND id = ?2",
+	/* No UNIQUE (id) to upsert on (migrations 2 and 3 say why): a put
+	 * looks the id up by its integer key, in the writer's tail map for
+	 * rows above ids_upto and through ids for the others, compares the
+	 * whole id, and then updates that row or inserts a new one, all under
+	 * the batch's write lock. An update keeps the row (and its id) but
+	 * moves it to the new seq; the alerts_moved trigger drops what was
+	 * pending, and its ids entry, under the old seq. A plain INSERT, not
+	 * REPLACE, so a seq collision is an error, not a silently deleted row.
+	 * CROSS JOIN: ids drives, alerts is fetched by rowid. */
+	[ST_FIND] = "SELECT a.seq FROM ids i CROSS JOIN alerts a ON a.seq = i.seq "
+		    "WHERE i.idkey = ?1 AND a.id = ?2",
 	[ST_INSERT] = "INSERT INTO alerts (seq, idkey, id, rev, ts_ms, client, domain, score, "
 		      "severity, action, json) "
 		      "VALUES (?1, ?11, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)",
 	[ST_MOVE] = "UPDATE alerts SET seq = ?1, rev = ?3, ts_ms = ?4, client = ?5, domain = ?6, "
 		    "score = ?7, severity = ?8, action = ?9, json = ?10 WHERE seq = ?12",
 	[ST_PEND_ADD] = "INSERT INTO pending (sink, seq) VALUES (?1, ?2)",
+	/* The tail's keys into ids in one sorted pass: each leaf of ids that
+	 * the tail touches is written once for XF_OUTBOX_TAIL_ROWS rows. */
+	[ST_IDS_ADD] = "INSERT INTO ids (idkey, seq) SELECT idkey, seq FROM alerts "
+		       "WHERE seq > ?1 ORDER BY idkey, seq",
+	[ST_IDS_UPTO] = "UPDATE ids_upto SET seq = ?1",
 	/* Keyed by seq: after an update the old seq is gone, so this is a no-op. */
 	[ST_ACK] = "DELETE FROM pending WHERE sink = ?1 AND seq = ?2",
 	/* CROSS JOIN keeps pending as the outer loop: walk the sink's key range
@@ -244,6 +279,28 @@ struct batch {
 	size_t nacks, acks_cap;
 };
 
+/*
+ * The keys of the rows above ids_upto (the tail), which ids does not hold
+ * yet: entries in seq order, chained per hash bucket newest first, so a
+ * lookup meets the current seq of an id before any older one, and a failed
+ * transaction pops what it added from the end. Only the writer's side
+ * (apply_batch, and open before any writer) touches it.
+ */
+struct tail_ent {
+	int64_t key, seq;
+	uint32_t next; /* older entry in the bucket, or TAIL_NONE */
+	char id[XF_ALERT_ID_LEN];
+};
+
+#define TAIL_NONE UINT32_MAX
+
+struct id_tail {
+	struct tail_ent *ent;
+	size_t n, cap;
+	uint32_t *head; /* nbuckets, a power of two >= cap */
+	size_t nbuckets;
+};
+
 struct xf_outbox {
 	sqlite3 *db; /* the writer's: transactions (the writer thread's once started) */
 	sqlite3 *rdb; /* the caller's reads: pending, backlog, query */
@@ -252,6 +309,8 @@ struct xf_outbox {
 	int nsinks;
 	int64_t next_seq;
 	int64_t stored_seq; /* every row up to this seq is in the store */
+	int64_t ids_upto; /* ids_upto.seq: rows up to it have their key in ids */
+	struct id_tail tail; /* the keys of the rows above it */
 	size_t memory_max;
 	/* open: puts and acks since the last commit; job: what the running
 	 * commit stores (its first job_k puts), or what failed commits left.
@@ -307,6 +366,78 @@ int64_t xf_outbox_idkey(const char *id)
 	for (i = XF_ALERT_ID_LEN - 8; i < XF_ALERT_ID_LEN; i++)
 		k = k << 4 | (uint64_t)(hex_digit(id[i]) & 15);
 	return (int64_t)k;
+}
+
+static size_t tail_bucket(const struct id_tail *t, int64_t key)
+{
+	uint64_t h = (uint64_t)key * 0x9e3779b97f4a7c15ULL;
+
+	return (size_t)(h >> 32) & (t->nbuckets - 1);
+}
+
+/* The seq of the newest tail entry of id, 0 if none. */
+static int64_t tail_find(const struct id_tail *t, int64_t key, const char *id)
+{
+	uint32_t i;
+
+	if (!t->n)
+		return 0;
+	for (i = t->head[tail_bucket(t, key)]; i != TAIL_NONE; i = t->ent[i].next)
+		if (t->ent[i].key == key && !memcmp(t->ent[i].id, id, XF_ALERT_ID_LEN))
+			return t->ent[i].seq;
+	return 0;
+}
+
+static void tail_link(struct id_tail *t, uint32_t i)
+{
+	size_t b = tail_bucket(t, t->ent[i].key);
+
+	t->ent[i].next = t->head[b];
+	t->head[b] = i;
+}
+
+static int tail_add(struct id_tail *t, int64_t key, const char *id, int64_t seq)
+{
+	if (t->n == t->cap) {
+		size_t cap = t->cap ? t->cap * 2 : 1024;
+		struct tail_ent *e = realloc(t->ent, cap * sizeof(*e));
+		uint32_t *h;
+
+		if (!e)
+			return -ENOMEM;
+		t->ent = e;
+		if (cap > UINT32_MAX || !(h = malloc(cap * sizeof(*h))))
+			return -ENOMEM;
+		free(t->head);
+		t->head = h;
+		t->cap = t->nbuckets = cap;
+		/* relink oldest first, so every chain stays newest first */
+		memset(t->head, 0xff, cap * sizeof(*h));
+		for (size_t i = 0; i < t->n; i++)
+			tail_link(t, (uint32_t)i);
+	}
+	t->ent[t->n] = (struct tail_ent){ .key = key, .seq = seq };
+	memcpy(t->ent[t->n].id, id, XF_ALERT_ID_LEN);
+	tail_link(t, (uint32_t)t->n);
+	t->n++;
+	return 0;
+}
+
+/* Forget the entries from n on (a rolled back transaction's): the newest
+ * entry is always the head of its chain. */
+static void tail_truncate(struct id_tail *t, size_t n)
+{
+	while (t->n > n) {
+		const struct tail_ent *e = &t->ent[--t->n];
+
+		t->head[tail_bucket(t, e->key)] = e->next;
+	}
+}
+
+static void tail_free(struct id_tail *t)
+{
+	free(t->ent);
+	free(t->head);
 }
 
 const char *xf_outbox_schema_sql(int version)
@@ -645,11 +776,56 @@ static void outbox_free(struct xf_outbox *ob)
 	sqlite3_close_v2(ob->db);
 	batch_free(&ob->open);
 	batch_free(&ob->job);
+	tail_free(&ob->tail);
 	if (ob->mu_init) {
 		pthread_mutex_destroy(&ob->mu);
 		pthread_cond_destroy(&ob->cv);
 	}
 	free(ob);
+}
+
+/* ids_upto, and the keys of the rows above it into the tail map. */
+static int tail_load(struct xf_outbox *ob)
+{
+	sqlite3_stmt *st;
+	int rc;
+
+	rc = query_int(ob->db, "SELECT seq FROM ids_upto", NULL, &ob->ids_upto);
+	if (rc != SQLITE_OK)
+		return rc;
+	if (ob->ids_upto < 0) /* the row is gone: index everything again */
+		rc = sqlite3_exec(ob->db,
+				  "BEGIN IMMEDIATE; DELETE FROM ids; "
+				  "INSERT INTO ids (idkey, seq) SELECT idkey, seq FROM alerts "
+				  "ORDER BY idkey, seq; INSERT INTO ids_upto (seq) "
+				  "SELECT coalesce(max(seq), 0) FROM alerts; COMMIT",
+				  NULL, NULL, NULL);
+	if (rc == SQLITE_OK && ob->ids_upto < 0)
+		rc = query_int(ob->db, "SELECT seq FROM ids_upto", NULL, &ob->ids_upto);
+	if (rc != SQLITE_OK) {
+		if (!sqlite3_get_autocommit(ob->db))
+			sqlite3_exec(ob->db, "ROLLBACK", NULL, NULL, NULL);
+		return rc;
+	}
+	rc = sqlite3_prepare_v2(ob->db,
+				"SELECT idkey, seq, id FROM alerts WHERE seq > ?1 ORDER BY seq", -1,
+				&st, NULL);
+	if (rc != SQLITE_OK)
+		return rc;
+	sqlite3_bind_int64(st, 1, ob->ids_upto);
+	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+		const char *id = (const char *)sqlite3_column_text(st, 2);
+
+		if (!id || sqlite3_column_bytes(st, 2) != XF_ALERT_ID_LEN)
+			continue; /* never written by the sensor, never looked up */
+		if (tail_add(&ob->tail, sqlite3_column_int64(st, 0), id,
+			     sqlite3_column_int64(st, 1))) {
+			rc = SQLITE_NOMEM;
+			break;
+		}
+	}
+	sqlite3_finalize(st);
+	return rc == SQLITE_DONE ? SQLITE_OK : rc;
 }
 
 /* The reader's connection: the same file, opened once the schema is ours. */
@@ -748,6 +924,12 @@ struct xf_outbox *xf_outbox_open(const char *path, const char *const *sinks, int
 	}
 	ob->next_seq = max_seq + 1;
 	ob->stored_seq = max_seq;
+	rc = tail_load(ob);
+	if (rc != SQLITE_OK) {
+		snprintf(cause, sizeof(cause), "failed to read the alert ids: %s%s",
+			 sqlite3_errmsg(ob->db), sqlite_hint(rc));
+		goto fail;
+	}
 	return ob;
 fail:
 	snprintf(err, errlen, "failed to open outbox %s: %s", path, cause);
@@ -831,9 +1013,12 @@ static int apply_put(struct xf_outbox *ob, const struct batch *b, const struct h
 	sqlite3_stmt *st;
 	int rc, i;
 
-	old = find_row(ob, r, key, &rc);
-	if (rc != SQLITE_OK)
-		return rc;
+	old = tail_find(&ob->tail, key, r->id);
+	if (!old) {
+		old = find_row(ob, r, key, &rc);
+		if (rc != SQLITE_OK)
+			return rc;
+	}
 	/* ?2 and ?11 are the insert's only, ?12 the update's */
 	st = ob->st[old ? ST_MOVE : ST_INSERT];
 	sqlite3_bind_int64(st, 1, h->seq);
@@ -853,6 +1038,8 @@ static int apply_put(struct xf_outbox *ob, const struct batch *b, const struct h
 		sqlite3_bind_int64(st, 11, key);
 	}
 	rc = run(st);
+	if (rc == SQLITE_OK && tail_add(&ob->tail, key, r->id, h->seq))
+		rc = SQLITE_NOMEM;
 	st = ob->st[ST_PEND_ADD];
 	for (i = 0; rc == SQLITE_OK && i < ob->nsinks; i++) {
 		sqlite3_bind_int64(st, 1, ob->sink_id[i]);
@@ -869,11 +1056,25 @@ static int ack_ready(const struct batch *b, const struct held_ack *a, size_t k)
 	return k >= b->nputs || a->seq < b->puts[k].seq;
 }
 
+/* A tail grown past XF_OUTBOX_TAIL_ROWS goes into ids with this
+ * transaction, every row up to upto (the transaction's last seq). */
+static int ids_flush(struct xf_outbox *ob, int64_t upto)
+{
+	int rc;
+
+	sqlite3_bind_int64(ob->st[ST_IDS_ADD], 1, ob->ids_upto);
+	rc = run(ob->st[ST_IDS_ADD]);
+	if (rc != SQLITE_OK)
+		return rc;
+	sqlite3_bind_int64(ob->st[ST_IDS_UPTO], 1, upto);
+	return run(ob->st[ST_IDS_UPTO]);
+}
+
 static int apply_batch(struct xf_outbox *ob, const struct batch *b, size_t k)
 {
 	sqlite3_stmt *ack = ob->st[ST_ACK];
-	int rc;
-	size_t i;
+	size_t i, mark = ob->tail.n;
+	int rc, flush = 0;
 
 	rc = run(ob->st[ST_BEGIN]);
 	for (i = 0; rc == SQLITE_OK && i < k; i++)
@@ -888,8 +1089,20 @@ static int apply_batch(struct xf_outbox *ob, const struct batch *b, size_t k)
 		sqlite3_bind_int64(ack, 2, b->acks[i].seq);
 		rc = run(ack);
 	}
+	if (rc == SQLITE_OK && k && ob->tail.n >= XF_OUTBOX_TAIL_ROWS) {
+		flush = 1;
+		rc = ids_flush(ob, b->puts[k - 1].seq);
+	}
 	if (rc == SQLITE_OK)
 		rc = run(ob->st[ST_COMMIT]);
+	if (rc != SQLITE_OK) {
+		/* rolled back (job_run makes sure): what this one added is not
+		 * in the store */
+		tail_truncate(&ob->tail, mark);
+	} else if (flush) {
+		ob->ids_upto = b->puts[k - 1].seq;
+		tail_truncate(&ob->tail, 0);
+	}
 	return rc;
 }
 
