@@ -322,6 +322,8 @@ struct xf_outbox {
 	int stalled; /* the running job has taken more than XF_OUTBOX_STALL_NS */
 	int64_t posted_ns;
 	int64_t backlog[XF_OUTBOX_SINKS_MAX]; /* the last counted, while reads wait */
+	uint64_t backlog_gen[XF_OUTBOX_SINKS_MAX]; /* gen + 1 when it was counted */
+	uint64_t gen; /* + 1 per commit that ended, stored or not */
 	struct xf_outbox_stats stats;
 	char errmsg[512];
 	/* the writer thread; w_* under mu */
@@ -1286,6 +1288,7 @@ static int job_collect(struct xf_outbox *ob)
 	ob->w_done = 0;
 	ob->running = 0;
 	ob->stalled = 0;
+	ob->gen++;
 	if (ob->w_rc == SQLITE_OK) {
 		ob->stats.stored += ob->job_k;
 		ob->stats.commits++;
@@ -1464,6 +1467,11 @@ int xf_outbox_pending(struct xf_outbox *ob, int sink, int64_t after, int max, xf
 			return n;
 		return n + visit_held(&ob->open, after, max > 0 ? max - n : 0, &v);
 	}
+	/* A sink that took every stored row has nothing to read while nothing
+	 * is held: no read, so an idle writer and a disk that hangs meanwhile
+	 * cannot hold the caller either (the sensor pumps every loop). */
+	if (!ob->failing && !ob->stalled && after >= ob->stored_seq)
+		return 0;
 	sqlite3_bind_int64(st, 1, ob->sink_id[sink]);
 	sqlite3_bind_int64(st, 2, after);
 	sqlite3_bind_int(st, 3, max > 0 ? max : -1);
@@ -1487,7 +1495,9 @@ int64_t xf_outbox_backlog(struct xf_outbox *ob, int sink)
 
 	if (sink < 0 || sink >= ob->nsinks)
 		return -EINVAL;
-	if (ob->threaded && ob->running) /* no read meanwhile: see xf_outbox_pending() */
+	/* No read meanwhile (see xf_outbox_pending()), nor when no commit has
+	 * ended since the last count: only this outbox writes to the store. */
+	if ((ob->threaded && ob->running) || ob->backlog_gen[sink] == ob->gen + 1)
 		return ob->backlog[sink];
 	sqlite3_bind_int64(st, 1, ob->sink_id[sink]);
 	rc = sqlite3_step(st);
@@ -1496,6 +1506,7 @@ int64_t xf_outbox_backlog(struct xf_outbox *ob, int sink)
 	if (rc != SQLITE_ROW)
 		return set_err(ob, "count the backlog", rc);
 	ob->backlog[sink] = n;
+	ob->backlog_gen[sink] = ob->gen + 1;
 	return n;
 }
 
