@@ -44,6 +44,9 @@
 /* Rows above ids_upto (the tail) before a commit copies their keys into
  * ids (migration 3): 65536 entries of the tail map take about 4 MiB. */
 #define XF_OUTBOX_TAIL_ROWS 65536
+/* Puts per transaction at most: 8192 rows of 1.4 KB stay well inside the
+ * page cache (cache_size) and commit in tens of milliseconds. */
+#define XF_OUTBOX_TXN_ROWS 8192
 
 /*
  * What each setting means for "no alert lost":
@@ -333,6 +336,9 @@ struct xf_outbox {
 	pthread_cond_t cv;
 	int w_post, w_done, w_quit;
 	int w_rc; /* the job's SQLite result code */
+	size_t w_stored; /* puts of the job stored so far */
+	uint64_t w_txns; /* and its transactions committed */
+	int64_t w_progress_ns; /* when its last transaction ended */
 	char w_err[512]; /* and its message, set by the writer */
 };
 
@@ -1072,28 +1078,30 @@ static int ids_flush(struct xf_outbox *ob, int64_t upto)
 	return run(ob->st[ST_IDS_UPTO]);
 }
 
-static int apply_batch(struct xf_outbox *ob, const struct batch *b, size_t k)
+/* One transaction: puts [from, to) of b, and the acks that go with them
+ * (ready once the first `to` puts are stored, not before the first `from`). */
+static int apply_txn(struct xf_outbox *ob, const struct batch *b, size_t from, size_t to)
 {
 	sqlite3_stmt *ack = ob->st[ST_ACK];
 	size_t i, mark = ob->tail.n;
 	int rc, flush = 0;
 
 	rc = run(ob->st[ST_BEGIN]);
-	for (i = 0; rc == SQLITE_OK && i < k; i++)
+	for (i = from; rc == SQLITE_OK && i < to; i++)
 		rc = apply_put(ob, b, &b->puts[i]);
 	/* Acks name rows a sink was handed (committed, or held while commits
 	 * fail), so applying them after the puts gives the same result as in
 	 * call order. */
 	for (i = 0; rc == SQLITE_OK && i < b->nacks; i++) {
-		if (!ack_ready(b, &b->acks[i], k))
+		if (!ack_ready(b, &b->acks[i], to) || (from && ack_ready(b, &b->acks[i], from)))
 			continue;
 		sqlite3_bind_int64(ack, 1, ob->sink_id[b->acks[i].sink]);
 		sqlite3_bind_int64(ack, 2, b->acks[i].seq);
 		rc = run(ack);
 	}
-	if (rc == SQLITE_OK && k && ob->tail.n >= XF_OUTBOX_TAIL_ROWS) {
+	if (rc == SQLITE_OK && to > from && ob->tail.n >= XF_OUTBOX_TAIL_ROWS) {
 		flush = 1;
-		rc = ids_flush(ob, b->puts[k - 1].seq);
+		rc = ids_flush(ob, b->puts[to - 1].seq);
 	}
 	if (rc == SQLITE_OK)
 		rc = run(ob->st[ST_COMMIT]);
@@ -1102,7 +1110,7 @@ static int apply_batch(struct xf_outbox *ob, const struct batch *b, size_t k)
 		 * in the store */
 		tail_truncate(&ob->tail, mark);
 	} else if (flush) {
-		ob->ids_upto = b->puts[k - 1].seq;
+		ob->ids_upto = b->puts[to - 1].seq;
 		tail_truncate(&ob->tail, 0);
 	}
 	return rc;
@@ -1148,11 +1156,35 @@ static int batch_append(struct batch *to, struct batch *from)
 
 /* --- the job: one transaction, on the writer thread or in the caller --- */
 
-/* The writer's side: store the first job_k puts of job and their acks. */
+/*
+ * The writer's side: store the first job_k puts of job and their acks, in
+ * transactions of at most XF_OUTBOX_TXN_ROWS puts. A writer that fell
+ * behind gets every put since its last job, which may be 100k rows: one
+ * transaction of them outgrows the page cache (cache_size), and a disk
+ * that answers slowly would look hung for the whole of it. w_stored says
+ * how many puts are durable, w_progress_ns when the last transaction ended.
+ */
 static void job_run(struct xf_outbox *ob)
 {
-	int rc = apply_batch(ob, &ob->job, ob->job_k);
+	size_t from = 0, to;
+	uint64_t txns = 0;
+	int rc;
 
+	do {
+		to = ob->job_k - from > XF_OUTBOX_TXN_ROWS ? from + XF_OUTBOX_TXN_ROWS : ob->job_k;
+		rc = apply_txn(ob, &ob->job, from, to);
+		if (rc == SQLITE_OK) {
+			from = to;
+			txns++;
+		}
+		if (ob->threaded)
+			pthread_mutex_lock(&ob->mu);
+		ob->w_stored = from;
+		ob->w_txns = txns;
+		ob->w_progress_ns = mono_ns();
+		if (ob->threaded)
+			pthread_mutex_unlock(&ob->mu);
+	} while (rc == SQLITE_OK && from < ob->job_k);
 	ob->w_rc = rc;
 	if (rc == SQLITE_OK)
 		return;
@@ -1289,12 +1321,14 @@ static int job_collect(struct xf_outbox *ob)
 	ob->running = 0;
 	ob->stalled = 0;
 	ob->gen++;
+	ob->stats.commits += ob->w_txns;
+	/* what the transactions before a failed one stored is durable */
+	ob->stats.stored += ob->w_stored;
+	if (ob->w_stored)
+		ob->stored_seq = ob->job.puts[ob->w_stored - 1].seq;
+	if (ob->w_rc == SQLITE_OK || ob->w_stored)
+		batch_drop(&ob->job, ob->w_stored);
 	if (ob->w_rc == SQLITE_OK) {
-		ob->stats.stored += ob->job_k;
-		ob->stats.commits++;
-		if (ob->job_k)
-			ob->stored_seq = ob->job.puts[ob->job_k - 1].seq;
-		batch_drop(&ob->job, ob->job_k);
 		if (!ob->job.nputs)
 			ob->failing = 0;
 		return 0;
@@ -1305,6 +1339,18 @@ static int job_collect(struct xf_outbox *ob)
 	return sqlite_errno(ob->w_rc);
 }
 
+/* How long the running job has gone without a transaction ending: a job
+ * of many transactions that keeps storing them is slow, not hung. */
+static int64_t job_quiet_ns(struct xf_outbox *ob)
+{
+	int64_t last;
+
+	pthread_mutex_lock(&ob->mu);
+	last = ob->w_progress_ns > ob->posted_ns ? ob->w_progress_ns : ob->posted_ns;
+	pthread_mutex_unlock(&ob->mu);
+	return mono_ns() - last;
+}
+
 int xf_outbox_commit(struct xf_outbox *ob)
 {
 	int e = job_collect(ob);
@@ -1312,12 +1358,14 @@ int xf_outbox_commit(struct xf_outbox *ob)
 	if (e > 0) {
 		/* Still writing. Past XF_OUTBOX_STALL_NS the caller hears of it
 		 * and its rows are held, as after a failure. */
-		if (!ob->stalled && mono_ns() - ob->posted_ns >= XF_OUTBOX_STALL_NS) {
+		int64_t quiet = job_quiet_ns(ob);
+
+		if (!ob->stalled && quiet >= XF_OUTBOX_STALL_NS) {
 			ob->stalled = 1;
 			snprintf(ob->errmsg, sizeof(ob->errmsg),
 				 "failed to commit outbox batch: no answer from the store for "
 				 "%lld ms (a hung disk?)",
-				 (long long)((mono_ns() - ob->posted_ns) / 1000000));
+				 (long long)(quiet / 1000000));
 		}
 		return ob->stalled ? -ETIMEDOUT : 0;
 	}
