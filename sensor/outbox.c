@@ -313,6 +313,8 @@ struct xf_outbox {
 	int64_t next_seq;
 	int64_t stored_seq; /* every row up to this seq is in the store */
 	int64_t ids_upto; /* ids_upto.seq: rows up to it have their key in ids */
+	int64_t ids_max; /* no key in ids is above it (when ids_any) */
+	int ids_any;
 	struct id_tail tail; /* the keys of the rows above it */
 	size_t memory_max;
 	/* open: puts and acks since the last commit; job: what the running
@@ -792,6 +794,14 @@ static void outbox_free(struct xf_outbox *ob)
 	free(ob);
 }
 
+/* Keys go into ids: a put of a larger key needs no probe of ids. */
+static void ids_bound(struct xf_outbox *ob, int64_t key)
+{
+	if (!ob->ids_any || key > ob->ids_max)
+		ob->ids_max = key;
+	ob->ids_any = 1;
+}
+
 /* ids_upto, and the keys of the rows above it into the tail map. */
 static int tail_load(struct xf_outbox *ob)
 {
@@ -815,6 +825,15 @@ static int tail_load(struct xf_outbox *ob)
 			sqlite3_exec(ob->db, "ROLLBACK", NULL, NULL, NULL);
 		return rc;
 	}
+	rc = sqlite3_prepare_v2(ob->db, "SELECT max(idkey) FROM ids", -1, &st, NULL);
+	if (rc != SQLITE_OK)
+		return rc;
+	rc = sqlite3_step(st);
+	if (rc == SQLITE_ROW && sqlite3_column_type(st, 0) == SQLITE_INTEGER)
+		ids_bound(ob, sqlite3_column_int64(st, 0));
+	sqlite3_finalize(st);
+	if (rc != SQLITE_ROW)
+		return rc;
 	rc = sqlite3_prepare_v2(ob->db,
 				"SELECT idkey, seq, id FROM alerts WHERE seq > ?1 ORDER BY seq", -1,
 				&st, NULL);
@@ -1021,8 +1040,9 @@ static int apply_put(struct xf_outbox *ob, const struct batch *b, const struct h
 	sqlite3_stmt *st;
 	int rc, i;
 
+	/* ids holds no key above ids_max: a new window's ids need no probe */
 	old = tail_find(&ob->tail, key, r->id);
-	if (!old) {
+	if (!old && ob->ids_any && key <= ob->ids_max) {
 		old = find_row(ob, r, key, &rc);
 		if (rc != SQLITE_OK)
 			return rc;
@@ -1111,6 +1131,8 @@ static int apply_txn(struct xf_outbox *ob, const struct batch *b, size_t from, s
 		tail_truncate(&ob->tail, mark);
 	} else if (flush) {
 		ob->ids_upto = b->puts[to - 1].seq;
+		for (i = 0; i < ob->tail.n; i++)
+			ids_bound(ob, ob->tail.ent[i].key);
 		tail_truncate(&ob->tail, 0);
 	}
 	return rc;
