@@ -22,6 +22,8 @@
  *
  *   .output/tests/bench_sensor [--markdown] [--runs N] [--only outbox,kafka,flows,ring]
  *                              [--store-inline]   (ring: commits on the loop thread, as before)
+ *                              [--alerts N]       (outbox, kafka: N alerts, all in one window,
+ *                                                  100000 unless given)
  */
 #define _GNU_SOURCE
 #include <dirent.h>
@@ -84,6 +86,7 @@
 enum { S_OUTBOX = 1, S_KAFKA = 2, S_FLOWS = 4, S_RING = 8 };
 
 static int g_md, g_runs = RUNS_DEFAULT;
+static size_t g_alerts = N_ALERTS; /* --alerts: one window's alerts, outbox and kafka */
 static int g_store_inline; /* --store-inline: commits on the loop thread, as before the writer */
 static volatile sig_atomic_t g_stop;
 
@@ -473,7 +476,8 @@ static int run_outbox(const struct alert_set *a, int batch, int nsinks, int thre
 	if (tmpdir_make(dir, sizeof(dir)))
 		return -1;
 	snprintf(path, sizeof(path), "%s/alerts.db", dir);
-	ob = xf_outbox_open(path, names, nsinks, 0, err, sizeof(err));
+	/* memory_max: the writer thread may fall every alert behind */
+	ob = xf_outbox_open(path, names, nsinks, a->n, err, sizeof(err));
 	if (!ob) {
 		fprintf(stderr, "bench_sensor: %s\n", err);
 		goto out;
@@ -2176,7 +2180,7 @@ static void usage(const char *argv0)
 {
 	fprintf(stderr,
 		"usage: %s [--markdown] [--runs N] [--only outbox,kafka,flows,ring] "
-		"[--store-inline]\n",
+		"[--store-inline] [--alerts N]\n",
 		argv0);
 }
 
@@ -2199,6 +2203,15 @@ int main(int argc, char **argv)
 				return 2;
 			}
 			g_runs = (int)v;
+		} else if (!strcmp(argv[i], "--alerts") && i + 1 < argc) {
+			char *end;
+			long v = strtol(argv[++i], &end, 10);
+
+			if (*end || v < 1000 || v > 2000000) {
+				fprintf(stderr, "bench_sensor: --alerts wants 1000..2000000\n");
+				return 2;
+			}
+			g_alerts = (size_t)v;
 		} else if (!strcmp(argv[i], "--store-inline")) {
 			g_store_inline = 1;
 		} else if (!strcmp(argv[i], "--only") && i + 1 < argc) {
@@ -2227,7 +2240,7 @@ int main(int argc, char **argv)
 	 * printed in its place */
 	if ((only & S_FLOWS) && flows_measure())
 		err = 1;
-	if ((only & (S_OUTBOX | S_KAFKA)) && alerts_build(&alerts, N_ALERTS))
+	if ((only & (S_OUTBOX | S_KAFKA)) && alerts_build(&alerts, g_alerts))
 		err = 1;
 	if (!err && (only & S_OUTBOX) && !g_stop && bench_outbox(&alerts))
 		err = 1;
