@@ -3,7 +3,7 @@
  * outbox.c - the alert outbox on SQLite (schema: schemas/sqlite.sql).
  *
  * Puts and acks collect in an in-memory batch that xf_outbox_commit() writes
- * in one transaction. Keeping the batch outside SQLite until commit means
+ * in one transaction (several past XF_OUTBOX_TXN_ROWS puts). Keeping the batch outside SQLite until commit means
  * pending() and query() only ever see committed rows, and the same batch is
  * what a failed commit (disk full, read-only, I/O error) keeps and replays
  * on the next commit, up to memory_max rows. The batch arrays are reused, so
@@ -18,6 +18,10 @@
  * that thread and commit() only hands it over and takes back the result of
  * the one before, so a slow, full or hung disk never holds the caller: the
  * job batch is read by both threads and written by neither while it runs.
+ *
+ * One row per alert id without an index on a hash (schema 3): the writer
+ * finds the newest rows' ids in a map of its own (the tail) and the others
+ * through the ids table, which takes the tail's keys in bulk.
  */
 #include <errno.h>
 #include <fcntl.h>
