@@ -240,7 +240,11 @@ static const char *const stmt_sql[ST_MAX] = {
 		      "VALUES (?1, ?11, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)",
 	[ST_MOVE] = "UPDATE alerts SET seq = ?1, rev = ?3, ts_ms = ?4, client = ?5, domain = ?6, "
 		    "score = ?7, severity = ?8, action = ?9, json = ?10 WHERE seq = ?12",
-	[ST_PEND_ADD] = "INSERT INTO pending (sink, seq) VALUES (?1, ?2)",
+	/* Every row of a transaction pending for a sink, in one statement: a
+	 * transaction's puts are the only rows with seqs from its first to its
+	 * last (a row updated twice in it is only at the newer seq). */
+	[ST_PEND_ADD] = "INSERT INTO pending (sink, seq) SELECT ?1, seq FROM alerts "
+			"WHERE seq >= ?2 AND seq <= ?3",
 	/* The tail's keys into ids in one sorted pass: each leaf of ids that
 	 * the tail touches is written once for XF_OUTBOX_TAIL_ROWS rows. */
 	[ST_IDS_ADD] = "INSERT INTO ids (idkey, seq) SELECT idkey, seq FROM alerts "
@@ -1042,7 +1046,7 @@ static int apply_put(struct xf_outbox *ob, const struct batch *b, const struct h
 	const struct xf_alert_rec *r = &h->rec;
 	int64_t key = xf_outbox_idkey(r->id), old;
 	sqlite3_stmt *st;
-	int rc, i;
+	int rc;
 
 	/* ids holds no key above ids_max: a new window's ids need no probe */
 	old = tail_find(&ob->tail, key, r->id);
@@ -1072,12 +1076,6 @@ static int apply_put(struct xf_outbox *ob, const struct batch *b, const struct h
 	rc = run(st);
 	if (rc == SQLITE_OK && tail_add(&ob->tail, key, r->id, h->seq))
 		rc = SQLITE_NOMEM;
-	st = ob->st[ST_PEND_ADD];
-	for (i = 0; rc == SQLITE_OK && i < ob->nsinks; i++) {
-		sqlite3_bind_int64(st, 1, ob->sink_id[i]);
-		sqlite3_bind_int64(st, 2, h->seq);
-		rc = run(st);
-	}
 	return rc;
 }
 
@@ -1113,6 +1111,12 @@ static int apply_txn(struct xf_outbox *ob, const struct batch *b, size_t from, s
 	rc = run(ob->st[ST_BEGIN]);
 	for (i = from; rc == SQLITE_OK && i < to; i++)
 		rc = apply_put(ob, b, &b->puts[i]);
+	for (i = 0; rc == SQLITE_OK && to > from && i < (size_t)ob->nsinks; i++) {
+		sqlite3_bind_int64(ob->st[ST_PEND_ADD], 1, ob->sink_id[i]);
+		sqlite3_bind_int64(ob->st[ST_PEND_ADD], 2, b->puts[from].seq);
+		sqlite3_bind_int64(ob->st[ST_PEND_ADD], 3, b->puts[to - 1].seq);
+		rc = run(ob->st[ST_PEND_ADD]);
+	}
 	/* Acks name rows a sink was handed (committed, or held while commits
 	 * fail), so applying them after the puts gives the same result as in
 	 * call order. */
