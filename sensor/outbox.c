@@ -295,7 +295,7 @@ struct batch {
  * yet: entries in seq order, chained per hash bucket newest first, so a
  * lookup meets the current seq of an id before any older one, and a failed
  * transaction pops what it added from the end. Only the writer's side
- * (apply_batch, and open before any writer) touches it.
+ * (apply_txn, and open before any writer) touches it.
  */
 struct tail_ent {
 	int64_t key, seq;
@@ -332,7 +332,7 @@ struct xf_outbox {
 	size_t job_k;
 	int running; /* job handed over, result not taken back yet */
 	int failing; /* a commit failed; the rows it held are not all stored yet */
-	int stalled; /* the running job has taken more than XF_OUTBOX_STALL_NS */
+	int stalled; /* the running job ended no transaction for XF_OUTBOX_STALL_NS */
 	int64_t posted_ns;
 	int64_t backlog[XF_OUTBOX_SINKS_MAX]; /* the last counted, while reads wait */
 	uint64_t backlog_gen[XF_OUTBOX_SINKS_MAX]; /* gen + 1 when it was counted */

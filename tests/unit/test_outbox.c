@@ -855,6 +855,20 @@ static void test_migrate_v2(void **state)
 	assert_int_equal(rows_of(db, 15), 1);
 	assert_int_equal(pragma_int(db, "SELECT count(*) FROM alerts"), 12);
 	xf_outbox_close(ob);
+
+	/* ids_upto lost its row: open indexes every row again */
+	raw_exec(fx->path, "DELETE FROM ids_upto; DELETE FROM ids");
+	ob = open_ok(fx->path, two_sinks, 2, 0);
+	db = xf_outbox_db(ob);
+	assert_int_equal(pragma_int(db, "SELECT seq FROM ids_upto"), 16);
+	assert_int_equal(pragma_int(db, "SELECT count(*) FROM ids"), 12);
+	put_simple(ob, 2, 2);
+	put_simple(ob, 12, 2);
+	assert_int_equal(xf_outbox_commit(ob), 0);
+	assert_int_equal(rows_of(db, 2), 1);
+	assert_int_equal(rows_of(db, 12), 1);
+	assert_int_equal(pragma_int(db, "SELECT count(*) FROM alerts"), 12);
+	xf_outbox_close(ob);
 }
 
 /*
