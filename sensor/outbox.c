@@ -3,11 +3,12 @@
  * outbox.c - the alert outbox on SQLite (schema: schemas/sqlite.sql).
  *
  * Puts and acks collect in an in-memory batch that xf_outbox_commit() writes
- * in one transaction (several past XF_OUTBOX_TXN_ROWS puts). Keeping the batch outside SQLite until commit means
- * pending() and query() only ever see committed rows, and the same batch is
- * what a failed commit (disk full, read-only, I/O error) keeps and replays
- * on the next commit, up to memory_max rows. The batch arrays are reused, so
- * a put costs a copy into them and no allocation once they have grown.
+ * in one transaction (several past XF_OUTBOX_TXN_ROWS puts). Keeping the
+ * batch outside SQLite until commit means pending() and query() only ever
+ * see committed rows, and the same batch is what a failed commit (disk
+ * full, read-only, I/O error) keeps and replays on the next commit, up to
+ * memory_max rows. The batch arrays are reused, so a put costs a copy into
+ * them and no allocation once they have grown.
  *
  * Two batches and two connections: the open batch takes puts and acks; a
  * commit swaps it into the job batch, which a transaction on the writer's
