@@ -122,3 +122,42 @@ CREATE TRIGGER alerts_moved AFTER UPDATE OF seq ON alerts WHEN OLD.seq <> NEW.se
 	DELETE FROM pending WHERE sink IN (SELECT sink FROM sinks) AND seq = OLD.seq;
 END;
 PRAGMA user_version = 2;
+
+-- migration 3: no index on idkey in alerts. An index on a hash is written
+-- at random leaves, so every commit wrote each leaf its rows touched (with
+-- 100k alerts in one window and 16 KiB pages, a commit of 1000 rewrote most
+-- of that window's part of the index; at 500k the store ran 3x slower). The
+-- key moves to `ids`, which the sensor fills in bulk: the rows above
+-- ids_upto.seq (the "tail", at most about 65536 of them) are found by a map
+-- in the sensor's memory, rebuilt from alerts at open, and the commit that
+-- takes the tail past that size also copies its keys into ids, sorted, and
+-- raises ids_upto.seq, in the same transaction. So ids holds (idkey, seq)
+-- for every row with seq <= ids_upto.seq, and the triggers drop the entry of
+-- a row that moves or goes. The file creates new stores with 4 KiB pages
+-- unless `PRAGMA page_size = 16384;` comes first: the sensor creates them
+-- with 16 KiB (sensor/outbox.c: XF_OUTBOX_PAGE_SIZE), and an old store keeps
+-- its size until converted offline (journal_mode DELETE, page_size, VACUUM,
+-- journal_mode WAL).
+CREATE TABLE ids (
+	idkey INTEGER NOT NULL,
+	seq INTEGER NOT NULL,
+	PRIMARY KEY (idkey, seq)
+) WITHOUT ROWID;
+INSERT INTO ids (idkey, seq) SELECT idkey, seq FROM alerts ORDER BY idkey, seq;
+-- one row: every alert with seq up to this one has its key in ids
+CREATE TABLE ids_upto (
+	seq INTEGER NOT NULL
+);
+INSERT INTO ids_upto (seq) SELECT coalesce(max(seq), 0) FROM alerts;
+DROP INDEX alerts_idkey;
+DROP TRIGGER alerts_deleted;
+DROP TRIGGER alerts_moved;
+CREATE TRIGGER alerts_deleted AFTER DELETE ON alerts BEGIN
+	DELETE FROM pending WHERE sink IN (SELECT sink FROM sinks) AND seq = OLD.seq;
+	DELETE FROM ids WHERE idkey = OLD.idkey AND seq = OLD.seq;
+END;
+CREATE TRIGGER alerts_moved AFTER UPDATE OF seq ON alerts WHEN OLD.seq <> NEW.seq BEGIN
+	DELETE FROM pending WHERE sink IN (SELECT sink FROM sinks) AND seq = OLD.seq;
+	DELETE FROM ids WHERE idkey = OLD.idkey AND seq = OLD.seq;
+END;
+PRAGMA user_version = 3;

@@ -3,11 +3,12 @@
  * outbox.c - the alert outbox on SQLite (schema: schemas/sqlite.sql).
  *
  * Puts and acks collect in an in-memory batch that xf_outbox_commit() writes
- * in one transaction. Keeping the batch outside SQLite until commit means
- * pending() and query() only ever see committed rows, and the same batch is
- * what a failed commit (disk full, read-only, I/O error) keeps and replays
- * on the next commit, up to memory_max rows. The batch arrays are reused, so
- * a put costs a copy into them and no allocation once they have grown.
+ * in one transaction (several past XF_OUTBOX_TXN_ROWS puts). Keeping the
+ * batch outside SQLite until commit means pending() and query() only ever
+ * see committed rows, and the same batch is what a failed commit (disk
+ * full, read-only, I/O error) keeps and replays on the next commit, up to
+ * memory_max rows. The batch arrays are reused, so a put costs a copy into
+ * them and no allocation once they have grown.
  *
  * Two batches and two connections: the open batch takes puts and acks; a
  * commit swaps it into the job batch, which a transaction on the writer's
@@ -18,6 +19,10 @@
  * that thread and commit() only hands it over and takes back the result of
  * the one before, so a slow, full or hung disk never holds the caller: the
  * job batch is read by both threads and written by neither while it runs.
+ *
+ * One row per alert id without an index on a hash (schema 3): the writer
+ * finds the newest rows' ids in a map of its own (the tail) and the others
+ * through the ids table, which takes the tail's keys in bulk.
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -41,6 +46,12 @@
  * for the caller: its rows are held (exported from memory, bounded by
  * memory_max) until the disk answers. */
 #define XF_OUTBOX_STALL_NS 1000000000LL
+/* Rows above ids_upto (the tail) before a commit copies their keys into
+ * ids (migration 3): 65536 entries of the tail map take about 4 MiB. */
+#define XF_OUTBOX_TAIL_ROWS 65536
+/* Puts per transaction at most: 8192 rows of 1.4 KB stay well inside the
+ * page cache (cache_size) and commit in tens of milliseconds. */
+#define XF_OUTBOX_TXN_ROWS 8192
 
 /*
  * What each setting means for "no alert lost":
@@ -54,21 +65,27 @@
  *   FULL would fsync every commit, which costs more than the whole insert
  *   on most disks. Decision: NORMAL, so "no alert lost" holds for sensor
  *   crashes and restarts, not for power loss.
- * - cache_size 32 MiB: alert ids are hashes, so every put lands on a random
- *   leaf of the id index; a cache holding the index keeps those pages from
- *   being read back.
- * - wal_autocheckpoint 10000 pages (40 MB): fewer, larger checkpoints copy
- *   each hot page to the database once for many commits; no effect on what
+ * - cache_size 32 MiB: keeps the hot leaves of the indexes (and the
+ *   pages a commit is filling) from being read back.
+ * - wal_autocheckpoint about 40 MiB of pages (set from the page size at
+ *   open, XF_OUTBOX_WAL_CKPT_BYTES): fewer, larger checkpoints copy each
+ *   hot page to the database once for many commits; no effect on what
  *   survives a crash.
  * - journal_size_limit: trims a WAL that a long reader let grow.
- * Page size stays SQLite's 4096: larger pages make each random id-index
- * insert dirty (and write to the WAL) more bytes; 8192 measured 15% slower
- * and 16384 35% slower (BENCHMARKS.md).
+ * - page_size 16 KiB for a new store (XF_OUTBOX_PAGE_SIZE): a row is about
+ *   1.4 KB, so a 4 KiB page holds two and leaves a third of it empty, and
+ *   every byte of it is written twice (WAL, then checkpoint). 16 KiB pages
+ *   hold eleven rows: 19% fewer bytes written per alert and half the WAL
+ *   frames, 1.3-1.6x the alerts/s (BENCHMARKS.md, session 5). A store
+ *   created with other pages keeps them (SQLite cannot change the page
+ *   size of a WAL database in place; see schemas/sqlite.sql to convert).
  */
 static const char tuning_sql[] = "PRAGMA synchronous = NORMAL;"
 				 "PRAGMA cache_size = -32768;"
-				 "PRAGMA wal_autocheckpoint = 10000;"
 				 "PRAGMA journal_size_limit = 67108864;";
+
+#define XF_OUTBOX_PAGE_SIZE 16384
+#define XF_OUTBOX_WAL_CKPT_BYTES (40 << 20)
 
 /*
  * migrations[n] takes user_version n-1 to n and sets it. Append only: a shipped
@@ -154,6 +171,28 @@ static const char *const migrations[] = {
 	"	DELETE FROM pending WHERE sink IN (SELECT sink FROM sinks) AND seq = OLD.seq;\n"
 	"END;\n"
 	"PRAGMA user_version = 2;\n",
+	"CREATE TABLE ids (\n"
+	"	idkey INTEGER NOT NULL,\n"
+	"	seq INTEGER NOT NULL,\n"
+	"	PRIMARY KEY (idkey, seq)\n"
+	") WITHOUT ROWID;\n"
+	"INSERT INTO ids (idkey, seq) SELECT idkey, seq FROM alerts ORDER BY idkey, seq;\n"
+	"CREATE TABLE ids_upto (\n"
+	"	seq INTEGER NOT NULL\n"
+	");\n"
+	"INSERT INTO ids_upto (seq) SELECT coalesce(max(seq), 0) FROM alerts;\n"
+	"DROP INDEX alerts_idkey;\n"
+	"DROP TRIGGER alerts_deleted;\n"
+	"DROP TRIGGER alerts_moved;\n"
+	"CREATE TRIGGER alerts_deleted AFTER DELETE ON alerts BEGIN\n"
+	"	DELETE FROM pending WHERE sink IN (SELECT sink FROM sinks) AND seq = OLD.seq;\n"
+	"	DELETE FROM ids WHERE idkey = OLD.idkey AND seq = OLD.seq;\n"
+	"END;\n"
+	"CREATE TRIGGER alerts_moved AFTER UPDATE OF seq ON alerts WHEN OLD.seq <> NEW.seq BEGIN\n"
+	"	DELETE FROM pending WHERE sink IN (SELECT sink FROM sinks) AND seq = OLD.seq;\n"
+	"	DELETE FROM ids WHERE idkey = OLD.idkey AND seq = OLD.seq;\n"
+	"END;\n"
+	"PRAGMA user_version = 3;\n",
 };
 
 #define XF_OUTBOX_SCHEMA_VERSION ((int)(sizeof(migrations) / sizeof(migrations[0])) - 1)
@@ -168,6 +207,8 @@ enum stmt {
 	ST_INSERT,
 	ST_MOVE,
 	ST_PEND_ADD,
+	ST_IDS_ADD,
+	ST_IDS_UPTO,
 	ST_ACK,
 	ST_PENDING,
 	ST_BACKLOG,
@@ -184,20 +225,32 @@ static const char *const stmt_sql[ST_MAX] = {
 	[ST_BEGIN] = "BEGIN IMMEDIATE",
 	[ST_COMMIT] = "COMMIT",
 	[ST_ROLLBACK] = "ROLLBACK",
-	/* Schema 2 has no UNIQUE (id) to upsert on (migration 2 says why): a
-	 * put looks the id up by its integer key, compares the whole id, and
-	 * then updates that row or inserts a new one, all under the batch's
-	 * write lock. An update keeps the row (and its id) but moves it to the
-	 * new seq; the alerts_moved trigger drops what was pending under the
-	 * old seq. A plain INSERT, not REPLACE, so a seq collision is an error,
-	 * not a silently deleted row. */
-	[ST_FIND] = "SELECT seq FROM alerts WHERE idkey = ?1 AND id = ?2",
+	/* No UNIQUE (id) to upsert on (migrations 2 and 3 say why): a put
+	 * looks the id up by its integer key, in the writer's tail map for
+	 * rows above ids_upto and through ids for the others, compares the
+	 * whole id, and then updates that row or inserts a new one, all under
+	 * the batch's write lock. An update keeps the row (and its id) but
+	 * moves it to the new seq; the alerts_moved trigger drops what was
+	 * pending, and its ids entry, under the old seq. A plain INSERT, not
+	 * REPLACE, so a seq collision is an error, not a silently deleted row.
+	 * CROSS JOIN: ids drives, alerts is fetched by rowid. */
+	[ST_FIND] = "SELECT a.seq FROM ids i CROSS JOIN alerts a ON a.seq = i.seq "
+		    "WHERE i.idkey = ?1 AND a.id = ?2",
 	[ST_INSERT] = "INSERT INTO alerts (seq, idkey, id, rev, ts_ms, client, domain, score, "
 		      "severity, action, json) "
 		      "VALUES (?1, ?11, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)",
 	[ST_MOVE] = "UPDATE alerts SET seq = ?1, rev = ?3, ts_ms = ?4, client = ?5, domain = ?6, "
 		    "score = ?7, severity = ?8, action = ?9, json = ?10 WHERE seq = ?12",
-	[ST_PEND_ADD] = "INSERT INTO pending (sink, seq) VALUES (?1, ?2)",
+	/* Every row of a transaction pending for a sink, in one statement: a
+	 * transaction's puts are the only rows with seqs from its first to its
+	 * last (a row updated twice in it is only at the newer seq). */
+	[ST_PEND_ADD] = "INSERT INTO pending (sink, seq) SELECT ?1, seq FROM alerts "
+			"WHERE seq >= ?2 AND seq <= ?3",
+	/* The tail's keys into ids in one sorted pass: each leaf of ids that
+	 * the tail touches is written once for XF_OUTBOX_TAIL_ROWS rows. */
+	[ST_IDS_ADD] = "INSERT INTO ids (idkey, seq) SELECT idkey, seq FROM alerts "
+		       "WHERE seq > ?1 ORDER BY idkey, seq",
+	[ST_IDS_UPTO] = "UPDATE ids_upto SET seq = ?1",
 	/* Keyed by seq: after an update the old seq is gone, so this is a no-op. */
 	[ST_ACK] = "DELETE FROM pending WHERE sink = ?1 AND seq = ?2",
 	/* CROSS JOIN keeps pending as the outer loop: walk the sink's key range
@@ -238,6 +291,28 @@ struct batch {
 	size_t nacks, acks_cap;
 };
 
+/*
+ * The keys of the rows above ids_upto (the tail), which ids does not hold
+ * yet: entries in seq order, chained per hash bucket newest first, so a
+ * lookup meets the current seq of an id before any older one, and a failed
+ * transaction pops what it added from the end. Only the writer's side
+ * (apply_txn, and open before any writer) touches it.
+ */
+struct tail_ent {
+	int64_t key, seq;
+	uint32_t next; /* older entry in the bucket, or TAIL_NONE */
+	char id[XF_ALERT_ID_LEN];
+};
+
+#define TAIL_NONE UINT32_MAX
+
+struct id_tail {
+	struct tail_ent *ent;
+	size_t n, cap;
+	uint32_t *head; /* nbuckets, a power of two >= cap */
+	size_t nbuckets;
+};
+
 struct xf_outbox {
 	sqlite3 *db; /* the writer's: transactions (the writer thread's once started) */
 	sqlite3 *rdb; /* the caller's reads: pending, backlog, query */
@@ -246,6 +321,10 @@ struct xf_outbox {
 	int nsinks;
 	int64_t next_seq;
 	int64_t stored_seq; /* every row up to this seq is in the store */
+	int64_t ids_upto; /* ids_upto.seq: rows up to it have their key in ids */
+	int64_t ids_max; /* no key in ids is above it (when ids_any) */
+	int ids_any;
+	struct id_tail tail; /* the keys of the rows above it */
 	size_t memory_max;
 	/* open: puts and acks since the last commit; job: what the running
 	 * commit stores (its first job_k puts), or what failed commits left.
@@ -254,9 +333,11 @@ struct xf_outbox {
 	size_t job_k;
 	int running; /* job handed over, result not taken back yet */
 	int failing; /* a commit failed; the rows it held are not all stored yet */
-	int stalled; /* the running job has taken more than XF_OUTBOX_STALL_NS */
+	int stalled; /* the running job ended no transaction for XF_OUTBOX_STALL_NS */
 	int64_t posted_ns;
 	int64_t backlog[XF_OUTBOX_SINKS_MAX]; /* the last counted, while reads wait */
+	uint64_t backlog_gen[XF_OUTBOX_SINKS_MAX]; /* gen + 1 when it was counted */
+	uint64_t gen; /* + 1 per commit that ended, stored or not */
 	struct xf_outbox_stats stats;
 	char errmsg[512];
 	/* the writer thread; w_* under mu */
@@ -266,6 +347,9 @@ struct xf_outbox {
 	pthread_cond_t cv;
 	int w_post, w_done, w_quit;
 	int w_rc; /* the job's SQLite result code */
+	size_t w_stored; /* puts of the job stored so far */
+	uint64_t w_txns; /* and its transactions committed */
+	int64_t w_progress_ns; /* when its last transaction ended */
 	char w_err[512]; /* and its message, set by the writer */
 };
 
@@ -301,6 +385,78 @@ int64_t xf_outbox_idkey(const char *id)
 	for (i = XF_ALERT_ID_LEN - 8; i < XF_ALERT_ID_LEN; i++)
 		k = k << 4 | (uint64_t)(hex_digit(id[i]) & 15);
 	return (int64_t)k;
+}
+
+static size_t tail_bucket(const struct id_tail *t, int64_t key)
+{
+	uint64_t h = (uint64_t)key * 0x9e3779b97f4a7c15ULL;
+
+	return (size_t)(h >> 32) & (t->nbuckets - 1);
+}
+
+/* The seq of the newest tail entry of id, 0 if none. */
+static int64_t tail_find(const struct id_tail *t, int64_t key, const char *id)
+{
+	uint32_t i;
+
+	if (!t->n)
+		return 0;
+	for (i = t->head[tail_bucket(t, key)]; i != TAIL_NONE; i = t->ent[i].next)
+		if (t->ent[i].key == key && !memcmp(t->ent[i].id, id, XF_ALERT_ID_LEN))
+			return t->ent[i].seq;
+	return 0;
+}
+
+static void tail_link(struct id_tail *t, uint32_t i)
+{
+	size_t b = tail_bucket(t, t->ent[i].key);
+
+	t->ent[i].next = t->head[b];
+	t->head[b] = i;
+}
+
+static int tail_add(struct id_tail *t, int64_t key, const char *id, int64_t seq)
+{
+	if (t->n == t->cap) {
+		size_t cap = t->cap ? t->cap * 2 : 1024;
+		struct tail_ent *e = realloc(t->ent, cap * sizeof(*e));
+		uint32_t *h;
+
+		if (!e)
+			return -ENOMEM;
+		t->ent = e;
+		if (cap > UINT32_MAX || !(h = malloc(cap * sizeof(*h))))
+			return -ENOMEM;
+		free(t->head);
+		t->head = h;
+		t->cap = t->nbuckets = cap;
+		/* relink oldest first, so every chain stays newest first */
+		memset(t->head, 0xff, cap * sizeof(*h));
+		for (size_t i = 0; i < t->n; i++)
+			tail_link(t, (uint32_t)i);
+	}
+	t->ent[t->n] = (struct tail_ent){ .key = key, .seq = seq };
+	memcpy(t->ent[t->n].id, id, XF_ALERT_ID_LEN);
+	tail_link(t, (uint32_t)t->n);
+	t->n++;
+	return 0;
+}
+
+/* Forget the entries from n on (a rolled back transaction's): the newest
+ * entry is always the head of its chain. */
+static void tail_truncate(struct id_tail *t, size_t n)
+{
+	while (t->n > n) {
+		const struct tail_ent *e = &t->ent[--t->n];
+
+		t->head[tail_bucket(t, e->key)] = e->next;
+	}
+}
+
+static void tail_free(struct id_tail *t)
+{
+	free(t->ent);
+	free(t->head);
 }
 
 const char *xf_outbox_schema_sql(int version)
@@ -492,6 +648,31 @@ static int wal_on(sqlite3 *db)
 	return rc;
 }
 
+/* The PRAGMAs of tuning_sql, and for a store with no schema yet (fresh), the
+ * page size: it can only change before the first table, and before WAL. */
+static int tune(sqlite3 *db, int fresh)
+{
+	char sql[64];
+	int64_t page;
+	int rc = SQLITE_OK;
+
+	if (fresh) {
+		snprintf(sql, sizeof(sql), "PRAGMA page_size = %d", XF_OUTBOX_PAGE_SIZE);
+		rc = sqlite3_exec(db, sql, NULL, NULL, NULL);
+	}
+	if (rc == SQLITE_OK)
+		rc = wal_on(db);
+	if (rc == SQLITE_OK)
+		rc = sqlite3_exec(db, tuning_sql, NULL, NULL, NULL);
+	if (rc == SQLITE_OK)
+		rc = query_int(db, "PRAGMA page_size", NULL, &page);
+	if (rc != SQLITE_OK)
+		return rc;
+	snprintf(sql, sizeof(sql), "PRAGMA wal_autocheckpoint = %lld",
+		 (long long)(XF_OUTBOX_WAL_CKPT_BYTES / (page > 0 ? page : 4096)));
+	return sqlite3_exec(db, sql, NULL, NULL, NULL);
+}
+
 /* Refuse what is not ours before anything writes to it. */
 static int check_schema(sqlite3 *db, char *cause, size_t len, int *rc)
 {
@@ -614,11 +795,73 @@ static void outbox_free(struct xf_outbox *ob)
 	sqlite3_close_v2(ob->db);
 	batch_free(&ob->open);
 	batch_free(&ob->job);
+	tail_free(&ob->tail);
 	if (ob->mu_init) {
 		pthread_mutex_destroy(&ob->mu);
 		pthread_cond_destroy(&ob->cv);
 	}
 	free(ob);
+}
+
+/* Keys go into ids: a put of a larger key needs no probe of ids. */
+static void ids_bound(struct xf_outbox *ob, int64_t key)
+{
+	if (!ob->ids_any || key > ob->ids_max)
+		ob->ids_max = key;
+	ob->ids_any = 1;
+}
+
+/* ids_upto, and the keys of the rows above it into the tail map. */
+static int tail_load(struct xf_outbox *ob)
+{
+	sqlite3_stmt *st;
+	int rc;
+
+	rc = query_int(ob->db, "SELECT seq FROM ids_upto", NULL, &ob->ids_upto);
+	if (rc != SQLITE_OK)
+		return rc;
+	if (ob->ids_upto < 0) /* the row is gone: index everything again */
+		rc = sqlite3_exec(ob->db,
+				  "BEGIN IMMEDIATE; DELETE FROM ids; "
+				  "INSERT INTO ids (idkey, seq) SELECT idkey, seq FROM alerts "
+				  "ORDER BY idkey, seq; INSERT INTO ids_upto (seq) "
+				  "SELECT coalesce(max(seq), 0) FROM alerts; COMMIT",
+				  NULL, NULL, NULL);
+	if (rc == SQLITE_OK && ob->ids_upto < 0)
+		rc = query_int(ob->db, "SELECT seq FROM ids_upto", NULL, &ob->ids_upto);
+	if (rc != SQLITE_OK) {
+		if (!sqlite3_get_autocommit(ob->db))
+			sqlite3_exec(ob->db, "ROLLBACK", NULL, NULL, NULL);
+		return rc;
+	}
+	rc = sqlite3_prepare_v2(ob->db, "SELECT max(idkey) FROM ids", -1, &st, NULL);
+	if (rc != SQLITE_OK)
+		return rc;
+	rc = sqlite3_step(st);
+	if (rc == SQLITE_ROW && sqlite3_column_type(st, 0) == SQLITE_INTEGER)
+		ids_bound(ob, sqlite3_column_int64(st, 0));
+	sqlite3_finalize(st);
+	if (rc != SQLITE_ROW)
+		return rc;
+	rc = sqlite3_prepare_v2(ob->db,
+				"SELECT idkey, seq, id FROM alerts WHERE seq > ?1 ORDER BY seq", -1,
+				&st, NULL);
+	if (rc != SQLITE_OK)
+		return rc;
+	sqlite3_bind_int64(st, 1, ob->ids_upto);
+	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+		const char *id = (const char *)sqlite3_column_text(st, 2);
+
+		if (!id || sqlite3_column_bytes(st, 2) != XF_ALERT_ID_LEN)
+			continue; /* never written by the sensor, never looked up */
+		if (tail_add(&ob->tail, sqlite3_column_int64(st, 0), id,
+			     sqlite3_column_int64(st, 1))) {
+			rc = SQLITE_NOMEM;
+			break;
+		}
+	}
+	sqlite3_finalize(st);
+	return rc == SQLITE_DONE ? SQLITE_OK : rc;
 }
 
 /* The reader's connection: the same file, opened once the schema is ours. */
@@ -679,9 +922,7 @@ struct xf_outbox *xf_outbox_open(const char *path, const char *const *sinks, int
 		goto fail;
 	e = -EIO;
 	/* WAL: the sensor writes while `exfilter alerts` and sinks read. */
-	rc = wal_on(ob->db);
-	if (rc == SQLITE_OK)
-		rc = sqlite3_exec(ob->db, tuning_sql, NULL, NULL, NULL);
+	rc = tune(ob->db, !version);
 	if (rc != SQLITE_OK) {
 		snprintf(cause, sizeof(cause), "failed to switch to WAL mode: %s%s",
 			 rc == SQLITE_ERROR ? "the file system does not support it"
@@ -719,6 +960,12 @@ struct xf_outbox *xf_outbox_open(const char *path, const char *const *sinks, int
 	}
 	ob->next_seq = max_seq + 1;
 	ob->stored_seq = max_seq;
+	rc = tail_load(ob);
+	if (rc != SQLITE_OK) {
+		snprintf(cause, sizeof(cause), "failed to read the alert ids: %s%s",
+			 sqlite3_errmsg(ob->db), sqlite_hint(rc));
+		goto fail;
+	}
 	return ob;
 fail:
 	snprintf(err, errlen, "failed to open outbox %s: %s", path, cause);
@@ -800,11 +1047,15 @@ static int apply_put(struct xf_outbox *ob, const struct batch *b, const struct h
 	const struct xf_alert_rec *r = &h->rec;
 	int64_t key = xf_outbox_idkey(r->id), old;
 	sqlite3_stmt *st;
-	int rc, i;
+	int rc;
 
-	old = find_row(ob, r, key, &rc);
-	if (rc != SQLITE_OK)
-		return rc;
+	/* ids holds no key above ids_max: a new window's ids need no probe */
+	old = tail_find(&ob->tail, key, r->id);
+	if (!old && ob->ids_any && key <= ob->ids_max) {
+		old = find_row(ob, r, key, &rc);
+		if (rc != SQLITE_OK)
+			return rc;
+	}
 	/* ?2 and ?11 are the insert's only, ?12 the update's */
 	st = ob->st[old ? ST_MOVE : ST_INSERT];
 	sqlite3_bind_int64(st, 1, h->seq);
@@ -824,12 +1075,8 @@ static int apply_put(struct xf_outbox *ob, const struct batch *b, const struct h
 		sqlite3_bind_int64(st, 11, key);
 	}
 	rc = run(st);
-	st = ob->st[ST_PEND_ADD];
-	for (i = 0; rc == SQLITE_OK && i < ob->nsinks; i++) {
-		sqlite3_bind_int64(st, 1, ob->sink_id[i]);
-		sqlite3_bind_int64(st, 2, h->seq);
-		rc = run(st);
-	}
+	if (rc == SQLITE_OK && tail_add(&ob->tail, key, r->id, h->seq))
+		rc = SQLITE_NOMEM;
 	return rc;
 }
 
@@ -840,27 +1087,63 @@ static int ack_ready(const struct batch *b, const struct held_ack *a, size_t k)
 	return k >= b->nputs || a->seq < b->puts[k].seq;
 }
 
-static int apply_batch(struct xf_outbox *ob, const struct batch *b, size_t k)
+/* A tail grown past XF_OUTBOX_TAIL_ROWS goes into ids with this
+ * transaction, every row up to upto (the transaction's last seq). */
+static int ids_flush(struct xf_outbox *ob, int64_t upto)
+{
+	int rc;
+
+	sqlite3_bind_int64(ob->st[ST_IDS_ADD], 1, ob->ids_upto);
+	rc = run(ob->st[ST_IDS_ADD]);
+	if (rc != SQLITE_OK)
+		return rc;
+	sqlite3_bind_int64(ob->st[ST_IDS_UPTO], 1, upto);
+	return run(ob->st[ST_IDS_UPTO]);
+}
+
+/* One transaction: puts [from, to) of b, and the acks that go with them
+ * (ready once the first `to` puts are stored, not before the first `from`). */
+static int apply_txn(struct xf_outbox *ob, const struct batch *b, size_t from, size_t to)
 {
 	sqlite3_stmt *ack = ob->st[ST_ACK];
-	int rc;
-	size_t i;
+	size_t i, mark = ob->tail.n;
+	int rc, flush = 0;
 
 	rc = run(ob->st[ST_BEGIN]);
-	for (i = 0; rc == SQLITE_OK && i < k; i++)
+	for (i = from; rc == SQLITE_OK && i < to; i++)
 		rc = apply_put(ob, b, &b->puts[i]);
+	for (i = 0; rc == SQLITE_OK && to > from && i < (size_t)ob->nsinks; i++) {
+		sqlite3_bind_int64(ob->st[ST_PEND_ADD], 1, ob->sink_id[i]);
+		sqlite3_bind_int64(ob->st[ST_PEND_ADD], 2, b->puts[from].seq);
+		sqlite3_bind_int64(ob->st[ST_PEND_ADD], 3, b->puts[to - 1].seq);
+		rc = run(ob->st[ST_PEND_ADD]);
+	}
 	/* Acks name rows a sink was handed (committed, or held while commits
 	 * fail), so applying them after the puts gives the same result as in
 	 * call order. */
 	for (i = 0; rc == SQLITE_OK && i < b->nacks; i++) {
-		if (!ack_ready(b, &b->acks[i], k))
+		if (!ack_ready(b, &b->acks[i], to) || (from && ack_ready(b, &b->acks[i], from)))
 			continue;
 		sqlite3_bind_int64(ack, 1, ob->sink_id[b->acks[i].sink]);
 		sqlite3_bind_int64(ack, 2, b->acks[i].seq);
 		rc = run(ack);
 	}
+	if (rc == SQLITE_OK && to > from && ob->tail.n >= XF_OUTBOX_TAIL_ROWS) {
+		flush = 1;
+		rc = ids_flush(ob, b->puts[to - 1].seq);
+	}
 	if (rc == SQLITE_OK)
 		rc = run(ob->st[ST_COMMIT]);
+	if (rc != SQLITE_OK) {
+		/* rolled back (job_run makes sure): what this one added is not
+		 * in the store */
+		tail_truncate(&ob->tail, mark);
+	} else if (flush) {
+		ob->ids_upto = b->puts[to - 1].seq;
+		for (i = 0; i < ob->tail.n; i++)
+			ids_bound(ob, ob->tail.ent[i].key);
+		tail_truncate(&ob->tail, 0);
+	}
 	return rc;
 }
 
@@ -904,11 +1187,35 @@ static int batch_append(struct batch *to, struct batch *from)
 
 /* --- the job: one transaction, on the writer thread or in the caller --- */
 
-/* The writer's side: store the first job_k puts of job and their acks. */
+/*
+ * The writer's side: store the first job_k puts of job and their acks, in
+ * transactions of at most XF_OUTBOX_TXN_ROWS puts. A writer that fell
+ * behind gets every put since its last job, which may be 100k rows: one
+ * transaction of them outgrows the page cache (cache_size), and a disk
+ * that answers slowly would look hung for the whole of it. w_stored says
+ * how many puts are durable, w_progress_ns when the last transaction ended.
+ */
 static void job_run(struct xf_outbox *ob)
 {
-	int rc = apply_batch(ob, &ob->job, ob->job_k);
+	size_t from = 0, to;
+	uint64_t txns = 0;
+	int rc;
 
+	do {
+		to = ob->job_k - from > XF_OUTBOX_TXN_ROWS ? from + XF_OUTBOX_TXN_ROWS : ob->job_k;
+		rc = apply_txn(ob, &ob->job, from, to);
+		if (rc == SQLITE_OK) {
+			from = to;
+			txns++;
+		}
+		if (ob->threaded)
+			pthread_mutex_lock(&ob->mu);
+		ob->w_stored = from;
+		ob->w_txns = txns;
+		ob->w_progress_ns = mono_ns();
+		if (ob->threaded)
+			pthread_mutex_unlock(&ob->mu);
+	} while (rc == SQLITE_OK && from < ob->job_k);
 	ob->w_rc = rc;
 	if (rc == SQLITE_OK)
 		return;
@@ -1044,12 +1351,15 @@ static int job_collect(struct xf_outbox *ob)
 	ob->w_done = 0;
 	ob->running = 0;
 	ob->stalled = 0;
+	ob->gen++;
+	ob->stats.commits += ob->w_txns;
+	/* what the transactions before a failed one stored is durable */
+	ob->stats.stored += ob->w_stored;
+	if (ob->w_stored)
+		ob->stored_seq = ob->job.puts[ob->w_stored - 1].seq;
+	if (ob->w_rc == SQLITE_OK || ob->w_stored)
+		batch_drop(&ob->job, ob->w_stored);
 	if (ob->w_rc == SQLITE_OK) {
-		ob->stats.stored += ob->job_k;
-		ob->stats.commits++;
-		if (ob->job_k)
-			ob->stored_seq = ob->job.puts[ob->job_k - 1].seq;
-		batch_drop(&ob->job, ob->job_k);
 		if (!ob->job.nputs)
 			ob->failing = 0;
 		return 0;
@@ -1060,6 +1370,18 @@ static int job_collect(struct xf_outbox *ob)
 	return sqlite_errno(ob->w_rc);
 }
 
+/* How long the running job has gone without a transaction ending: a job
+ * of many transactions that keeps storing them is slow, not hung. */
+static int64_t job_quiet_ns(struct xf_outbox *ob)
+{
+	int64_t last;
+
+	pthread_mutex_lock(&ob->mu);
+	last = ob->w_progress_ns > ob->posted_ns ? ob->w_progress_ns : ob->posted_ns;
+	pthread_mutex_unlock(&ob->mu);
+	return mono_ns() - last;
+}
+
 int xf_outbox_commit(struct xf_outbox *ob)
 {
 	int e = job_collect(ob);
@@ -1067,12 +1389,14 @@ int xf_outbox_commit(struct xf_outbox *ob)
 	if (e > 0) {
 		/* Still writing. Past XF_OUTBOX_STALL_NS the caller hears of it
 		 * and its rows are held, as after a failure. */
-		if (!ob->stalled && mono_ns() - ob->posted_ns >= XF_OUTBOX_STALL_NS) {
+		int64_t quiet = job_quiet_ns(ob);
+
+		if (!ob->stalled && quiet >= XF_OUTBOX_STALL_NS) {
 			ob->stalled = 1;
 			snprintf(ob->errmsg, sizeof(ob->errmsg),
 				 "failed to commit outbox batch: no answer from the store for "
 				 "%lld ms (a hung disk?)",
-				 (long long)((mono_ns() - ob->posted_ns) / 1000000));
+				 (long long)(quiet / 1000000));
 		}
 		return ob->stalled ? -ETIMEDOUT : 0;
 	}
@@ -1222,6 +1546,11 @@ int xf_outbox_pending(struct xf_outbox *ob, int sink, int64_t after, int max, xf
 			return n;
 		return n + visit_held(&ob->open, after, max > 0 ? max - n : 0, &v);
 	}
+	/* A sink that took every stored row has nothing to read while nothing
+	 * is held: no read, so an idle writer and a disk that hangs meanwhile
+	 * cannot hold the caller either (the sensor pumps every loop). */
+	if (!ob->failing && !ob->stalled && after >= ob->stored_seq)
+		return 0;
 	sqlite3_bind_int64(st, 1, ob->sink_id[sink]);
 	sqlite3_bind_int64(st, 2, after);
 	sqlite3_bind_int(st, 3, max > 0 ? max : -1);
@@ -1245,7 +1574,9 @@ int64_t xf_outbox_backlog(struct xf_outbox *ob, int sink)
 
 	if (sink < 0 || sink >= ob->nsinks)
 		return -EINVAL;
-	if (ob->threaded && ob->running) /* no read meanwhile: see xf_outbox_pending() */
+	/* No read meanwhile (see xf_outbox_pending()), nor when no commit has
+	 * ended since the last count: only this outbox writes to the store. */
+	if ((ob->threaded && ob->running) || ob->backlog_gen[sink] == ob->gen + 1)
 		return ob->backlog[sink];
 	sqlite3_bind_int64(st, 1, ob->sink_id[sink]);
 	rc = sqlite3_step(st);
@@ -1254,6 +1585,7 @@ int64_t xf_outbox_backlog(struct xf_outbox *ob, int sink)
 	if (rc != SQLITE_ROW)
 		return set_err(ob, "count the backlog", rc);
 	ob->backlog[sink] = n;
+	ob->backlog_gen[sink] = ob->gen + 1;
 	return n;
 }
 

@@ -85,7 +85,8 @@ int64_t xf_outbox_put(struct xf_outbox *ob, const struct xf_alert_rec *rec);
  * back the result of the commit handed over before, returning its error if
  * it failed (nothing new is handed over then: the next call retries, so the
  * caller paces retries), and hands the open batch over when the writer is
- * idle. A commit running for more than a second returns -ETIMEDOUT and
+ * idle. A batch is stored in transactions of at most 8192 rows; a commit
+ * with no transaction ending for more than a second returns -ETIMEDOUT and
  * holds its rows (and later puts) like a failed one until it ends. */
 int xf_outbox_commit(struct xf_outbox *ob);
 

@@ -22,6 +22,8 @@
  *
  *   .output/tests/bench_sensor [--markdown] [--runs N] [--only outbox,kafka,flows,ring]
  *                              [--store-inline]   (ring: commits on the loop thread, as before)
+ *                              [--alerts N]       (outbox, kafka: N alerts, all in one window,
+ *                                                  100000 unless given)
  */
 #define _GNU_SOURCE
 #include <dirent.h>
@@ -84,6 +86,7 @@
 enum { S_OUTBOX = 1, S_KAFKA = 2, S_FLOWS = 4, S_RING = 8 };
 
 static int g_md, g_runs = RUNS_DEFAULT;
+static size_t g_alerts = N_ALERTS; /* --alerts: one window's alerts, outbox and kafka */
 static int g_store_inline; /* --store-inline: commits on the loop thread, as before the writer */
 static volatile sig_atomic_t g_stop;
 
@@ -407,11 +410,13 @@ static void alerts_free(struct alert_set *a)
 /* 1. outbox into SQLite                                                */
 /* ==================================================================== */
 
-/* outbox.c's PRAGMAs (tuning_sql there): the baseline runs with the same */
+/* outbox.c's PRAGMAs (tuning() there): the baseline runs with the same,
+ * after "PRAGMA page_size = N" (16384 as outbox.c creates a store, or 4096,
+ * SQLite's default and the outbox's before session 5), with
+ * wal_autocheckpoint set to 40 MiB of pages as outbox.c does */
 static const char bare_pragmas[] = "PRAGMA journal_mode = WAL;"
 				   "PRAGMA synchronous = NORMAL;"
 				   "PRAGMA cache_size = -32768;"
-				   "PRAGMA wal_autocheckpoint = 10000;"
 				   "PRAGMA journal_size_limit = 67108864;";
 
 struct ob_run {
@@ -471,7 +476,8 @@ static int run_outbox(const struct alert_set *a, int batch, int nsinks, int thre
 	if (tmpdir_make(dir, sizeof(dir)))
 		return -1;
 	snprintf(path, sizeof(path), "%s/alerts.db", dir);
-	ob = xf_outbox_open(path, names, nsinks, 0, err, sizeof(err));
+	/* memory_max: the writer thread may fall every alert behind */
+	ob = xf_outbox_open(path, names, nsinks, a->n, err, sizeof(err));
 	if (!ob) {
 		fprintf(stderr, "bench_sensor: %s\n", err);
 		goto out;
@@ -549,10 +555,13 @@ static void bare_bind(sqlite3_stmt *st, int64_t seq, const struct xf_alert_rec *
 /*
  * The same rows with one prepared INSERT per row, BEGIN ... COMMIT per
  * batch, into schema 1 (UNIQUE index on the 32-character id: what the outbox
- * used before migration 2) or into the current schema (the integer idkey
- * index, xf_outbox_idkey() computed per row as the outbox does).
+ * used before migration 2), schema 2 (an index on the integer idkey,
+ * xf_outbox_idkey() computed per row as the outbox does) or schema 3 (no id
+ * index in alerts: the outbox keeps the newest keys in memory and adds them
+ * to its ids table in bulk, which a bare loop has no need for).
  */
-static int run_bare(const struct alert_set *a, int batch, int schema, struct ob_run *r)
+static int run_bare(const struct alert_set *a, int batch, int schema, int page,
+		    struct ob_run *r)
 {
 	static const char ins1[] = "INSERT INTO alerts (seq, id, rev, ts_ms, client, domain, "
 				   "score, severity, action, json) VALUES (?1, ?2, ?3, ?4, ?5, ?6, "
@@ -560,7 +569,7 @@ static int run_bare(const struct alert_set *a, int batch, int schema, struct ob_
 	static const char ins2[] = "INSERT INTO alerts (seq, id, rev, ts_ms, client, domain, "
 				   "score, severity, action, json, idkey) VALUES (?1, ?2, ?3, ?4, "
 				   "?5, ?6, ?7, ?8, ?9, ?10, ?11)";
-	char dir[PATH_MAX], path[PATH_MAX + 16];
+	char dir[PATH_MAX], path[PATH_MAX + 16], sql[128];
 	sqlite3_stmt *st = NULL;
 	sqlite3 *db = NULL;
 	struct io_mark m0;
@@ -571,10 +580,12 @@ static int run_bare(const struct alert_set *a, int batch, int schema, struct ob_
 	if (tmpdir_make(dir, sizeof(dir)))
 		return -1;
 	snprintf(path, sizeof(path), "%s/bare.db", dir);
+	snprintf(sql, sizeof(sql), "PRAGMA page_size = %d; PRAGMA wal_autocheckpoint = %d;", page,
+		 (40 << 20) / page);
 	if (sqlite3_open_v2(path, &db,
 			    SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_NOMUTEX,
 			    NULL) != SQLITE_OK ||
-	    bare_exec(db, bare_pragmas))
+	    bare_exec(db, sql) || bare_exec(db, bare_pragmas))
 		goto out;
 	for (int v = 1; v <= schema; v++)
 		if (bare_exec(db, xf_outbox_schema_sql(v)))
@@ -625,8 +636,9 @@ enum {
 	OB_0SINK,
 	BARE_1000,
 	BARE_5000,
+	BARE2_1000,
+	BARE4K_1000,
 	BARE1_1000,
-	BARE1_5000,
 	OB_VARIANTS
 };
 
@@ -635,17 +647,21 @@ static int bench_outbox(const struct alert_set *a)
 	static const struct {
 		const char *name;
 		int batch, sinks, bare; /* bare: the schema version of a bare loop */
-		int thread;
+		int thread, page; /* page: the bare loop's page size */
 	} v[OB_VARIANTS] = {
 		[OB_1000] = {"xf_outbox_put+commit, batch 1000, 1 sink", 1000, 1, 0},
 		[OB_5000] = {"xf_outbox_put+commit, batch 5000, 1 sink", 5000, 1, 0},
 		[OB_THREAD] = {"xf_outbox_put+commit, batch 1000, 1 sink, writer thread", 1000, 1, 0,
 			       1},
 		[OB_0SINK] = {"xf_outbox_put+commit, batch 1000, 0 sinks", 1000, 0, 0},
-		[BARE_1000] = {"bare sqlite3 INSERT, batch 1000", 1000, 0, 2},
-		[BARE_5000] = {"bare sqlite3 INSERT, batch 5000", 5000, 0, 2},
-		[BARE1_1000] = {"bare sqlite3 INSERT, schema 1 (UNIQUE id), batch 1000", 1000, 0, 1},
-		[BARE1_5000] = {"bare sqlite3 INSERT, schema 1 (UNIQUE id), batch 5000", 5000, 0, 1},
+		[BARE_1000] = {"bare sqlite3 INSERT, batch 1000", 1000, 0, 3, 0, 16384},
+		[BARE_5000] = {"bare sqlite3 INSERT, batch 5000", 5000, 0, 3, 0, 16384},
+		[BARE2_1000] = {"bare sqlite3 INSERT, schema 2 (idkey index), batch 1000", 1000, 0, 2,
+				0, 16384},
+		[BARE4K_1000] = {"bare sqlite3 INSERT, schema 2, 4 KiB pages, batch 1000", 1000, 0, 2,
+				 0, 4096},
+		[BARE1_1000] = {"bare sqlite3 INSERT, schema 1 (UNIQUE id), 4 KiB pages, batch 1000",
+				1000, 0, 1, 0, 4096},
 	};
 	double rate[OB_VARIANTS][RUNS_MAX], share[OB_VARIANTS][RUNS_MAX];
 	double wb[OB_VARIANTS][RUNS_MAX], cpu[OB_VARIANTS][RUNS_MAX];
@@ -656,7 +672,7 @@ static int bench_outbox(const struct alert_set *a)
 		for (int j = 0; j < OB_VARIANTS; j++) {
 			int k = (j + r) % OB_VARIANTS;
 			struct ob_run o = {0};
-			int e = v[k].bare ? run_bare(a, v[k].batch, v[k].bare, &o)
+			int e = v[k].bare ? run_bare(a, v[k].batch, v[k].bare, v[k].page, &o)
 					  : run_outbox(a, v[k].batch, v[k].sinks, v[k].thread, &o);
 
 			if (e)
@@ -676,7 +692,8 @@ static int bench_outbox(const struct alert_set *a)
 	     runs);
 	note("baseline: the same rows into the same schema (every xf_outbox_schema_sql(v)) with one "
 	     "prepared INSERT per row, BEGIN IMMEDIATE ... COMMIT per batch, outbox.c's PRAGMAs "
-	     "(WAL, synchronous=NORMAL, cache_size=-32768, wal_autocheckpoint=10000)");
+	     "(page_size=16384 unless the case says 4 KiB, WAL, synchronous=NORMAL, "
+	     "cache_size=-32768, wal_autocheckpoint=40 MiB of pages)");
 	note("written: bytes handed to write(2)/pwrite(2) per alert (wchar of /proc/self/io: WAL "
 	     "appends and checkpoints during the run), CPU: this process's user+system time per "
 	     "alert; both move far less with the machine's load than alerts/s");
@@ -2163,7 +2180,7 @@ static void usage(const char *argv0)
 {
 	fprintf(stderr,
 		"usage: %s [--markdown] [--runs N] [--only outbox,kafka,flows,ring] "
-		"[--store-inline]\n",
+		"[--store-inline] [--alerts N]\n",
 		argv0);
 }
 
@@ -2186,6 +2203,15 @@ int main(int argc, char **argv)
 				return 2;
 			}
 			g_runs = (int)v;
+		} else if (!strcmp(argv[i], "--alerts") && i + 1 < argc) {
+			char *end;
+			long v = strtol(argv[++i], &end, 10);
+
+			if (*end || v < 1000 || v > 2000000) {
+				fprintf(stderr, "bench_sensor: --alerts wants 1000..2000000\n");
+				return 2;
+			}
+			g_alerts = (size_t)v;
 		} else if (!strcmp(argv[i], "--store-inline")) {
 			g_store_inline = 1;
 		} else if (!strcmp(argv[i], "--only") && i + 1 < argc) {
@@ -2214,7 +2240,7 @@ int main(int argc, char **argv)
 	 * printed in its place */
 	if ((only & S_FLOWS) && flows_measure())
 		err = 1;
-	if ((only & (S_OUTBOX | S_KAFKA)) && alerts_build(&alerts, N_ALERTS))
+	if ((only & (S_OUTBOX | S_KAFKA)) && alerts_build(&alerts, g_alerts))
 		err = 1;
 	if (!err && (only & S_OUTBOX) && !g_stop && bench_outbox(&alerts))
 		err = 1;

@@ -255,6 +255,41 @@ static void test_create_reopen(void **state)
 	xf_outbox_close(ob);
 }
 
+/* A new store gets 16 KiB pages; one made with SQLite's 4 KiB (the schema
+ * file through sqlite3, or an exfilter before session 5) keeps them and
+ * works; wal_autocheckpoint is 40 MiB of either. */
+static void test_page_size(void **state)
+{
+	struct fx *fx = *state;
+	char old_path[192], sql[16384];
+	struct xf_outbox *ob;
+	struct seen s;
+	sqlite3 *db;
+	int v, i;
+
+	ob = open_ok(fx->path, two_sinks, 2, 0);
+	assert_int_equal(pragma_int(xf_outbox_db(ob), "PRAGMA page_size"), 16384);
+	assert_int_equal(pragma_int(xf_outbox_db(ob), "PRAGMA wal_autocheckpoint"), 2560);
+	xf_outbox_close(ob);
+
+	snprintf(old_path, sizeof(old_path), "%s/old.db", fx->dir);
+	sql[0] = 0;
+	for (v = 1; v <= newest_version(); v++)
+		strncat(sql, xf_outbox_schema_sql(v), sizeof(sql) - strlen(sql) - 1);
+	assert_int_equal(sqlite3_open(old_path, &db), SQLITE_OK);
+	assert_int_equal(sqlite3_exec(db, "PRAGMA page_size = 4096", NULL, NULL, NULL), SQLITE_OK);
+	assert_int_equal(sqlite3_exec(db, sql, NULL, NULL, NULL), SQLITE_OK);
+	sqlite3_close(db);
+	ob = open_ok(old_path, two_sinks, 2, 0);
+	assert_int_equal(pragma_int(xf_outbox_db(ob), "PRAGMA page_size"), 4096);
+	assert_int_equal(pragma_int(xf_outbox_db(ob), "PRAGMA wal_autocheckpoint"), 10240);
+	for (i = 1; i <= 50; i++)
+		put_simple(ob, (unsigned int)i, 1);
+	assert_int_equal(xf_outbox_commit(ob), 0);
+	assert_int_equal(query(ob, 0, NULL, NULL, 0, &s), 50);
+	xf_outbox_close(ob);
+}
+
 static void test_sinks_independent(void **state)
 {
 	static const char *const reversed[] = { "jsonl", "kafka" };
@@ -758,6 +793,218 @@ static void test_migrate_v1(void **state)
 	xf_outbox_close(ob);
 }
 
+/* Rows of one id in the store: dedup holds whichever way the id is found. */
+static int64_t rows_of(sqlite3 *db, unsigned int n)
+{
+	char sql[128];
+
+	snprintf(sql, sizeof(sql), "SELECT count(*) FROM alerts WHERE id = '%032x'", n);
+	return pragma_int(db, sql);
+}
+
+/* A schema 2 store (an index on idkey) keeps its rows and export state
+ * through migration 3; every key lands in ids, and updates find them. */
+static void test_migrate_v2(void **state)
+{
+	struct fx *fx = *state;
+	struct xf_outbox *ob;
+	struct seen s;
+	sqlite3 *db;
+	int i;
+
+	assert_int_equal(sqlite3_open(fx->path, &db), SQLITE_OK);
+	assert_int_equal(sqlite3_exec(db, xf_outbox_schema_sql(1), NULL, NULL, NULL), SQLITE_OK);
+	assert_int_equal(sqlite3_exec(db, xf_outbox_schema_sql(2), NULL, NULL, NULL), SQLITE_OK);
+	assert_int_equal(sqlite3_exec(db,
+				      "INSERT INTO sinks (sink, name) VALUES (1, 'kafka'), (2, 'jsonl');"
+				      "INSERT INTO alerts VALUES (3, 1, '00000000000000000000000000000001', "
+				      "1, 1000, '10.0.0.1', 'a.example', 90, 'high', 'blocked', '{}');"
+				      "INSERT INTO alerts VALUES (4, 2, '00000000000000000000000000000002', "
+				      "1, 2000, '10.0.0.2', 'b.example', 60, 'medium', 'alerted', '{}');"
+				      "INSERT INTO pending VALUES (1, 4), (2, 3), (2, 4);",
+				      NULL, NULL, NULL),
+			 SQLITE_OK);
+	sqlite3_close(db);
+
+	ob = open_ok(fx->path, two_sinks, 2, 0);
+	db = xf_outbox_db(ob);
+	assert_int_equal(pragma_int(db, "PRAGMA user_version"), newest_version());
+	assert_int_equal(pragma_int(db, "SELECT count(*) FROM sqlite_master WHERE name = "
+					"'alerts_idkey'"),
+			 0);
+	assert_int_equal(pragma_int(db, "SELECT count(*) FROM ids WHERE idkey = 1 AND seq = 3"), 1);
+	assert_int_equal(pragma_int(db, "SELECT count(*) FROM ids WHERE idkey = 2 AND seq = 4"), 1);
+	assert_int_equal(pragma_int(db, "SELECT seq FROM ids_upto"), 4);
+	assert_int_equal(xf_outbox_backlog(ob, 0), 1);
+	assert_int_equal(xf_outbox_backlog(ob, 1), 2);
+	/* found through ids: replaced, its old key entry gone with the old seq */
+	assert_int_equal(put_simple(ob, 1, 2), 5);
+	assert_int_equal(xf_outbox_commit(ob), 0);
+	assert_int_equal(rows_of(db, 1), 1);
+	assert_int_equal(pragma_int(db, "SELECT count(*) FROM ids WHERE seq = 3"), 0);
+	assert_int_equal(query(ob, 0, NULL, NULL, 0, &s), 2);
+	assert_int_equal(s.seq[1], 5);
+	assert_int_equal(s.rev[1], 2);
+	assert_int_equal(xf_outbox_backlog(ob, 0), 2);
+	/* new ids after the migration go to the tail, and are found there */
+	for (i = 10; i < 20; i++)
+		put_simple(ob, (unsigned int)i, 1);
+	assert_int_equal(xf_outbox_commit(ob), 0);
+	put_simple(ob, 15, 2);
+	assert_int_equal(xf_outbox_commit(ob), 0);
+	assert_int_equal(rows_of(db, 15), 1);
+	assert_int_equal(pragma_int(db, "SELECT count(*) FROM alerts"), 12);
+	xf_outbox_close(ob);
+
+	/* ids_upto lost its row: open indexes every row again */
+	raw_exec(fx->path, "DELETE FROM ids_upto; DELETE FROM ids");
+	ob = open_ok(fx->path, two_sinks, 2, 0);
+	db = xf_outbox_db(ob);
+	assert_int_equal(pragma_int(db, "SELECT seq FROM ids_upto"), 16);
+	assert_int_equal(pragma_int(db, "SELECT count(*) FROM ids"), 12);
+	put_simple(ob, 2, 2);
+	put_simple(ob, 12, 2);
+	assert_int_equal(xf_outbox_commit(ob), 0);
+	assert_int_equal(rows_of(db, 2), 1);
+	assert_int_equal(rows_of(db, 12), 1);
+	assert_int_equal(pragma_int(db, "SELECT count(*) FROM alerts"), 12);
+	xf_outbox_close(ob);
+}
+
+/*
+ * Past XF_OUTBOX_TAIL_ROWS (65536) rows above ids_upto, a commit moves the
+ * tail's keys into ids. Updates find their row before, during and after
+ * that, across a reopen (the tail is rebuilt from the store), and after a
+ * failed commit (what it added to the tail is forgotten).
+ */
+static void test_id_tail(void **state)
+{
+	enum { ROWS = 70000 };
+	struct fx *fx = *state;
+	struct xf_outbox *ob;
+	sqlite3 *db;
+	int64_t upto, seq;
+	int ok = 0, nobufs = 0;
+	unsigned int i;
+	char sql[64];
+
+	ob = open_ok(fx->path, two_sinks, 1, 0);
+	db = xf_outbox_db(ob);
+	for (i = 1; i <= ROWS; i++) {
+		put_simple(ob, i, 1);
+		if (i % 10000 == 0)
+			assert_int_equal(xf_outbox_commit(ob), 0);
+	}
+	assert_int_equal(xf_outbox_commit(ob), 0);
+	upto = pragma_int(db, "SELECT seq FROM ids_upto");
+	/* the transaction that passed 65536 (a commit may take several) */
+	assert_true(upto >= 65536 && upto <= ROWS);
+	assert_int_equal(pragma_int(db, "SELECT count(*) FROM ids"), upto);
+	assert_int_equal(pragma_int(db, "SELECT max(seq) FROM ids"), upto);
+	/* an indexed row, and again (now in the tail) */
+	put_simple(ob, 7, 2);
+	assert_int_equal(xf_outbox_commit(ob), 0);
+	put_simple(ob, 7, 3);
+	assert_int_equal(xf_outbox_commit(ob), 0);
+	assert_int_equal(rows_of(db, 7), 1);
+	assert_int_equal(pragma_int(db, "SELECT count(*) FROM ids"), upto - 1);
+	/* new rows in the tail, then a reopen rebuilds it */
+	for (i = ROWS + 1; i <= ROWS + 5; i++)
+		put_simple(ob, i, 1);
+	assert_int_equal(xf_outbox_commit(ob), 0);
+	xf_outbox_close(ob);
+
+	ob = open_ok(fx->path, two_sinks, 1, 0);
+	db = xf_outbox_db(ob);
+	put_simple(ob, ROWS + 3, 2);
+	put_simple(ob, 7, 4);
+	put_simple(ob, 8, 2);
+	assert_int_equal(xf_outbox_commit(ob), 0);
+	assert_int_equal(rows_of(db, ROWS + 3), 1);
+	assert_int_equal(rows_of(db, 7), 1);
+	assert_int_equal(rows_of(db, 8), 1);
+
+	/* A commit of new ids that fails halfway (no page beyond the file's):
+	 * once stored, they are found, not lost. */
+	snprintf(sql, sizeof(sql), "PRAGMA max_page_count = %lld",
+		 (long long)pragma_int(db, "PRAGMA page_count"));
+	assert_int_equal(sqlite3_exec(db, sql, NULL, NULL, NULL), SQLITE_OK);
+	put_range(ob, ROWS + 10, ROWS + 50, &ok, &nobufs);
+	assert_int_equal(xf_outbox_commit(ob), -ENOSPC);
+	assert_int_equal(sqlite3_exec(db, "PRAGMA max_page_count = 1000000", NULL, NULL, NULL),
+			 SQLITE_OK);
+	assert_int_equal(xf_outbox_commit(ob), 0);
+	for (i = ROWS + 10; i < ROWS + 50; i++)
+		assert_int_equal(rows_of(db, i), 1);
+	seq = put_simple(ob, ROWS + 12, 2);
+	assert_int_equal(xf_outbox_commit(ob), 0);
+	assert_int_equal(rows_of(db, ROWS + 12), 1);
+	assert_int_equal(pragma_int(db, "SELECT max(seq) FROM alerts"), seq);
+	assert_int_equal(pragma_int(db, "SELECT count(*) FROM alerts"), ROWS + 5 + 40);
+	xf_outbox_close(ob);
+}
+
+/*
+ * A commit of more than XF_OUTBOX_TXN_ROWS (8192) puts goes in several
+ * transactions; when a later one fails (disk full), what the ones before
+ * stored stays stored and counted, the rest is held, and the retry stores
+ * each row once.
+ */
+static void test_txn_split(void **state)
+{
+	enum { ROWS = 20000 };
+	static char json[2048];
+	struct fx *fx = *state;
+	struct xf_outbox_stats st;
+	struct xf_outbox *ob;
+	struct xf_alert_rec r;
+	char sql[64];
+	sqlite3 *db;
+	unsigned int i;
+	int calls = 0;
+
+	memset(json, 'j', sizeof(json) - 1);
+	ob = open_ok(fx->path, two_sinks, 1, 30000);
+	db = xf_outbox_db(ob);
+	for (i = 1; i <= ROWS; i++) {
+		rec_make(&r, i, i, "10.0.0.1", "example.com", "{}");
+		assert_true(xf_outbox_put(ob, &r) > 0);
+	}
+	assert_int_equal(xf_outbox_commit(ob), 0);
+	xf_outbox_stats(ob, &st);
+	assert_int_equal(st.commits, 3); /* 8192 + 8192 + 3616 */
+	assert_int_equal(st.stored, ROWS);
+
+	/* about 1200 pages of 16 KiB take 8192 rows of 2 KiB; 1500 more,
+	 * not 2900 */
+	snprintf(sql, sizeof(sql), "PRAGMA max_page_count = %lld",
+		 (long long)pragma_int(db, "PRAGMA page_count") + 1500);
+	assert_int_equal(sqlite3_exec(db, sql, NULL, NULL, NULL), SQLITE_OK);
+	for (i = ROWS + 1; i <= 2 * ROWS; i++) {
+		rec_make(&r, i, i, "10.0.0.1", "example.com", json);
+		assert_true(xf_outbox_put(ob, &r) > 0);
+	}
+	assert_int_equal(xf_outbox_commit(ob), -ENOSPC);
+	xf_outbox_stats(ob, &st);
+	assert_int_equal(st.stored, ROWS + 8192);
+	assert_int_equal(st.held, ROWS - 8192);
+	assert_int_equal(xf_outbox_backlog(ob, 0), ROWS + 8192);
+	assert_int_equal(pragma_int(db, "SELECT count(*) FROM alerts"), ROWS + 8192);
+
+	assert_int_equal(sqlite3_exec(db, "PRAGMA max_page_count = 1000000", NULL, NULL, NULL),
+			 SQLITE_OK);
+	do {
+		assert_int_equal(xf_outbox_commit(ob), 0);
+		xf_outbox_stats(ob, &st);
+	} while (st.held && ++calls < 100);
+	assert_int_equal(st.held, 0);
+	assert_int_equal(st.stored, 2 * ROWS);
+	assert_int_equal(pragma_int(db, "SELECT count(*) FROM alerts"), 2 * ROWS);
+	assert_int_equal(pragma_int(db, "SELECT count(DISTINCT id) FROM alerts"), 2 * ROWS);
+	assert_int_equal(xf_outbox_backlog(ob, 0), 2 * ROWS);
+	xf_outbox_close(ob);
+}
+
 /* Ids that share the integer key are still different alerts. */
 static void test_idkey_collision(void **state)
 {
@@ -1242,6 +1489,7 @@ int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test_setup_teardown(test_create_reopen, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_page_size, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_sinks_independent, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_replace, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_crash_reopen, setup, teardown),
@@ -1253,6 +1501,9 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_commit_failure, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_batch_over_bound, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_migrate_v1, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_migrate_v2, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_id_tail, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_txn_split, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_idkey_collision, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_full_export_and_drain, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_query, setup, teardown),
