@@ -65,7 +65,12 @@ struct xf_name_state {
 	__u32 nbytes; /* label bytes */
 	__u32 enc_min; /* config: enc_label_min */
 	__u32 nlab; /* labels recorded in lab[] */
-	__u32 pad;
+	/*
+	 * 1: labels recorded with no byte loop, hashes and lengths only
+	 * (parse_dns.h, xf_dns_labels()); the class counts and entropy that
+	 * xf_name_labels() and xf_name_finish_sfx() derive are then 0
+	 */
+	__u32 hash_only;
 	struct xf_lab_rec lab[XF_LABELS_MAX]; /* not cleared: only lab[0..nlab) is read */
 };
 
@@ -273,7 +278,7 @@ XF_INLINE void xf_name_labels(const struct xf_buf *b, struct xf_name_state *s,
 {
 	__u64 name_hash, tot = 0, tot8 = 0; /* even class bytes, odd class bytes */
 	__u32 k, n, enc_min, nbytes = 0;
-	__u8 known;
+	__u8 known, keep;
 
 	XF_FORGET();
 	n = s->nlab;
@@ -305,13 +310,19 @@ XF_INLINE void xf_name_labels(const struct xf_buf *b, struct xf_name_state *s,
 	s->nbytes = nbytes;
 	f->labels = (__u8)(n < XF_LABELS_MAX ? n : XF_LABELS_MAX);
 	f->lower = XF_CP(tot, XF_CP_LOWER);
-	f->upper = XF_CP(tot8, XF_CP_UPPER - 8);
+	/*
+	 * A hash-only walk marks each label as holding a capital, so that the
+	 * branch above folds case; masked out here without a branch (each
+	 * branch would split the verifier's states).
+	 */
+	keep = (__u8)(s->hash_only - 1);
+	f->upper = XF_CP(tot8, XF_CP_UPPER - 8) & keep;
 	f->digit = XF_CP(tot, XF_CP_DIGIT);
 	f->hyphen = XF_CP(tot8, XF_CP_HYPHEN - 8);
 	f->b64sym = XF_CP(tot, XF_CP_SYM);
 	f->binary = XF_CP(tot8, XF_CP_BIN - 8);
 	known = f->lower + f->upper + f->digit + f->hyphen + f->b64sym + f->binary;
-	f->other = (__u8)(nbytes - known);
+	f->other = (__u8)(nbytes - known) & keep;
 	xf_name_tail(s, f->labels);
 }
 
@@ -410,6 +421,7 @@ XF_INLINE void xf_name_finish_sfx(struct xf_name_state *s, struct xf_name_feat *
 
 	XF_FORGET(); /* the label loop's sums, read back: unknown to the verifier */
 	n = s->nbytes & 0xff; /* <= 253: the mask only bounds the index */
+	n &= s->hash_only - 1; /* hash-only: no entropy (0 bytes profiled) */
 
 	f->name_len = (__u16)(f->labels ? s->nbytes + f->labels - 1 : 0); /* dots between labels */
 	f->name_hash = s->name_hash;

@@ -157,6 +157,8 @@ verdict() {
 	# difference within 5 % is called level (single runs here vary more)
 	awk -v smoke="$smoke" -v r_b="$(kv dns.ratio_b_a)" -v r_c="$(kv dns.ratio_c_a)" \
 		-v a_b="$(kv dns.added_p99_b)" -v a_c="$(kv dns.added_p99_c)" -v rate="$(kv dns.rate)" \
+		-v a2_b="$(kv dns.added_p99_busy_b)" -v a2_c="$(kv dns.added_p99_busy_c)" \
+		-v rate2="$(kv dns.rate_busy)" -v s_cpu="$(kv dns.sensor_cpu_pct)" \
 		-v p50a="$(kv dns.p50_a)" -v p50b="$(kv dns.p50_b)" -v p50c="$(kv dns.p50_c)" \
 		-v ns_in="$(kv dns.bpf_ns_ingress)" -v ns_eg="$(kv dns.bpf_ns_egress)" -v d_dns="$d_dns" \
 		-v d_long="$d_long" -v d_tls="$d_tls" -v d_tcp="$d_tcp" -v rp_ts="$rp_ts" \
@@ -196,7 +198,13 @@ verdict() {
 		if (num(r_b) && num(r_c)) {
 			s = s sprintf("DNS (dnsperf against unbound, the same deny policy): %s; dnsdist in front kept %s: %s", kept(r_b, "throughput"), pkept(r_c), cmp(r_b, r_c, "throughput"))
 			if (num(a_b) && num(a_c))
-				s = s sprintf(". At a fixed %s qps, p50 was %s unfiltered, %s with exfilter, %s through dnsdist%s.", rate, us(p50a), us(p50b), us(p50c), lat(a_b, a_c, "us"))
+				s = s sprintf(". At a fixed %s qps, p50 was %s unfiltered, %s with exfilter, %s through dnsdist%s", rate, us(p50a), us(p50b), us(p50c), lat(a_b, a_c, "us"))
+			if (num(a2_b) && num(a2_c))
+				s = s sprintf("; at a busier %s qps%s", rate2, lat(a2_b, a2_c, "us"))
+			if (num(s_cpu))
+				s = s sprintf("; the exfilter sensor process itself used %s %% of one CPU under the unpaced load", s_cpu)
+			if (num(a_b) && num(a_c))
+				s = s "."
 			else
 				s = s "."
 		} else

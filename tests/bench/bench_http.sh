@@ -36,26 +36,8 @@ source "$HERE/../integration/lib.sh"
 source "$HERE/lib_bench.sh"
 
 ARGS=("$@")
-# the command line as printed: --kv names a temp file, not a setting
-SHOWN=$(sed -E 's/ ?--kv [^ ]+//' <<<"$*")
-rounds=7
-secs=4
-conns=32
-smoke=0
-while (($#)); do
-	case $1 in
-	--smoke) smoke=1 rounds=1 secs=1 ;;
-	--rounds) rounds=${2:?--rounds needs a number}; shift ;;
-	--seconds) secs=${2:?--seconds needs a number}; shift ;;
-	--connections) conns=${2:?--connections needs a number}; shift ;;
-	--kv) XB_KV=${2:?--kv needs a file}; shift ;;
-	*) xf_die "bench_http: unknown argument '$1' (--smoke, --rounds N, --seconds S, --connections C, --kv FILE)" ;;
-	esac
-	shift
-done
-for v in rounds secs conns; do
-	[[ ${!v} =~ ^[1-9][0-9]{0,3}$ ]] || xf_die "bench_http: --$v must be a number 1..9999, got '${!v}'"
-done
+xb_web_args bench_http connections 32 "$@"
+conns=$knob
 
 xf_require_root
 xf_bound_runtime 600 "${ARGS[@]}"
@@ -79,25 +61,7 @@ http_try() {
 
 # --- policy check ----------------------------------------------------------
 declare -A CHECK
-xb_assert_no_filter
-CHECK[a_ok]=$(http_try "$XB_ALLOWED" "$XB_IP_S")
-CHECK[a_deny]=$(http_try "$DENIED" "$XB_IP_S")
-xb_exfilter_up
-xb_exfilter_block_list host
-d0=$(xb_stat drops)
-CHECK[b_ok]=$(http_try "$XB_ALLOWED" "$XB_IP_S")
-CHECK[b_deny]=$(http_try "$DENIED" "$XB_IP_S")
-CHECK[b_drops]=$(($(xb_stat drops) - d0))
-xb_exfilter_down
-CHECK[c_ok]=$(http_try "$XB_ALLOWED" "$XB_IP_P")
-CHECK[c_deny]=$(http_try "$DENIED" "$XB_IP_P")
-for w in a b c; do
-	xb_log "policy $w: allowed -> ${CHECK[${w}_ok]}, denied -> ${CHECK[${w}_deny]}"
-done
-policy_ok=1
-[[ ${CHECK[a_ok]% *} == 200 && ${CHECK[a_deny]% *} == 200 ]] || policy_ok=0
-[[ ${CHECK[b_ok]% *} == 200 && ${CHECK[b_deny]% *} == 000 && ${CHECK[b_drops]} -gt 0 ]] || policy_ok=0
-[[ ${CHECK[c_ok]% *} == 200 && ${CHECK[c_deny]% *} == 403 ]] || policy_ok=0
+xb_web_policy http_try host 200 403
 
 # --- measured runs -----------------------------------------------------------
 RUNS=$XF_TMP/runs.tsv
@@ -149,26 +113,15 @@ one_run() {
 	fi
 }
 
-if ((policy_ok)); then
-	if ((!smoke)); then
-		xf_in "$XF_NS_C" "${XB_PIN_CLIENT[@]}" wrk -t1 -c"$conns" -d1s \
-			-H "Host: $XB_ALLOWED" "http://$XB_IP_S/" >/dev/null 2>&1 || true
-	fi
-	for ((r = 1; r <= rounds; r++)); do
-		for w in "${WAYS[@]}"; do
-			one_run "$w" "$r"
-		done
-	done
-fi
+xb_web_rounds wrk -t1 -c"$conns" -d1s -H "Host: $XB_ALLOWED" "http://$XB_IP_S/"
 
 # --- report ------------------------------------------------------------------
-col() { awk -F'\t' -v w="$1" -v c="$2" '$1 == w { print $c }' "$RUNS" | xb_median; }
 declare -A RATE P50 P99 ERR
 for w in "${WAYS[@]}"; do
-	RATE[$w]=$(col "$w" 3)
-	P50[$w]=$(col "$w" 4)
-	P99[$w]=$(col "$w" 5)
-	ERR[$w]=$(awk -F'\t' -v w="$w" '$1 == w { s += $7 } END { print s + 0 }' "$RUNS")
+	RATE[$w]=$(xb_web_col "$w" 3)
+	P50[$w]=$(xb_web_col "$w" 4)
+	P99[$w]=$(xb_web_col "$w" 5)
+	ERR[$w]=$(xb_web_sum "$w" 7)
 done
 rb=$(xb_ratio "${RATE[b]}" "${RATE[a]}")
 rc=$(xb_ratio "${RATE[c]}" "${RATE[a]}")
@@ -192,19 +145,8 @@ veth and \`exfilter block host:NAME\` for each denied name; (c) wrk to HAProxy
 Rounds: $rounds x $secs s per way, interleaved a, b, c, a, b, c, ...; medians over
 rounds (latency: the median of each run's wrk percentile).
 
-Policy check before measuring (curl from the client namespace):
-
-| way | allowed Host | denied Host \`$DENIED\` |
-|---|---|---|
-| ${NAME[a]} (control) | $(xb_describe "${CHECK[a_ok]}") | $(xb_describe "${CHECK[a_deny]}"): reaches nginx |
-| ${NAME[b]} | $(xb_describe "${CHECK[b_ok]}") | $(xb_describe "${CHECK[b_deny]}"); kernel drops +${CHECK[b_drops]} |
-| ${NAME[c]} | $(xb_describe "${CHECK[c_ok]}") | $(xb_describe "${CHECK[c_deny]}") from HAProxy |
-
 EOF
-if ((!policy_ok)); then
-	echo "**Policy check failed: the three ways do not enforce the same policy; nothing measured.**"
-	exit 1
-fi
+xb_web_policy_table Host " from HAProxy"
 cat <<EOF
 | way | requests/s | vs (a) | p50 ms | p99 ms | errors |
 |---|---|---|---|---|---|
@@ -218,7 +160,7 @@ cat <<EOF
 
 Ratios: (b) is ${rb}x (a) in requests/s ($(xb_met "$rb" 0.95) against the 0.95x used for TLS); (b) is ${bc}x (c)
 ((c) is ${rc}x (a)), so (b) ahead of (c): $(xb_met "$bc" 1.0001).
-Added p99 over (a): (b) $(xb_ms "$(awk -v x="${P99[b]}" -v y="${P99[a]}" 'BEGIN { print x - y }')") ms, (c) $(xb_ms "$(awk -v x="${P99[c]}" -v y="${P99[a]}" 'BEGIN { print x - y }')") ms.
+Added p99 over (a): (b) $(xb_ms "$(xb_diff "${P99[b]}" "${P99[a]}")") ms, (c) $(xb_ms "$(xb_diff "${P99[c]}" "${P99[a]}")") ms.
 
 Checks on every run: $(awk -F'\t' '{ n += $6 } END { printf "%d requests", n }' "$RUNS"), no non-2xx answer; in (b) the kernel counted
 $(awk -F'\t' '$1 == "b" { s += $8; n += $6 } END { printf "%d Hosts for %d requests", s, n }' "$RUNS"); errors = wrk socket errors.
@@ -227,21 +169,4 @@ Runs in order (way, round, requests/s, p99 ms):
 $(awk -F'\t' '{ printf "%s%s%d %.0f/s %.2fms", (NR > 1 ? ", " : ""), $1, $2, $3, $5 / 1000 } END { print "" }' "$RUNS")
 EOF
 # key=value figures for make bench's verdict (--kv FILE, or BENCH_KV)
-xb_kv http.smoke "$smoke"
-xb_kv http.rounds "$rounds"
-xb_kv http.checks_ok "$run_checks_ok"
-for w in "${WAYS[@]}"; do
-	xb_kv "http.rate_$w" "${RATE[$w]}"
-	xb_kv "http.p99_us_$w" "${P99[$w]}"
-done
-xb_kv http.ratio_b_a "$rb"
-xb_kv http.ratio_c_a "$rc"
-xb_kv http.ratio_b_c "$bc"
-xb_kv http.added_p99_us_b "$(awk -v x="${P99[b]}" -v y="${P99[a]}" 'BEGIN { print x - y }')"
-xb_kv http.added_p99_us_c "$(awk -v x="${P99[c]}" -v y="${P99[a]}" 'BEGIN { print x - y }')"
-((run_checks_ok)) || {
-	echo
-	echo "**A run failed its checks (see stderr): the figures above are not valid.**"
-	exit 1
-}
-exit 0
+xb_web_finish http

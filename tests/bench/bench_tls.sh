@@ -38,26 +38,8 @@ source "$HERE/../integration/lib.sh"
 source "$HERE/lib_bench.sh"
 
 ARGS=("$@")
-# the command line as printed: --kv names a temp file, not a setting
-SHOWN=$(sed -E 's/ ?--kv [^ ]+//' <<<"$*")
-rounds=7
-secs=4
-workers=16
-smoke=0
-while (($#)); do
-	case $1 in
-	--smoke) smoke=1 rounds=1 secs=1 ;;
-	--rounds) rounds=${2:?--rounds needs a number}; shift ;;
-	--seconds) secs=${2:?--seconds needs a number}; shift ;;
-	--workers) workers=${2:?--workers needs a number}; shift ;;
-	--kv) XB_KV=${2:?--kv needs a file}; shift ;;
-	*) xf_die "bench_tls: unknown argument '$1' (--smoke, --rounds N, --seconds S, --workers W, --kv FILE)" ;;
-	esac
-	shift
-done
-for v in rounds secs workers; do
-	[[ ${!v} =~ ^[1-9][0-9]{0,3}$ ]] || xf_die "bench_tls: --${v/secs/seconds} must be a number 1..9999, got '${!v}'"
-done
+xb_web_args bench_tls workers 16 "$@"
+workers=$knob
 
 xf_require_root
 xf_bound_runtime 600 "${ARGS[@]}"
@@ -83,25 +65,7 @@ tls_try() {
 
 # --- policy check ----------------------------------------------------------
 declare -A CHECK
-xb_assert_no_filter
-CHECK[a_ok]=$(tls_try "$XB_ALLOWED" "$XB_IP_S")
-CHECK[a_deny]=$(tls_try "$DENIED" "$XB_IP_S")
-xb_exfilter_up
-xb_exfilter_block_list sni
-d0=$(xb_stat drops)
-CHECK[b_ok]=$(tls_try "$XB_ALLOWED" "$XB_IP_S")
-CHECK[b_deny]=$(tls_try "$DENIED" "$XB_IP_S")
-CHECK[b_drops]=$(($(xb_stat drops) - d0))
-xb_exfilter_down
-CHECK[c_ok]=$(tls_try "$XB_ALLOWED" "$XB_IP_P")
-CHECK[c_deny]=$(tls_try "$DENIED" "$XB_IP_P")
-for w in a b c; do
-	xb_log "policy $w: allowed -> ${CHECK[${w}_ok]}, denied -> ${CHECK[${w}_deny]}"
-done
-policy_ok=1
-[[ ${CHECK[a_ok]% *} == 200 && ${CHECK[a_deny]% *} == 421 ]] || policy_ok=0
-[[ ${CHECK[b_ok]% *} == 200 && ${CHECK[b_deny]% *} == 000 && ${CHECK[b_drops]} -gt 0 ]] || policy_ok=0
-[[ ${CHECK[c_ok]% *} == 200 && ${CHECK[c_deny]% *} == 000 ]] || policy_ok=0
+xb_web_policy tls_try sni 421 000
 
 # --- measured runs -----------------------------------------------------------
 RUNS=$XF_TMP/runs.tsv
@@ -145,29 +109,18 @@ one_run() {
 	fi
 }
 
-if ((policy_ok)); then
-	if ((!smoke)); then
-		# warm-up, not counted: page cache, nginx's first worker allocations
-		xf_in "$XF_NS_C" "${XB_PIN_CLIENT[@]}" "$LOAD" -a "$XB_IP_S" -s "$XB_ALLOWED" \
-			-c "$workers" -d 1 -t 3000 >/dev/null || true
-	fi
-	for ((r = 1; r <= rounds; r++)); do
-		for w in "${WAYS[@]}"; do
-			one_run "$w" "$r"
-		done
-	done
-fi
+# warm-up, not counted: page cache, nginx's first worker allocations
+xb_web_rounds "$LOAD" -a "$XB_IP_S" -s "$XB_ALLOWED" -c "$workers" -d 1 -t 3000
 
 # --- report ------------------------------------------------------------------
-col() { awk -F'\t' -v w="$1" -v c="$2" '$1 == w { print $c }' "$RUNS" | xb_median; }
-declare -A RATE HS50 HS99 RQ50 RQ99 ERR
+declare -A RATE HS50 P99 RQ50 RQ99 ERR
 for w in "${WAYS[@]}"; do
-	RATE[$w]=$(col "$w" 3)
-	HS50[$w]=$(col "$w" 4)
-	HS99[$w]=$(col "$w" 5)
-	RQ50[$w]=$(col "$w" 6)
-	RQ99[$w]=$(col "$w" 7)
-	ERR[$w]=$(awk -F'\t' -v w="$w" '$1 == w { s += $9 } END { print s + 0 }' "$RUNS")
+	RATE[$w]=$(xb_web_col "$w" 3)
+	HS50[$w]=$(xb_web_col "$w" 4)
+	P99[$w]=$(xb_web_col "$w" 5) # the handshake's
+	RQ50[$w]=$(xb_web_col "$w" 6)
+	RQ99[$w]=$(xb_web_col "$w" 7)
+	ERR[$w]=$(xb_web_sum "$w" 9)
 done
 rb=$(xb_ratio "${RATE[b]}" "${RATE[a]}")
 rc=$(xb_ratio "${RATE[c]}" "${RATE[a]}")
@@ -197,33 +150,22 @@ figures are medians over rounds (latency: the median of each run's
 percentile). Handshake latency runs from connect() to the end of the
 handshake; request latency to the end of the answer.
 
-Policy check before measuring (curl from the client namespace):
-
-| way | allowed SNI | denied SNI \`$DENIED\` |
-|---|---|---|
-| ${NAME[a]} (control) | $(xb_describe "${CHECK[a_ok]}") | $(xb_describe "${CHECK[a_deny]}"): reaches nginx |
-| ${NAME[b]} | $(xb_describe "${CHECK[b_ok]}") | $(xb_describe "${CHECK[b_deny]}"); kernel drops +${CHECK[b_drops]} |
-| ${NAME[c]} | $(xb_describe "${CHECK[c_ok]}") | $(xb_describe "${CHECK[c_deny]}") |
-
 EOF
-if ((!policy_ok)); then
-	echo "**Policy check failed: the three ways do not enforce the same policy; nothing measured.**"
-	exit 1
-fi
+xb_web_policy_table SNI ""
 cat <<EOF
 | way | handshakes/s | vs (a) | handshake p50 ms | handshake p99 ms | request p50 ms | request p99 ms | errors |
 |---|---|---|---|---|---|---|---|
 EOF
 for w in "${WAYS[@]}"; do
 	printf '| %s | %.0f | %s | %s | %s | %s | %s | %s |\n' "${NAME[$w]}" "${RATE[$w]}" \
-		"$(xb_ratio "${RATE[$w]}" "${RATE[a]}")" "$(xb_ms "${HS50[$w]}")" "$(xb_ms "${HS99[$w]}")" \
+		"$(xb_ratio "${RATE[$w]}" "${RATE[a]}")" "$(xb_ms "${HS50[$w]}")" "$(xb_ms "${P99[$w]}")" \
 		"$(xb_ms "${RQ50[$w]}")" "$(xb_ms "${RQ99[$w]}")" "${ERR[$w]}"
 done
 cat <<EOF
 
 Targets: (b) >= 0.95x (a) in handshakes/s: ${rb}x, $(xb_met "$rb" 0.95); (b) ahead of (c):
 ${bc}x of (c) ((c) is ${rc}x of (a)), $(xb_met "$bc" 1.0001).
-Added handshake p99 over (a): (b) $(xb_ms "$(awk -v x="${HS99[b]}" -v y="${HS99[a]}" 'BEGIN { print x - y }')") ms, (c) $(xb_ms "$(awk -v x="${HS99[c]}" -v y="${HS99[a]}" 'BEGIN { print x - y }')") ms.
+Added handshake p99 over (a): (b) $(xb_ms "$(xb_diff "${P99[b]}" "${P99[a]}")") ms, (c) $(xb_ms "$(xb_diff "${P99[c]}" "${P99[a]}")") ms.
 
 Checks on every run: $(awk -F'\t' '{ ok += $8; acc += $10; res += $12 } END { printf "%d handshakes completed, nginx accepted %d connections, %d resumed", ok, acc, res }' "$RUNS"); in (b)
 the kernel counted $(awk -F'\t' '$1 == "b" { s += $11; ok += $8 } END { printf "%d SNIs for %d handshakes", s, ok }' "$RUNS"); errors = failed or timed-out connections.
@@ -232,21 +174,4 @@ Runs in order (way, round, handshakes/s, handshake p99 ms):
 $(awk -F'\t' '{ printf "%s%s%d %.0f/s %.2fms", (NR > 1 ? ", " : ""), $1, $2, $3, $5 / 1000 } END { print "" }' "$RUNS")
 EOF
 # key=value figures for make bench's verdict (--kv FILE, or BENCH_KV)
-xb_kv tls.smoke "$smoke"
-xb_kv tls.rounds "$rounds"
-xb_kv tls.checks_ok "$run_checks_ok"
-for w in "${WAYS[@]}"; do
-	xb_kv "tls.rate_$w" "${RATE[$w]}"
-	xb_kv "tls.p99_us_$w" "${HS99[$w]}"
-done
-xb_kv tls.ratio_b_a "$rb"
-xb_kv tls.ratio_c_a "$rc"
-xb_kv tls.ratio_b_c "$bc"
-xb_kv tls.added_p99_us_b "$(awk -v x="${HS99[b]}" -v y="${HS99[a]}" 'BEGIN { print x - y }')"
-xb_kv tls.added_p99_us_c "$(awk -v x="${HS99[c]}" -v y="${HS99[a]}" 'BEGIN { print x - y }')"
-((run_checks_ok)) || {
-	echo
-	echo "**A run failed its checks (see stderr): the figures above are not valid.**"
-	exit 1
-}
-exit 0
+xb_web_finish tls

@@ -383,3 +383,132 @@ xb_bpf_stats() {
 	shift
 	"$XB_BENCH_HOLD" --bpf-stats "${progs[@]}" -o "$out" -- "$@"
 }
+
+# --- what bench_tls.sh and bench_http.sh share ---------------------------------
+#
+# Both run three ways (a) direct, (b) exfilter, (c) HAProxy against nginx,
+# check the same deny policy first, interleave rounds, and report medians and
+# ratios with their key=value figures. The protocol-specific parts (the curl
+# probe, the load generator, the columns) stay in each script.
+
+# xb_web_args SCRIPT KNOB DEFAULT ARGS...: parse --smoke, --rounds N,
+# --seconds S, --KNOB N and --kv FILE into rounds, secs, smoke, knob and
+# XB_KV; SHOWN is the command line as printed (--kv names a temp file).
+xb_web_args() {
+	local script=$1 flag=$2 v
+	knob=$3 # shellcheck disable=SC2034 # read by the caller
+	shift 3
+	SHOWN=$(sed -E 's/ ?--kv [^ ]+//' <<<"$*")
+	rounds=7 secs=4 smoke=0
+	while (($#)); do
+		case $1 in
+		--smoke) smoke=1 rounds=1 secs=1 ;;
+		--rounds) rounds=${2:?--rounds needs a number}; shift ;;
+		--seconds) secs=${2:?--seconds needs a number}; shift ;;
+		"--$flag") knob=${2:?--$flag needs a number}; shift ;;
+		--kv) XB_KV=${2:?--kv needs a file}; shift ;;
+		*) xf_die "$script: unknown argument '$1' (--smoke, --rounds N, --seconds S, --$flag N, --kv FILE)" ;;
+		esac
+		shift
+	done
+	for v in "rounds rounds" "secs seconds" "knob $flag"; do
+		set -- $v
+		[[ ${!1} =~ ^[1-9][0-9]{0,3}$ ]] ||
+			xf_die "$script: --$2 must be a number 1..9999, got '${!1}'"
+	done
+}
+
+# xb_web_policy PROBE KIND A_DENY C_DENY: the policy check before measuring.
+# PROBE NAME ADDR prints "HTTP_STATUS CURL_EXIT" for a request from C;
+# KIND is sni or host (exfilter block KIND:NAME). Fills CHECK[] (a_ok,
+# a_deny, b_ok, b_deny, b_drops, c_ok, c_deny) and sets policy_ok: every
+# way answers the allowed name 200, (a) answers the denied one A_DENY (it
+# reaches nginx), (b) not at all with kernel drops, (c) C_DENY.
+xb_web_policy() {
+	local probe=$1 kind=$2 a_deny=$3 c_deny=$4 d0 w
+	xb_assert_no_filter
+	CHECK[a_ok]=$("$probe" "$XB_ALLOWED" "$XB_IP_S")
+	CHECK[a_deny]=$("$probe" "$DENIED" "$XB_IP_S")
+	xb_exfilter_up
+	xb_exfilter_block_list "$kind"
+	d0=$(xb_stat drops)
+	CHECK[b_ok]=$("$probe" "$XB_ALLOWED" "$XB_IP_S")
+	CHECK[b_deny]=$("$probe" "$DENIED" "$XB_IP_S")
+	CHECK[b_drops]=$(($(xb_stat drops) - d0))
+	xb_exfilter_down
+	CHECK[c_ok]=$("$probe" "$XB_ALLOWED" "$XB_IP_P")
+	CHECK[c_deny]=$("$probe" "$DENIED" "$XB_IP_P")
+	for w in a b c; do
+		xb_log "policy $w: allowed -> ${CHECK[${w}_ok]}, denied -> ${CHECK[${w}_deny]}"
+	done
+	policy_ok=1
+	[[ ${CHECK[a_ok]% *} == 200 && ${CHECK[a_deny]% *} == "$a_deny" ]] || policy_ok=0
+	[[ ${CHECK[b_ok]% *} == 200 && ${CHECK[b_deny]% *} == 000 && ${CHECK[b_drops]} -gt 0 ]] || policy_ok=0
+	[[ ${CHECK[c_ok]% *} == 200 && ${CHECK[c_deny]% *} == "$c_deny" ]] || policy_ok=0
+}
+
+# xb_web_policy_table WHAT C_NOTE: the policy check as a markdown table
+# (WHAT: "SNI" or "Host"); exits 1 after it when the check failed.
+xb_web_policy_table() {
+	cat <<EOT
+Policy check before measuring (curl from the client namespace):
+
+| way | allowed $1 | denied $1 \`$DENIED\` |
+|---|---|---|
+| ${NAME[a]} (control) | $(xb_describe "${CHECK[a_ok]}") | $(xb_describe "${CHECK[a_deny]}"): reaches nginx |
+| ${NAME[b]} | $(xb_describe "${CHECK[b_ok]}") | $(xb_describe "${CHECK[b_deny]}"); kernel drops +${CHECK[b_drops]} |
+| ${NAME[c]} | $(xb_describe "${CHECK[c_ok]}") | $(xb_describe "${CHECK[c_deny]}")$2 |
+
+EOT
+	if ((!policy_ok)); then
+		echo "**Policy check failed: the three ways do not enforce the same policy; nothing measured.**"
+		exit 1
+	fi
+}
+
+# xb_web_rounds WARMUP_CMD...: unless --smoke, one uncounted warm-up run of
+# WARMUP_CMD from C (page cache, the servers' first allocations); then
+# $rounds rounds of one_run WAY ROUND, ways interleaved a, b, c, a, ...
+xb_web_rounds() {
+	local r w
+	((policy_ok)) || return 0
+	((smoke)) || xf_in "$XF_NS_C" "${XB_PIN_CLIENT[@]}" "$@" >/dev/null 2>&1 || true
+	for ((r = 1; r <= rounds; r++)); do
+		for w in a b c; do
+			one_run "$w" "$r"
+		done
+	done
+}
+
+# xb_web_col WAY COLUMN: the median of RUNS' column for the way
+xb_web_col() { awk -F'\t' -v w="$1" -v c="$2" '$1 == w { print $c }' "$RUNS" | xb_median; }
+
+# xb_web_sum WAY COLUMN: the sum of RUNS' column for the way
+xb_web_sum() { awk -F'\t' -v w="$1" -v c="$2" '$1 == w { s += $c } END { print s + 0 }' "$RUNS"; }
+
+# xb_diff X Y: X - Y
+xb_diff() { awk -v x="$1" -v y="$2" 'BEGIN { print x - y }'; }
+
+# xb_web_finish PREFIX: the key=value figures of RATE[] and P99[] (us) and
+# their ratios for make bench's verdict; exits 1 when a run failed its checks.
+xb_web_finish() {
+	local p=$1 w
+	xb_kv "$p.smoke" "$smoke"
+	xb_kv "$p.rounds" "$rounds"
+	xb_kv "$p.checks_ok" "$run_checks_ok"
+	for w in a b c; do
+		xb_kv "$p.rate_$w" "${RATE[$w]}"
+		xb_kv "$p.p99_us_$w" "${P99[$w]}"
+	done
+	xb_kv "$p.ratio_b_a" "$(xb_ratio "${RATE[b]}" "${RATE[a]}")"
+	xb_kv "$p.ratio_c_a" "$(xb_ratio "${RATE[c]}" "${RATE[a]}")"
+	xb_kv "$p.ratio_b_c" "$(xb_ratio "${RATE[b]}" "${RATE[c]}")"
+	xb_kv "$p.added_p99_us_b" "$(xb_diff "${P99[b]}" "${P99[a]}")"
+	xb_kv "$p.added_p99_us_c" "$(xb_diff "${P99[c]}" "${P99[a]}")"
+	((run_checks_ok)) || {
+		echo
+		echo "**A run failed its checks (see stderr): the figures above are not valid.**"
+		exit 1
+	}
+	exit 0
+}

@@ -262,6 +262,49 @@ static void test_header_fields(void **state)
 	}
 }
 
+/*
+ * A response's question is hashed, not profiled: the same name, registered
+ * domain and label shape as its query (also when a resolver echoes the
+ * query's 0x20 capitals), with class counts and entropy left 0.
+ */
+static void test_response_hash_only(void **state)
+{
+	static const char *const names[] = { "www.example.com", "WwW.ExAmPle.COM",
+					     "a0b1c2d3e4f5a6b7c8d9.t.example.org", "x" };
+	size_t i;
+
+	(void)state;
+	for (i = 0; i < ARRAY_SIZE(names); i++) {
+		__u8 q[128], a[128];
+		__u32 nq = fx_dns_query(q, 9, 0x0100, names[i], 1, 1);
+		__u32 na = fx_dns_query(a, 9, 0x8180, names[i], 1, 1);
+		struct dns_res rq = dns_parse(q, nq, 0), ra = dns_parse(a, na, 0);
+		/* the lower-case query: what a capitalised name must hash like */
+		__u8 lq[128];
+		__u32 nl = fx_dns_query(lq, 9, 0x0100, i == 1 ? names[0] : names[i], 1, 1);
+		struct dns_res rl = dns_parse(lq, nl, 0);
+
+		assert_int_equal(rq.rc, XF_OK);
+		assert_int_equal(ra.rc, XF_OK);
+		assert_true(rq.f.rd_hash == rl.f.rd_hash);
+		assert_true(ra.f.rd_hash == rl.f.rd_hash);
+		assert_true(ra.f.name_hash == rl.f.name_hash);
+		assert_int_equal(ra.f.labels, rq.f.labels);
+		assert_int_equal(ra.f.name_len, rq.f.name_len);
+		assert_int_equal(ra.f.longest, rq.f.longest);
+		assert_int_equal(ra.f.rd_labels, rq.f.rd_labels);
+		assert_int_equal(ra.f.rd_off, rq.f.rd_off);
+		assert_int_equal(ra.f.qtype, 1);
+		assert_int_equal(ra.f.dns_flags, 0x8180);
+		assert_int_equal(ra.f.entropy, 0);
+		assert_int_equal(ra.f.lower + ra.f.upper + ra.f.digit + ra.f.other, 0);
+		assert_int_equal(ra.f.enc_longest, 0);
+		/* the query is profiled */
+		assert_true(rq.f.entropy > 0 || rq.f.labels == 1);
+		assert_true(rq.f.lower + rq.f.upper + rq.f.digit > 0);
+	}
+}
+
 /* the message may start at an offset (TCP: 2) */
 static void test_message_offset(void **state)
 {
@@ -496,6 +539,7 @@ int main(void)
 	t[n++] = (struct CMUnitTest)cmocka_unit_test(test_root_name);
 	t[n++] = (struct CMUnitTest)cmocka_unit_test(test_header_fields);
 	t[n++] = (struct CMUnitTest)cmocka_unit_test(test_message_offset);
+	t[n++] = (struct CMUnitTest)cmocka_unit_test(test_response_hash_only);
 	t[n++] = (struct CMUnitTest)cmocka_unit_test(test_truncate_every_offset);
 	t[n++] = (struct CMUnitTest)cmocka_unit_test(test_qtype_buckets);
 	t[n++] = (struct CMUnitTest)cmocka_unit_test(test_frame_udp4);
