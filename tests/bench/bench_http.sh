@@ -60,13 +60,9 @@ http_try() {
 }
 
 # --- policy check ----------------------------------------------------------
-declare -A CHECK
 xb_web_policy http_try host 200 403
 
 # --- measured runs -----------------------------------------------------------
-RUNS=$XF_TMP/runs.tsv
-: >"$RUNS"
-run_checks_ok=1
 
 # wrk's "1.23ms" / "456.00us" / "1.02s" -> microseconds
 to_us() {

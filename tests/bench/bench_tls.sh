@@ -64,13 +64,9 @@ tls_try() {
 }
 
 # --- policy check ----------------------------------------------------------
-declare -A CHECK
 xb_web_policy tls_try sni 421 000
 
 # --- measured runs -----------------------------------------------------------
-RUNS=$XF_TMP/runs.tsv
-: >"$RUNS"
-run_checks_ok=1
 
 # one_run WAY ROUND: one load run, a line in RUNS
 one_run() {

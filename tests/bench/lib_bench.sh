@@ -418,14 +418,19 @@ xb_web_args() {
 	done
 }
 
-# xb_web_policy PROBE KIND A_DENY C_DENY: the policy check before measuring.
-# PROBE NAME ADDR prints "HTTP_STATUS CURL_EXIT" for a request from C;
-# KIND is sni or host (exfilter block KIND:NAME). Fills CHECK[] (a_ok,
-# a_deny, b_ok, b_deny, b_drops, c_ok, c_deny) and sets policy_ok: every
-# way answers the allowed name 200, (a) answers the denied one A_DENY (it
-# reaches nginx), (b) not at all with kernel drops, (c) C_DENY.
+# xb_web_policy PROBE KIND A_DENY C_DENY: the policy check before measuring;
+# also starts the measured runs' file RUNS (empty) and run_checks_ok (1,
+# one_run sets 0). PROBE NAME ADDR prints "HTTP_STATUS CURL_EXIT" for a
+# request from C; KIND is sni or host (exfilter block KIND:NAME). Fills
+# CHECK[] (a_ok, a_deny, b_ok, b_deny, b_drops, c_ok, c_deny) and sets
+# policy_ok: every way answers the allowed name 200, (a) answers the denied
+# one A_DENY (it reaches nginx), (b) not at all with kernel drops, (c) C_DENY.
 xb_web_policy() {
 	local probe=$1 kind=$2 a_deny=$3 c_deny=$4 d0 w
+	declare -gA CHECK=()
+	RUNS=$XF_TMP/runs.tsv
+	: >"$RUNS"
+	run_checks_ok=1
 	xb_assert_no_filter
 	CHECK[a_ok]=$("$probe" "$XB_ALLOWED" "$XB_IP_S")
 	CHECK[a_deny]=$("$probe" "$DENIED" "$XB_IP_S")
