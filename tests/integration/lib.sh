@@ -138,6 +138,20 @@ xf_repo_root() {
         (cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
 }
 
+# xf_built VAR=PATH...: ROOT (the repository) and each VAR set to
+# $ROOT/.output/PATH; dies naming what is not built.
+xf_built() {
+    local kv var path missing=()
+    ROOT=$(xf_repo_root)
+    for kv in "$@"; do
+        var=${kv%%=*}
+        path=$ROOT/.output/${kv#*=}
+        printf -v "$var" '%s' "$path"
+        [[ -x $path ]] || missing+=("$path")
+    done
+    ((${#missing[@]} == 0)) || xf_die "build first: make (${missing[*]} missing)"
+}
+
 xf_ns_exists() { [[ -n ${1:-} && -e /run/netns/$1 ]]; }
 
 # Start a long-running command in a namespace, in the background, bounded by

@@ -13,9 +13,7 @@ xf_require_root
 xf_require_tools nsenter setpriv
 xf_bound_runtime "${XF_TEST_TIMEOUT:-120}" "$@"
 
-ROOT=$(xf_repo_root)
-EXFILTER=$ROOT/.output/exfilter
-[[ -x $EXFILTER ]] || xf_die "build first: make ($EXFILTER missing)"
+xf_built EXFILTER=exfilter
 NS=xfe-$$-$RANDOM
 TMP=$(mktemp -d /tmp/xf-cli.XXXXXX)
 PIN=/sys/fs/bpf/xf-cli-$$

@@ -19,9 +19,7 @@ source "$HERE/lib.sh"
 
 xf_bound_runtime "${XF_TEST_TIMEOUT:-900}" "$@"
 
-ROOT=$(xf_repo_root)
-EXFILTER=$ROOT/.output/exfilter
-[[ -x $EXFILTER ]] || xf_die "build first: make"
+xf_built EXFILTER=exfilter
 command -v python3 >/dev/null || xf_die "python3 missing (make deps)"
 PCAPS=$ROOT/pcaps
 if [[ ! -r $PCAPS/truth.txt ]] || ! compgen -G "$PCAPS/*.pcap" >/dev/null; then

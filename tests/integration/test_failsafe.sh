@@ -25,9 +25,7 @@ xf_bound_runtime "${XF_TEST_TIMEOUT:-300}" "$@"
 xf_trap_setup
 xf_gc_stale
 
-ROOT=$(xf_repo_root)
-EXFILTER=$ROOT/.output/exfilter
-[[ -x $EXFILTER ]] || xf_die "build first: make ($EXFILTER missing)"
+xf_built EXFILTER=exfilter
 
 xf_topo_up
 PIN_C=/sys/fs/bpf/xf-fs-closed-$XF_TAG

@@ -33,10 +33,7 @@ xf_bound_runtime "${XF_TEST_TIMEOUT:-240}" "$@"
 xf_trap_setup
 xf_gc_stale
 
-ROOT=$(xf_repo_root)
-EXFILTER=$ROOT/.output/exfilter
-FLOOD=$ROOT/.output/tests/flood_gen
-[[ -x $EXFILTER && -x $FLOOD ]] || xf_die "build first: make"
+xf_built EXFILTER=exfilter FLOOD=tests/flood_gen
 
 FLOOD_NET=10.203.0.0/16
 FLOOD_CLIENTS=${FLOOD_CLIENTS:-20000}

@@ -24,9 +24,7 @@ xf_bound_runtime "${XF_TEST_TIMEOUT:-240}" "$@"
 xf_trap_setup
 xf_gc_stale
 
-ROOT=$(xf_repo_root)
-EXFILTER=$ROOT/.output/exfilter
-[[ -x $EXFILTER ]] || xf_die "build first: make"
+xf_built EXFILTER=exfilter
 id nobody >/dev/null || xf_die "no user 'nobody' on this host"
 
 xf_topo_up

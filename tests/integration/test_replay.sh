@@ -26,9 +26,7 @@ xf_bound_runtime "${XF_TEST_TIMEOUT:-300}" "$@"
 xf_trap_setup
 xf_gc_stale
 
-ROOT=$(xf_repo_root)
-EXFILTER=$ROOT/.output/exfilter
-[[ -x $EXFILTER ]] || xf_die "build first: make"
+xf_built EXFILTER=exfilter
 python3 -c 'import jsonschema' || xf_die "python3-jsonschema missing (make deps)"
 EXT=/work/shared/data/pcaps-external
 [[ -d $EXT ]] || EXT=$ROOT/../shared/data/pcaps-external

@@ -23,10 +23,7 @@ xf_bound_runtime "${XF_TEST_TIMEOUT:-180}" "$@"
 xf_trap_setup
 xf_gc_stale
 
-ROOT=$(xf_repo_root)
-EXFILTER=$ROOT/.output/exfilter
-FLOOD=$ROOT/.output/tests/flood_gen
-[[ -x $EXFILTER && -x $FLOOD ]] || xf_die "build first: make"
+xf_built EXFILTER=exfilter FLOOD=tests/flood_gen
 
 xf_topo_up
 PIN=/sys/fs/bpf/xf-ring-$XF_TAG

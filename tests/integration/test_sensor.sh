@@ -23,10 +23,7 @@ xf_bound_runtime "${XF_TEST_TIMEOUT:-420}" "$@"
 xf_trap_setup
 xf_gc_stale
 
-ROOT=$(xf_repo_root)
-EXFILTER=$ROOT/.output/exfilter
-KMOCK=$ROOT/.output/tests/kafka_mock
-[[ -x $EXFILTER && -x $KMOCK ]] || xf_die "build first: make"
+xf_built EXFILTER=exfilter KMOCK=tests/kafka_mock
 python3 -c 'import jsonschema' || xf_die "python3-jsonschema missing (make deps)"
 
 xf_topo_up
