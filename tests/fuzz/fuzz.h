@@ -17,6 +17,8 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "config.h"
+
 int LLVMFuzzerInitialize(int *argc, char ***argv);
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
@@ -86,5 +88,19 @@ static inline void xf_fuzz_fail(const char *file, int line, const char *what)
 		if (!(cond))                                       \
 			xf_fuzz_fail(__FILE__, __LINE__, #cond);   \
 	} while (0)
+
+/*
+ * A config key set at start-up, before any input: a bad key is the
+ * target's own bug, so it aborts.
+ */
+static inline void xf_fuzz_cfg_set(struct xf_sensor_cfg *cfg, const char *key, const char *value)
+{
+	char err[512];
+
+	if (xf_sensor_cfg_set(cfg, key, value, err, sizeof(err))) {
+		dprintf(2, "fuzz: %s\n", err);
+		abort();
+	}
+}
 
 #endif /* XF_FUZZ_H */

@@ -54,26 +54,16 @@ static void on_scored(void *ctx, const struct xf_ft_flow *f, const struct xf_sco
 	XF_FUZZ_CHECK(sc->score >= 0 && sc->score <= 100);
 }
 
-static void set(const char *key, const char *value)
-{
-	char err[512];
-
-	if (xf_sensor_cfg_set(&cfg, key, value, err, sizeof(err))) {
-		dprintf(2, "fuzz_event: %s\n", err);
-		abort();
-	}
-}
-
 int LLVMFuzzerInitialize(int *argc, char ***argv)
 {
 	(void)argc;
 	(void)argv;
 	xf_fuzz_quiet();
 	xf_sensor_cfg_defaults(&cfg);
-	set("flows.max_flows", "64"); /* small: eviction runs too */
-	set("resolvers", "10.0.0.53,2001:db8::53");
-	set("allow", "ok.test");
-	set("mode", "enforce");
+	xf_fuzz_cfg_set(&cfg, "flows.max_flows", "64"); /* small: eviction runs too */
+	xf_fuzz_cfg_set(&cfg, "resolvers", "10.0.0.53,2001:db8::53");
+	xf_fuzz_cfg_set(&cfg, "allow", "ok.test");
+	xf_fuzz_cfg_set(&cfg, "mode", "enforce");
 	return 0;
 }
 

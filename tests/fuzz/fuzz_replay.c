@@ -18,26 +18,16 @@
 
 static struct xf_sensor_cfg cfg;
 
-static void set(const char *key, const char *value)
-{
-	char err[512];
-
-	if (xf_sensor_cfg_set(&cfg, key, value, err, sizeof(err))) {
-		dprintf(2, "fuzz_replay: %s\n", err);
-		abort();
-	}
-}
-
 int LLVMFuzzerInitialize(int *argc, char ***argv)
 {
 	(void)argc;
 	(void)argv;
 	xf_fuzz_quiet();
 	xf_sensor_cfg_defaults(&cfg);
-	set("flows.max_flows", "256");
-	set("resolvers", "10.201.1.1,fd00:201:1::1");
-	set("allow", "ok.test");
-	set("block", "xf.test,sni:a.example,host:a.example,203.0.113.0/24");
+	xf_fuzz_cfg_set(&cfg, "flows.max_flows", "256");
+	xf_fuzz_cfg_set(&cfg, "resolvers", "10.201.1.1,fd00:201:1::1");
+	xf_fuzz_cfg_set(&cfg, "allow", "ok.test");
+	xf_fuzz_cfg_set(&cfg, "block", "xf.test,sni:a.example,host:a.example,203.0.113.0/24");
 	return 0;
 }
 
