@@ -17,8 +17,7 @@ EXFILTER=$(xf_repo_root)/.output/exfilter
 [[ -x $EXFILTER ]] || xf_die "build first: make"
 
 say() { printf '\n\033[1m== %s\033[0m\n' "$*"; }
-xfc() { nsenter --net="/run/netns/$XF_NS_R" "$EXFILTER" --pin-dir "$PIN" "$@"; }
-show_status() { xfc status | grep -E '^(mode|dns_queries|drops|would_drops|refused|events|parse_errors)'; }
+show_status() { xf_cli status | grep -E '^(mode|dns_queries|drops|would_drops|refused|events|parse_errors)'; }
 show_alerts() { "$EXFILTER" alerts --db "$XF_TMP/alerts.db"; }
 
 say "Three namespaces: client, resolver (unbound), attacker (iodined for $XF_TUN_DOMAIN)"
@@ -50,7 +49,7 @@ grep -m1 '"registered_domain":"xf.test"' "$XF_TMP/exfilter.log" |
 	python3 -c 'import json,sys; a=json.load(sys.stdin); print(json.dumps({"rule": a["rule"]["name"], "score": a["exfilter"]["score"], "reasons": a["exfilter"]["reasons"], "sample": a["exfilter"]["samples"][:1]}, indent=1)[:1500])' || true
 
 say "Operator: exfilter mode enforce (live, no restart): the sensor blocks what it scored"
-xfc mode enforce
+xf_cli mode enforce
 if xf_tunnel_ping 3 6; then
 	echo "iodine tunnel: still UP (unexpected)"
 else
@@ -64,7 +63,7 @@ show_alerts
 
 victim=$(head -n 1 "$XF_TMP/benign.queries" | cut -d' ' -f1)
 say "exfilter block $victim --action refuse: the client gets REFUSED at once"
-xfc block "$victim" --action refuse
+xf_cli block "$victim" --action refuse
 xf_in "$XF_NS_C" dig +tries=1 +time=2 @"$XF_IP_R" "$victim" A | grep -E 'status:|Query time'
 show_status
 

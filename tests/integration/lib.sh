@@ -138,6 +138,19 @@ xf_repo_root() {
         (cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
 }
 
+# Run in the resolver namespace (nsenter keeps the host's /sys, so pinned
+# maps stay visible, unlike ip netns exec).
+xf_in_r() { nsenter --net="/run/netns/$XF_NS_R" "$@"; }
+
+# The exfilter CLI against the test's sensor: $EXFILTER, pins under $PIN.
+xf_cli() { xf_in_r "$EXFILTER" --pin-dir "$PIN" "$@"; }
+
+# xf_jget EXPR: a Python expression over the JSON on stdin, as d.
+xf_jget() { python3 -c 'import json,sys; d=json.load(sys.stdin); print(eval(sys.argv[1], {"d": d}))' "$1"; }
+
+# xf_sq SQL: one query against the test's store $DB (waits for its lock).
+xf_sq() { sqlite3 -cmd ".timeout 5000" "$DB" "$1"; }
+
 # xf_built VAR=PATH...: ROOT (the repository) and each VAR set to
 # $ROOT/.output/PATH; dies naming what is not built.
 xf_built() {

@@ -34,8 +34,7 @@ cleanup() {
 trap cleanup EXIT
 
 XF_TUN_REG=xf.test
-inR() { nsenter --net="/run/netns/$XF_NS_R" "$@"; }
-msgs() { inR "$EXFILTER" --pin-dir "$PIN" status --json |
+msgs() { xf_in_r "$EXFILTER" --pin-dir "$PIN" status --json |
 	python3 -c 'import json,sys; d=json.load(sys.stdin)["sensor"] or {}; print(d.get("dns_msgs", {}).get(sys.argv[1], -1))' "$1"; }
 
 xf_unbound_up
@@ -61,7 +60,7 @@ kernel:
 YAML
 	chmod 600 "$XF_TMP/exfilter.yaml"
 	: >"$XF_TMP/exfilter.log"
-	# nsenter itself in the background (not the inR function's subshell), so
+	# nsenter itself in the background (not the xf_in_r function's subshell), so
 	# that the pid is the one that execs timeout, which passes SIGTERM on
 	nsenter --net="/run/netns/$XF_NS_R" timeout -k 3 "$XF_LIFETIME" "$EXFILTER" run \
 		--config "$XF_TMP/exfilter.yaml" >>"$XF_TMP/exfilter.log" 2>&1 &

@@ -38,8 +38,7 @@ trap 'rc=$?; set +e; rm -rf "$PIN_C" "$PIN_O"; (exit $rc); xf_teardown' EXIT
 xf_unbound_up
 
 PIN=$PIN_C
-xfc() { nsenter --net="/run/netns/$XF_NS_R" "$EXFILTER" --pin-dir "$PIN" "$@"; }
-js() { xfc status --json | python3 -c "import json,sys; d=json.load(sys.stdin); print($1)"; }
+js() { xf_cli status --json | python3 -c "import json,sys; d=json.load(sys.stdin); print($1)"; }
 
 # start_sensor LOGNAME [run options...]: enforce mode on XF_IF_RC, pinned
 # under $PIN; sets SENSOR (the exfilter pid) once it runs.
@@ -110,7 +109,7 @@ eq() { local v; v=$(js "$1"); echo "  $1 = $v"; [[ $v == "$2" ]]; }
 # --- fail closed: kill -9 while enforcing -------------------------------------
 xf_check "closed: sensor runs in enforce mode, keep_pinned" \
 	start_sensor closed-1 --keep --set failsafe.on_crash=closed || xf_die "cannot go on"
-xfc block "$victim" --action refuse >/dev/null
+xf_cli block "$victim" --action refuse >/dev/null
 xf_check "closed: $victim blocked (REFUSED)" refused || true
 xf_check "closed: status says failsafe closed" eq "d['failsafe']['on_crash']" closed || true
 xf_check "closed: heartbeat is fresh" \
@@ -194,7 +193,7 @@ PIN=$PIN_O
 xf_check "open: sensor runs in enforce mode, heartbeat_ms 1000" \
 	start_sensor open-1 --keep --set failsafe.on_crash=open --set failsafe.heartbeat_ms=1000 ||
 	xf_die "cannot go on"
-xfc block "$victim" --action refuse >/dev/null
+xf_cli block "$victim" --action refuse >/dev/null
 xf_check "open: $victim blocked while the sensor runs" refused || true
 xf_check "open: status says failsafe open after 1000 ms" \
 	eq "(d['failsafe']['on_crash'], d['failsafe']['heartbeat_ms'], d['failsafe']['open_now'])" \

@@ -61,11 +61,7 @@ trap cleanup EXIT
 
 DB=$XF_TMP/alerts.db
 TUN_REG=xf.test
-inR() { nsenter --net="/run/netns/$XF_NS_R" "$@"; }
-xfc() { inR "$EXFILTER" --pin-dir "$PIN" "$@"; }
-jget() { python3 -c 'import json,sys; d=json.load(sys.stdin); print(eval(sys.argv[1], {"d": d}))' "$1"; }
-st() { xfc status --json | jget "$1"; }
-sq() { sqlite3 -cmd ".timeout 5000" "$DB" "$1"; }
+st() { xf_cli status --json | xf_jget "$1"; }
 
 # unbound as lib.sh starts it, plus the flood's prefix in access-control
 # (answered NXDOMAIN by the "." static zone, as a resolver would), and a
@@ -107,7 +103,7 @@ RSS0=$(rss_kib)
 # which restarts from the first key when LRU eviction removed the current one,
 # so under churn it returns more keys than the map ever held at once.
 kmap_entries() { bpftool -j map dump pinned "$PIN/xf_flows" | python3 -c 'import json,sys; print(len({str(e["key"]) for e in json.load(sys.stdin)}))'; }
-kmap_max() { bpftool -j map show pinned "$PIN/xf_flows" | jget "d['max_entries']"; }
+kmap_max() { bpftool -j map show pinned "$PIN/xf_flows" | xf_jget "d['max_entries']"; }
 benign_all() {
 	local got
 	got=$(xf_dig_benign "$1") || { echo "  only $got/$1 answered" >&2; return 1; }
@@ -133,12 +129,12 @@ xf_wait_for 20 flooding || xf_die "the flood did not reach the sensor: $(cat "$X
 xf_check "flood: 50 benign queries answered" benign_all 50 || true
 tunnel_up=0
 xf_check "flood: iodine tunnel comes up through the flooded resolver" xf_iodine_up && tunnel_up=1 || true
-has_alert() { [[ $(sq "select count(*) from alerts where domain='$TUN_REG'") -ge 1 ]]; }
+has_alert() { [[ $(xf_sq "select count(*) from alerts where domain='$TUN_REG'") -ge 1 ]]; }
 xf_check "flood: tunnel alert for $TUN_REG in SQLite within 30 s" xf_wait_for 30 has_alert || true
-xfc mode enforce >/dev/null
+xf_cli mode enforce >/dev/null
 verdict_in_map() { bpftool -j map dump pinned "$PIN/xf_verdicts" | python3 -c 'import json,sys; sys.exit(0 if json.load(sys.stdin) else 1)'; }
 xf_check "flood: enforce writes a verdict into the kernel map" xf_wait_for 10 verdict_in_map ||
-	echo "  the tunnel's alerts (action, score): $(sq "select action || ' ' || score from alerts where domain='$TUN_REG'" | tr '\n' ';')"
+	echo "  the tunnel's alerts (action, score): $(xf_sq "select action || ' ' || score from alerts where domain='$TUN_REG'" | tr '\n' ';')"
 tunnel_dead() { ! xf_tunnel_ping 3 6; }
 if ((tunnel_up)); then
 	xf_check "flood: enforce stops the tunnel" tunnel_dead || true
@@ -161,7 +157,7 @@ echo "  xf_flows: $kn entries of max_entries $kmax"
 xf_check "flood: xf_flows sized by kernel.max_flows ($K_FLOWS)" [ "$kmax" = "$K_FLOWS" ] || true
 xf_check "flood: xf_flows holds at most max_entries, and is full" \
 	eval "[ $kn -le $kmax ] && [ $kn -ge $((kmax / 2)) ]" || true
-read -r uflows evicted revived < <(xfc status --json | jget "'%d %d %d' % (d['sensor']['flows'], d['sensor']['flows_evicted'], d['sensor']['flows_revived'])")
+read -r uflows evicted revived < <(xf_cli status --json | xf_jget "'%d %d %d' % (d['sensor']['flows'], d['sensor']['flows_evicted'], d['sensor']['flows_revived'])")
 echo "  sensor: $uflows flows held, $evicted evicted, $revived alerted ones made again; VmRSS $RSS0 -> $RSS1 KiB"
 echo "  kernel: $(st "'%d queries, %d events, %d ring_full' % (d['dns_queries'], d['events'], d['ring_full'])")"
 xf_check "flood: the flow table holds at most flows.max_flows ($U_FLOWS)" [ "$uflows" -le "$U_FLOWS" ] || true
@@ -173,22 +169,22 @@ xf_check "flood: the sensor is still running" kill -0 "$SPID" || true
 # --- how the flood is reported ---------------------------------------------------
 # An alert is per client x registered domain per window (schemas/, flows.window_s):
 # a flood is one alert per flooding client and domain, never one per name.
-sq "select domain, count(*), count(distinct client) from alerts where domain like 'flood-%' group by domain" |
+xf_sq "select domain, count(*), count(distinct client) from alerts where domain like 'flood-%' group by domain" |
 	sed 's/^/  alerts (domain|alerts|clients): /'
 dense_like="client like '10.203.255.%'"
-nwide=$(sq "select count(*) from alerts where domain like 'flood-%' and not $dense_like")
-ndense=$(sq "select count(*) from alerts where domain like 'flood-%' and $dense_like")
-nbad=$(sq "select count(*) from alerts where domain like '%flood-%' and domain not in ('flood-a.test','flood-b.test','flood-c.test')")
-ndup=$(sq "select count(*) from (select client, domain from alerts where domain like 'flood-%' group by client, domain having count(*) > 1)")
+nwide=$(xf_sq "select count(*) from alerts where domain like 'flood-%' and not $dense_like")
+ndense=$(xf_sq "select count(*) from alerts where domain like 'flood-%' and $dense_like")
+nbad=$(xf_sq "select count(*) from alerts where domain like '%flood-%' and domain not in ('flood-a.test','flood-b.test','flood-c.test')")
+ndup=$(xf_sq "select count(*) from (select client, domain from alerts where domain like 'flood-%' group by client, domain having count(*) > 1)")
 echo "  flood alerts: $ndense from the $DENSE_CLIENTS dense clients, $nwide from the $FLOOD_CLIENTS wide ones"
 xf_check "report: flood alerts name the registered domain, never a name (got $nbad others)" [ "$nbad" = 0 ] || true
 # One alert per flooded domain, across all its clients (detectors/flood.c).
-dom_alerts() { sq "select count(*) from alerts where client='*' and domain='$1'"; }
+dom_alerts() { xf_sq "select count(*) from alerts where client='*' and domain='$1'"; }
 for d in ${FLOOD_DOMAINS//,/ }; do
 	n=$(dom_alerts "$d")
 	xf_check "report: exactly one flood alert for $d (got $n)" [ "$n" = 1 ] || true
 done
-nother=$(sq "select count(*) from alerts where client='*' and domain not like 'flood-%'")
+nother=$(xf_sq "select count(*) from alerts where client='*' and domain not like 'flood-%'")
 xf_check "report: no domain alert for any other domain (got $nother)" [ "$nother" = 0 ] || true
 flood_json_ok() {
 	python3 - "$XF_TMP/alerts.jsonl" "$ROOT/schemas/alert.schema.json" <<'PY'

@@ -41,9 +41,6 @@ trap cleanup EXIT
 chmod 711 "$XF_TMP"
 STORE=$XF_TMP/store
 DB=$STORE/alerts.db
-inR() { nsenter --net="/run/netns/$XF_NS_R" "$@"; }
-xfc() { inR "$EXFILTER" --pin-dir "$PIN" "$@"; }
-sq() { sqlite3 -cmd ".timeout 5000" "$DB" "$1"; }
 
 xf_unbound_up
 
@@ -69,7 +66,7 @@ sinks:
 YAML
 chmod 600 "$CONF"
 
-inR timeout -k 3 "$XF_LIFETIME" "$EXFILTER" run --config "$CONF" >"$XF_TMP/exfilter.log" 2>&1 &
+xf_in_r timeout -k 3 "$XF_LIFETIME" "$EXFILTER" run --config "$CONF" >"$XF_TMP/exfilter.log" 2>&1 &
 TPID=$!
 started() { grep -q "running in" "$XF_TMP/exfilter.log"; }
 xf_wait_for 15 started || xf_die "exfilter did not start: $(cat "$XF_TMP/exfilter.log")"
@@ -169,12 +166,12 @@ with open(sys.argv[1], "w") as f:
 PY
 xf_in "$XF_NS_C" timeout 30 dnsperf -s "$XF_IP_R" -d "$XF_TMP/exfil.q" -n 1 -Q 300 -t 1 \
 	>"$XF_TMP/dnsperf.log" 2>&1 || true
-has_alert() { [[ $(sq "select count(*) from alerts where domain='$EXFIL'") -ge 1 ]]; }
+has_alert() { [[ $(xf_sq "select count(*) from alerts where domain='$EXFIL'") -ge 1 ]]; }
 xf_check "work: alert for $EXFIL in SQLite (written as nobody)" xf_wait_for 20 has_alert || true
 refused() { [[ $(status_of "after.$EXFIL") == REFUSED ]]; }
 xf_check "work: the verdict refuses $EXFIL" xf_wait_for 10 refused || true
 verdicts_ge1() {
-	xfc status --json | python3 -c '
+	xf_cli status --json | python3 -c '
 import json, sys
 s = json.load(sys.stdin)["sensor"]
 print("  sensor:", json.dumps(s)[:200])
@@ -183,7 +180,7 @@ sys.exit(0 if s and s["verdicts"] >= 1 else 1)'
 xf_check "work: the state file (nobody's) counts the verdict" xf_wait_for 5 verdicts_ge1 || true
 xf_check "work: state file 0600 nobody" is state "$STATE_DIR/state.json" "600 nobody" || true
 xf_check "work: the alert says blocked" \
-	[ "$(sq "select action from alerts where domain='$EXFIL'")" = blocked ] || true
+	[ "$(xf_sq "select action from alerts where domain='$EXFIL'")" = blocked ] || true
 benign() { xf_dig_benign 20 >/dev/null; }
 xf_check "work: 20 benign queries answered" benign || true
 xf_check "work: sensor still alive" kill -0 "$PID" || true
@@ -194,7 +191,7 @@ stopped() { ! kill -0 "$PID" 2>/dev/null; }
 xf_wait_for 15 stopped || true
 wait "$TPID" && rc=0 || rc=$?
 xf_check "stop: exit status 0 (got $rc)" [ "$rc" = 0 ] || true
-no_filters() { [[ -z $(inR tc filter show dev "$XF_IF_RC" ingress 2>/dev/null) ]]; }
+no_filters() { [[ -z $(xf_in_r tc filter show dev "$XF_IF_RC" ingress 2>/dev/null) ]]; }
 xf_check "stop: TC detached (CAP_NET_ADMIN raised for it)" no_filters || true
 no_pins() { [[ -z $(ls -A "$PIN" 2>/dev/null) ]]; }
 xf_check "stop: maps unpinned" no_pins || true
@@ -203,7 +200,7 @@ rm -f "$XF_TMP/exfilter.pid"
 # --- refused stores ----------------------------------------------------------------
 refused_db() { # DB: run must exit 1 naming store.path
 	local rc=0
-	inR timeout 20 "$EXFILTER" run --iface "$XF_IF_RC" --pin-dir "$PIN" --db "$1" \
+	xf_in_r timeout 20 "$EXFILTER" run --iface "$XF_IF_RC" --pin-dir "$PIN" --db "$1" \
 		--jsonl /dev/null >"$XF_TMP/refused.log" 2>&1 || rc=$?
 	sed 's/^/  /' "$XF_TMP/refused.log"
 	[[ $rc == 1 ]] && grep -q "store.path: $1 is" "$XF_TMP/refused.log"

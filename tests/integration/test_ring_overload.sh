@@ -38,11 +38,7 @@ cleanup() {
 trap cleanup EXIT
 
 DB=$XF_TMP/alerts.db
-inR() { nsenter --net="/run/netns/$XF_NS_R" "$@"; }
-xfc() { inR "$EXFILTER" --pin-dir "$PIN" "$@"; }
-jget() { python3 -c 'import json,sys; d=json.load(sys.stdin); print(eval(sys.argv[1], {"d": d}))' "$1"; }
-st() { xfc status --json | jget "$1"; }
-sq() { sqlite3 -cmd ".timeout 5000" "$DB" "$1"; }
+st() { xf_cli status --json | xf_jget "$1"; }
 
 xf_unbound_up
 # spoofed sources of the burst below: unbound's REFUSED answers go back
@@ -70,7 +66,7 @@ chmod 600 "$CONF"
 xf_sensor_start "$CONF"
 
 victim=$(head -n 1 "$XF_TMP/benign.queries" | cut -d' ' -f1)
-xfc block "$victim" --action refuse >/dev/null
+xf_cli block "$victim" --action refuse >/dev/null
 status_of() { xf_in "$XF_NS_C" dig +tries=1 +time=2 @"$XF_IP_R" "$victim" A | grep -o "status: [A-Z]*" | cut -d" " -f2; }
 benign_all() {
 	local got t
@@ -113,7 +109,7 @@ with open(sys.argv[1], "w") as f:
         f.write(f"{lab}.{i}.exfil-after.test TXT\n")
 PY
 xf_in "$XF_NS_C" timeout 60 dig @"$XF_IP_R" +tries=1 +time=1 -f "$XF_TMP/exfil.dig" >/dev/null 2>&1 || true
-has_alert() { [[ $(sq "select count(*) from alerts where domain='exfil-after.test'") -ge 1 ]]; }
+has_alert() { [[ $(xf_sq "select count(*) from alerts where domain='exfil-after.test'") -ge 1 ]]; }
 xf_check "resumed: a new exfiltration burst raises its alert" xf_wait_for 20 has_alert || true
 xf_check "resumed: 50 benign queries answered" benign_all 50 || true
 echo "  events $(st "d['events']"), ring_full $(st "d['ring_full']"), sensor events $(st "d['sensor']['events']")"

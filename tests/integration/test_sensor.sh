@@ -40,11 +40,7 @@ trap cleanup EXIT
 DB=$XF_TMP/alerts.db
 XF_TUN_REG=xf.test # the tunnel zone's registered domain
 TOPIC=exfilter-alerts
-inR() { nsenter --net="/run/netns/$XF_NS_R" "$@"; }
-xfc() { inR "$EXFILTER" --pin-dir "$PIN" "$@"; }
-status_json() { xfc status --json; }
-jget() { python3 -c 'import json,sys; d=json.load(sys.stdin); print(eval(sys.argv[1], {"d": d}))' "$1"; }
-sq() { sqlite3 -cmd ".timeout 5000" "$DB" "$1"; }
+status_json() { xf_cli status --json; }
 
 xf_unbound_up
 xf_iodined_up
@@ -89,7 +85,7 @@ runs_gt() { [[ $(runs) -gt $1 ]]; }
 start_sensor() {
 	local before
 	before=$(runs)
-	inR timeout -k 3 "$XF_LIFETIME" "$EXFILTER" run --config "$CONF" \
+	xf_in_r timeout -k 3 "$XF_LIFETIME" "$EXFILTER" run --config "$CONF" \
 		>>"$XF_TMP/exfilter.log" 2>&1 &
 	echo $! >"$XF_TMP/exfilter.pid"
 	xf_wait_for 15 runs_gt "${before:-0}" ||
@@ -97,10 +93,10 @@ start_sensor() {
 }
 start_sensor
 
-alerts_for() { sq "select count(*) from alerts where domain='$1'"; }
+alerts_for() { xf_sq "select count(*) from alerts where domain='$1'"; }
 has_alert() { [[ $(alerts_for "$1") -ge 1 ]]; }
 kafka_dump() {
-	inR timeout 20 kcat -C -b "$BOOT" -t "$TOPIC" -e -o beginning -q -f '%s\n' \
+	xf_in_r timeout 20 kcat -C -b "$BOOT" -t "$TOPIC" -e -o beginning -q -f '%s\n' \
 		>"$XF_TMP/kafka.out" 2>"$XF_TMP/kcat.err" || true
 }
 kafka_has() { kafka_dump; grep -q "\"registered_domain\":\"$1\"" "$XF_TMP/kafka.out"; }
@@ -117,7 +113,7 @@ print(f"  {n} alerts valid")
 sys.exit(0 if n else 1)
 PY
 }
-stat_kernel() { status_json | jget "d['$1']"; }
+stat_kernel() { status_json | xf_jget "d['$1']"; }
 
 # --- monitor ---------------------------------------------------------------
 benign_all() {
@@ -143,15 +139,15 @@ sys.exit(0 if d["geo"]["country_iso_code"] == "IS" and d["as"]["number"] == 6450
 }
 xf_check "monitor: destination enriched from the GeoIP/ASN databases" geo_ok || true
 xf_check "monitor: JSON-lines sink has the alert too" grep -q "\"registered_domain\":\"$XF_TUN_REG\"" "$XF_TMP/alerts.jsonl" || true
-fp=$(sq "select group_concat(domain) from alerts where domain<>'$XF_TUN_REG'")
+fp=$(xf_sq "select group_concat(domain) from alerts where domain<>'$XF_TUN_REG'")
 xf_check "monitor: no alert on benign domains (got: ${fp:-none})" [ -z "$fp" ] || true
 xf_check "monitor: nothing dropped" [ "$(stat_kernel drops)" = 0 ] || true
 xf_check "monitor: alert says would-block" \
-	[ "$(sq "select action from alerts where domain='$XF_TUN_REG'")" = would-block ] || true
+	[ "$(xf_sq "select action from alerts where domain='$XF_TUN_REG'")" = would-block ] || true
 xf_check "monitor: the tunnel still works" xf_tunnel_ping 2 10 || true
 
 # --- enforce, switched live --------------------------------------------------
-xfc mode enforce >/dev/null
+xf_cli mode enforce >/dev/null
 tunnel_dead() { ! xf_tunnel_ping 3 6; }
 if ((tunnel_up)); then
 	xf_check "enforce: the iodine tunnel stops" tunnel_dead || true
@@ -159,24 +155,24 @@ else
 	xf_check "enforce: the iodine tunnel stops (it never came up)" false || true
 fi
 xf_check "enforce: 50 benign queries still answered" benign_all 50 || true
-blocked() { [[ $(sq "select action from alerts where domain='$XF_TUN_REG'") == blocked ]]; }
+blocked() { [[ $(xf_sq "select action from alerts where domain='$XF_TUN_REG'") == blocked ]]; }
 xf_check "enforce: the alert is updated to blocked (same id, next revision)" \
 	xf_wait_for 10 blocked || true
-verdicts_ge1() { [[ $(status_json | jget "d['sensor']['verdicts']") -ge 1 ]]; }
+verdicts_ge1() { [[ $(status_json | xf_jget "d['sensor']['verdicts']") -ge 1 ]]; }
 xf_check "enforce: the sensor wrote a verdict" xf_wait_for 5 verdicts_ge1 || true
 xf_iodine_down
-xfc mode monitor >/dev/null
+xf_cli mode monitor >/dev/null
 
 # --- live list edits -----------------------------------------------------------
 victim=$(head -n 1 "$XF_TMP/benign.queries" | cut -d' ' -f1)
 status_of() { xf_in "$XF_NS_C" dig +tries=1 +time=2 @"$XF_IP_R" "$victim" A | grep -o "status: [A-Z]*" | cut -d" " -f2; }
-xfc mode enforce >/dev/null
-xfc block "$victim" --action refuse >/dev/null
+xf_cli mode enforce >/dev/null
+xf_cli block "$victim" --action refuse >/dev/null
 xf_check "block: $victim refused at once" [ "$(status_of)" = REFUSED ] || true
-xfc allow "$victim" >/dev/null
+xf_cli allow "$victim" >/dev/null
 xf_check "allow: $victim answered again (allow beats block)" [ "$(status_of)" = NOERROR ] || true
-xfc unblock "$victim" >/dev/null
-xfc mode monitor >/dev/null
+xf_cli unblock "$victim" >/dev/null
+xf_cli mode monitor >/dev/null
 
 # --- Kafka outage -----------------------------------------------------------
 # Scripted exfiltration to N domains, one alert each, sent with dnsperf.
@@ -191,14 +187,14 @@ with open(out, "w") as f:
             f.write(f"{lab}.{i}.exfil{d:02d}.test TXT\n")
 PY
 }
-exfil_domains() { sq "select count(*) from alerts where domain like 'exfil%.test'"; }
+exfil_domains() { xf_sq "select count(*) from alerts where domain like 'exfil%.test'"; }
 kmock_signal USR1 # brokers down
 exfil_queries "$XF_TMP/exfil1.q" 1 10
 xf_in "$XF_NS_C" timeout 30 dnsperf -s "$XF_IP_R" -d "$XF_TMP/exfil1.q" -n 1 -Q 400 -t 1 \
 	>"$XF_TMP/dnsperf-exfil1.log" 2>&1 || true
 exfil_ge() { [[ $(exfil_domains) -ge $1 ]]; }
 xf_check "outage: 10 exfiltration alerts stored while Kafka is down" xf_wait_for 20 exfil_ge 10 || true
-backlog() { status_json | jget "d['sensor']['sinks']['kafka']['backlog']"; }
+backlog() { status_json | xf_jget "d['sensor']['sinks']['kafka']['backlog']"; }
 backlog_gt0() { [[ $(backlog) -gt 0 ]]; }
 backlog_0() { [[ $(backlog) -eq 0 ]]; }
 xf_check "outage: status shows a Kafka backlog" xf_wait_for 5 backlog_gt0 || true

@@ -42,9 +42,7 @@ mount -t tmpfs -o size=4m,mode=0700 "xf-full-$XF_TAG" "$STORE"
 DB=$STORE/alerts.db
 JSONL=$XF_TMP/alerts.jsonl
 MEMMAX=20
-inR() { nsenter --net="/run/netns/$XF_NS_R" "$@"; }
-xfc() { inR "$EXFILTER" --pin-dir "$PIN" "$@"; }
-sensor() { xfc status --json | python3 -c 'import json,sys; print(json.load(sys.stdin)["sensor"][sys.argv[1]])' "$1"; }
+sensor() { xf_cli status --json | python3 -c 'import json,sys; print(json.load(sys.stdin)["sensor"][sys.argv[1]])' "$1"; }
 sq() { sqlite3 -readonly -cmd ".timeout 5000" "$DB" "$1"; }
 
 xf_unbound_up
@@ -64,7 +62,7 @@ sinks:
     path: $JSONL
 YAML
 chmod 600 "$CONF"
-inR timeout -k 3 "$XF_LIFETIME" "$EXFILTER" run --config "$CONF" >"$XF_TMP/exfilter.log" 2>&1 &
+xf_in_r timeout -k 3 "$XF_LIFETIME" "$EXFILTER" run --config "$CONF" >"$XF_TMP/exfilter.log" 2>&1 &
 echo $! >"$XF_TMP/exfilter.pid"
 xf_wait_for 15 grep -q "running in" "$XF_TMP/exfilter.log" ||
 	xf_die "exfilter did not start: $(cat "$XF_TMP/exfilter.log")"
@@ -108,7 +106,7 @@ FREE=${BENIGN[1]}
 # --- before: alerts land in SQLite -------------------------------------------
 encoded_queries pre 5
 xf_check "5 alerts stored before the disk fills" xf_wait_for 15 stored_ge 5 || true
-xfc block "$BLOCKED" >/dev/null
+xf_cli block "$BLOCKED" >/dev/null
 xf_check "block $BLOCKED: not answered" not_answered "$BLOCKED" || true
 xf_check "$FREE answered" answered "$FREE" || true
 
@@ -146,7 +144,7 @@ xf_check "space again: $MEMMAX of the full-phase alerts in SQLite" \
 	test "$(rows_like full)" -eq "$MEMMAX" || true
 xf_check "space again: the log says so" grep -q "commits succeed again" "$XF_TMP/exfilter.log" || true
 encoded_queries post 3
-((XF_FAILED)) && { xfc status --json; sq "select count(*), min(domain), max(domain) from alerts"; wc -l "$JSONL"; }
+((XF_FAILED)) && { xf_cli status --json; sq "select count(*), min(domain), max(domain) from alerts"; wc -l "$JSONL"; }
 post_stored() { [[ $(rows_like post) -eq 3 ]]; }
 xf_check "space again: new alerts stored" xf_wait_for 10 post_stored || true
 

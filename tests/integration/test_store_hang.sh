@@ -46,9 +46,7 @@ mount -o loop "$XF_TMP/disk.img" "$STORE"
 chmod 700 "$STORE"
 DB=$STORE/alerts.db
 JSONL=$XF_TMP/alerts.jsonl
-inR() { nsenter --net="/run/netns/$XF_NS_R" "$@"; }
-xfc() { inR "$EXFILTER" --pin-dir "$PIN" "$@"; }
-sensor() { xfc status --json | python3 -c 'import json,sys; print(json.load(sys.stdin)["sensor"].get(sys.argv[1], ""))' "$1"; }
+sensor() { xf_cli status --json | python3 -c 'import json,sys; print(json.load(sys.stdin)["sensor"].get(sys.argv[1], ""))' "$1"; }
 sq() { sqlite3 -readonly -cmd ".timeout 5000" "$DB" "$1"; }
 
 xf_unbound_up
@@ -73,7 +71,7 @@ sinks:
     path: $JSONL
 YAML
 chmod 600 "$CONF"
-inR timeout -k 3 "$XF_LIFETIME" "$EXFILTER" run --config "$CONF" >"$XF_TMP/exfilter.log" 2>&1 &
+xf_in_r timeout -k 3 "$XF_LIFETIME" "$EXFILTER" run --config "$CONF" >"$XF_TMP/exfilter.log" 2>&1 &
 echo $! >"$XF_TMP/exfilter.pid"
 xf_wait_for 15 grep -q "running in" "$XF_TMP/exfilter.log" ||
 	xf_die "exfilter did not start: $(cat "$XF_TMP/exfilter.log")"
@@ -156,7 +154,7 @@ left() { grep -q "left the writer stuck" "$XF_TMP/exfilter.log"; }
 xf_check "stop while hung: the stuck writer is left behind" xf_wait_for 5 left || true
 echo "  exit path took $(($(date +%s) - STOPPED)) s"
 xf_check "stop while hung: exfil04.test exported to jsonl (from memory)" in_jsonl exfil04.test || true
-no_filters() { [[ -z $(inR tc filter show dev "$XF_IF_RC" ingress 2>/dev/null) ]]; }
+no_filters() { [[ -z $(xf_in_r tc filter show dev "$XF_IF_RC" ingress 2>/dev/null) ]]; }
 xf_check "stop while hung: TC detached" xf_wait_for 5 no_filters || true
 fsfreeze -u "$STORE"
 rc=0

@@ -21,8 +21,7 @@ xf_topo_up
 PIN=/sys/fs/bpf/xf-tap-$XF_TAG
 trap 'xf_teardown; rm -rf "$PIN"' EXIT
 DB=$XF_TMP/alerts.db
-xfc() { nsenter --net="/run/netns/$XF_NS_R" "$EXFILTER" --pin-dir "$PIN" "$@"; }
-stat() { xfc status --json | python3 -c "import json,sys; print(json.load(sys.stdin)['$1'])"; }
+stat() { xf_cli status --json | python3 -c "import json,sys; print(json.load(sys.stdin)['$1'])"; }
 
 xf_unbound_up
 xf_iodined_up

@@ -26,8 +26,7 @@ trap 'xf_teardown; rm -rf "$PIN"' EXIT
 
 # exfilter commands run in R's network namespace but keep the root mount
 # namespace, so every command sees the same pinned maps.
-xfc() { nsenter --net="/run/netns/$XF_NS_R" "$EXFILTER" --pin-dir "$PIN" "$@"; }
-stat() { xfc status --json | grep -o "\"$1\":[0-9]*" | head -n 1 | cut -d: -f2; }
+stat() { xf_cli status --json | grep -o "\"$1\":[0-9]*" | head -n 1 | cut -d: -f2; }
 
 xf_unbound_up
 xf_iodined_up
@@ -59,8 +58,8 @@ xf_check "monitor: tunnel queries counted as would-drops" gt0 would_drops || tru
 xf_check "monitor: nothing dropped" eq0 drops || true
 
 # --- enforce, switched live --------------------------------------------------
-xfc block "$XF_TUN_DOMAIN" >/dev/null
-xfc mode enforce >/dev/null
+xf_cli block "$XF_TUN_DOMAIN" >/dev/null
+xf_cli mode enforce >/dev/null
 tunnel_dead() { ! xf_tunnel_ping 3 6; }
 if ((tunnel_up)); then
 	xf_check "enforce: the iodine tunnel stops" tunnel_dead || true
@@ -75,16 +74,16 @@ victim=$(head -n 1 "$XF_TMP/benign.queries" | cut -d' ' -f1)
 status_of() { xf_in "$XF_NS_C" dig +tries=1 +time=2 @"$XF_IP_R" "$victim" A | grep -o "status: [A-Z]*" | cut -d" " -f2; }
 refused() { [[ $(status_of) == REFUSED ]]; }
 noerror() { [[ $(status_of) == NOERROR ]]; }
-xfc block "$victim" --action refuse >/dev/null
+xf_cli block "$victim" --action refuse >/dev/null
 xf_check "refuse: $victim answered REFUSED in place" refused || true
 xf_check "refuse: counted" gt0 refused || true
-xfc unblock "$victim" >/dev/null
+xf_cli unblock "$victim" >/dev/null
 xf_check "unblock: $victim resolves again" noerror || true
 
 # --- back to monitor ---------------------------------------------------------
-xfc mode monitor >/dev/null
+xf_cli mode monitor >/dev/null
 before=$(stat drops)
-xfc block "$victim" >/dev/null
+xf_cli block "$victim" >/dev/null
 xf_check "monitor again: a blocked name still resolves" noerror || true
 xf_check "monitor again: no new drops" [ "$(stat drops)" = "$before" ] || true
 
