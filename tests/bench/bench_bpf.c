@@ -8,9 +8,18 @@
  * median is reported. Prints numbers, never fails on them.
  *
  *   taskset -c 0 .output/tests/bench_bpf [--markdown] [--repeat N] [--only CASE]
+ *                                       [--runs N] [--ab OBJ]
  *
  * --only runs one case (its row number, 1..; the empty program still runs
  * as the baseline): a steady load for a profiler such as perf record.
+ *
+ * --ab OBJ compares this build with another: OBJ is a TC object file
+ * (exfilter_tc.bpf.o) from another commit, with the same exfilter.h. Each
+ * run of each case alternates the two programs batch by batch (about a
+ * millisecond each), and the median of the runs' differences is printed.
+ * On a shared machine the cost of the same program moves by tens of
+ * percent within a second; two separate bench runs cannot show a change of
+ * a few ns, batches a millisecond apart can.
  */
 #define _GNU_SOURCE
 #include <errno.h>
@@ -32,7 +41,8 @@
 #include "pkt.h"
 
 #define PSL_PATH "/usr/share/publicsuffix/public_suffix_list.dat"
-#define RUNS 5
+#define RUNS 5 /* default */
+#define RUNS_MAX 31
 #define REPEAT_DEFAULT 1000000
 #define RUN_BUDGET_NS 400000000ULL /* bound one run of one case to ~0.4 s */
 /*
@@ -50,8 +60,17 @@ struct bcase {
 	int gap_off; /* event_gap_ms = 0 */
 	uint8_t pkt[PKT_MAX];
 	size_t len;
-	double ns[RUNS];
+	double ns[RUNS_MAX];
+	double ns_b[RUNS_MAX]; /* --ab: the other object's */
 };
+
+/* A loaded TC object: its ingress program and the maps the bench sets. */
+struct bobj {
+	int prog, cfg, stats;
+	struct ring_buffer *rb;
+};
+
+static int runs = RUNS;
 
 static int drop_event(void *ctx, void *data, size_t sz)
 {
@@ -72,26 +91,36 @@ static int empty_prog_load(void)
 }
 
 /*
- * Mean ns per packet over repeat runs: opts.duration (the kernel's own mean,
- * timer overhead excluded) weighted over the batches.
+ * Mean ns per packet over repeat runs of prog: opts.duration (the kernel's
+ * own mean, timer overhead excluded) weighted over the batches. With b
+ * (--ab), b's program runs after each batch of prog, on the same packet, so
+ * that both see the same moments of a shared machine; *ns_b is its mean.
  */
-static int measure(int prog, struct bcase *c, struct ring_buffer *rb, long repeat, double *ns)
+static int measure(int prog, struct ring_buffer *rb, const struct bobj *b, struct bcase *c,
+		   long repeat, double *ns, double *ns_b)
 {
-	double total = 0;
+	double total = 0, total_b = 0;
 	long done = 0;
 
 	while (done < repeat) {
 		long n = repeat - done < BATCH ? repeat - done : BATCH;
 		LIBBPF_OPTS(bpf_test_run_opts, o, .data_in = c->pkt, .data_size_in = (__u32)c->len,
 			    .repeat = (int)n);
+		LIBBPF_OPTS(bpf_test_run_opts, ob, .data_in = c->pkt,
+			    .data_size_in = (__u32)c->len, .repeat = (int)n);
 
-		if (bpf_prog_test_run_opts(prog, &o))
+		if (bpf_prog_test_run_opts(prog, &o) || (b && bpf_prog_test_run_opts(b->prog, &ob)))
 			return -errno;
 		total += (double)o.duration * (double)n;
+		total_b += (double)ob.duration * (double)n;
 		done += n;
 		ring_buffer__consume(rb);
+		if (b)
+			ring_buffer__consume(b->rb);
 	}
 	*ns = total / (double)repeat;
+	if (ns_b)
+		*ns_b = total_b / (double)repeat;
 	return 0;
 }
 
@@ -104,11 +133,87 @@ static int cmp_double(const void *a, const void *b)
 
 static double median(const double *v)
 {
-	double s[RUNS];
+	double s[RUNS_MAX];
 
-	memcpy(s, v, sizeof(s));
-	qsort(s, RUNS, sizeof(s[0]), cmp_double);
-	return s[RUNS / 2];
+	memcpy(s, v, sizeof(s[0]) * (size_t)runs);
+	qsort(s, (size_t)runs, sizeof(s[0]), cmp_double);
+	return s[runs / 2];
+}
+
+/* Median of b[r] - a[r]. */
+static double median_diff(const double *a, const double *b)
+{
+	double d[RUNS_MAX];
+	int r;
+
+	for (r = 0; r < runs; r++)
+		d[r] = b[r] - a[r];
+	return median(d);
+}
+
+/* Configure a loaded object's maps and find what the bench runs. */
+static int bobj_setup(struct bobj *o, struct bpf_object *obj, const struct xf_config *cfg)
+{
+	struct bpf_program *prog = bpf_object__find_program_by_name(obj, "xf_tc_ingress");
+	struct bpf_map *c = bpf_object__find_map_by_name(obj, "xf_config");
+	struct bpf_map *sfx = bpf_object__find_map_by_name(obj, "xf_suffixes");
+	struct bpf_map *ev = bpf_object__find_map_by_name(obj, "xf_events");
+	struct bpf_map *st = bpf_object__find_map_by_name(obj, "xf_stats");
+	__u32 zero = 0;
+
+	if (!prog || !c || !sfx || !ev || !st)
+		return -1;
+	o->prog = bpf_program__fd(prog);
+	o->cfg = bpf_map__fd(c);
+	o->stats = bpf_map__fd(st);
+	if (bpf_map_update_elem(o->cfg, &zero, cfg, BPF_ANY) ||
+	    xf_suffixes_load(bpf_map__fd(sfx), PSL_PATH) <= 0)
+		return -1;
+	o->rb = ring_buffer__new(bpf_map__fd(ev), drop_event, NULL, NULL);
+	return o->rb ? 0 : -1;
+}
+
+/* Events emitted and ring-full counts, summed over CPUs. */
+static void bobj_events(const struct bobj *o, __u64 *ev, __u64 *full)
+{
+	__u64 *v = calloc((size_t)libbpf_num_possible_cpus(), sizeof(__u64) * XF_STATS_LEN);
+	__u32 zero = 0;
+	int i;
+
+	*ev = *full = 0;
+	if (v && !bpf_map_lookup_elem(o->stats, &zero, v)) {
+		for (i = 0; i < libbpf_num_possible_cpus(); i++) {
+			*ev += v[i * XF_STATS_LEN + XF_S_EVENTS];
+			*full += v[i * XF_STATS_LEN + XF_S_RING_FULL];
+		}
+	}
+	free(v);
+}
+
+/*
+ * One run of one case, sized to the time budget: prog (a's program, or the
+ * empty one), and b's program batch by batch beside it (--ab; NULL: none).
+ */
+static int run_case(struct bobj *a, struct bobj *b, int prog, struct bcase *c,
+		    const struct xf_config *cc, long repeat, double *ns, double *ns_b)
+{
+	__u32 zero = 0;
+	long n = repeat;
+	double probe;
+
+	if (bpf_map_update_elem(a->cfg, &zero, cc, BPF_ANY) ||
+	    (b && bpf_map_update_elem(b->cfg, &zero, cc, BPF_ANY)))
+		return -1;
+	/* a short probe sizes the run to the time budget */
+	if (measure(prog, a->rb, b, c, 10000 < repeat ? 10000 : repeat, &probe, NULL))
+		return -1;
+	if (b)
+		probe *= 2;
+	if (probe > 0 && probe * (double)n > RUN_BUDGET_NS)
+		n = (long)(RUN_BUDGET_NS / probe);
+	if (n < 10000 && repeat >= 10000)
+		n = 10000;
+	return measure(prog, a->rb, b, c, n, ns, ns_b);
 }
 
 static void cpu_model(char *out, size_t n)
@@ -189,7 +294,8 @@ static void build_cases(struct bcase *c)
 
 static void usage(const char *argv0)
 {
-	fprintf(stderr, "usage: %s [--markdown] [--repeat N] [--only CASE]\n", argv0);
+	fprintf(stderr, "usage: %s [--markdown] [--repeat N] [--only CASE] [--runs N] [--ab OBJ]\n",
+		argv0);
 }
 
 int main(int argc, char **argv)
@@ -205,15 +311,16 @@ int main(int argc, char **argv)
 	};
 	const int nc = sizeof(cases) / sizeof(cases[0]);
 	struct exfilter_tc_bpf *skel = NULL;
-	struct ring_buffer *rb = NULL;
+	struct bpf_object *objb = NULL;
+	struct bobj a = { .rb = NULL }, b = { .rb = NULL };
+	const char *ab = NULL;
 	struct xf_config cfg;
 	struct utsname un;
 	cpu_set_t set;
 	char cpu[256], date[64];
 	long repeat = REPEAT_DEFAULT;
-	int markdown = 0, empty_fd = -1, tc_fd, i, r, err = 1, only = 0;
+	int markdown = 0, empty_fd = -1, i, r, err = 1, only = 0;
 	time_t now = time(NULL);
-	__u32 zero = 0;
 
 	for (i = 1; i < argc; i++) {
 		if (!strcmp(argv[i], "--markdown")) {
@@ -232,6 +339,20 @@ int main(int argc, char **argv)
 			only = (int)strtol(argv[++i], &end, 10);
 			if (*end || only < 1 || only >= nc) {
 				fprintf(stderr, "bench_bpf: --only wants a case row, 1..%d\n", nc - 1);
+				return 2;
+			}
+		} else if (!strcmp(argv[i], "--runs") && i + 1 < argc) {
+			char *end;
+
+			runs = (int)strtol(argv[++i], &end, 10);
+			if (*end || runs < 1 || runs > RUNS_MAX) {
+				fprintf(stderr, "bench_bpf: --runs wants 1..%d\n", RUNS_MAX);
+				return 2;
+			}
+		} else if (!strcmp(argv[i], "--ab") && i + 1 < argc) {
+			ab = argv[++i];
+			if (access(ab, R_OK)) {
+				fprintf(stderr, "bench_bpf: --ab %s: %s\n", ab, strerror(errno));
 				return 2;
 			}
 		} else {
@@ -266,7 +387,11 @@ int main(int argc, char **argv)
 	       "batch of <= %d), up to %ld repeats per run bounded to ~%.1f s, median of %d "
 	       "interleaved runs; config: xf_config_defaults() (monitor mode) plus the case's flags, "
 	       "public suffixes loaded, verdicts map empty, event ring drained between batches\n",
-	       markdown ? "- " : "# ", BATCH, repeat, RUN_BUDGET_NS / 1e9, RUNS);
+	       markdown ? "- " : "# ", BATCH, repeat, RUN_BUDGET_NS / 1e9, runs);
+	if (ab)
+		printf("%sA/B: each run of each case runs this build (A) and %s (B), "
+		       "batch by batch; B - A is the median of the runs' differences\n",
+		       markdown ? "- " : "# ", ab);
 	fflush(stdout);
 
 	skel = exfilter_tc_bpf__open();
@@ -276,27 +401,34 @@ int main(int argc, char **argv)
 		goto cleanup;
 	}
 	xf_config_defaults(&cfg);
-	if (bpf_map_update_elem(bpf_map__fd(skel->maps.xf_config), &zero, &cfg, BPF_ANY) ||
-	    xf_suffixes_load(bpf_map__fd(skel->maps.xf_suffixes), PSL_PATH) <= 0) {
+	if (bobj_setup(&a, skel->obj, &cfg)) {
 		fprintf(stderr, "bench_bpf: failed to configure the maps\n");
 		goto cleanup;
 	}
-	rb = ring_buffer__new(bpf_map__fd(skel->maps.xf_events), drop_event, NULL, NULL);
+	if (ab) {
+		char msg[128];
+		int e;
+
+		objb = bpf_object__open_file(ab, NULL);
+		e = !objb ? -errno : bpf_object__load(objb);
+		if (e || bobj_setup(&b, objb, &cfg)) {
+			libbpf_strerror(e ? e : -EINVAL, msg, sizeof(msg));
+			fprintf(stderr, "bench_bpf: --ab %s: failed to %s: %s\n", ab,
+				e ? "load it as a TC object" : "find or configure its maps", msg);
+			goto cleanup;
+		}
+	}
 	empty_fd = empty_prog_load();
-	if (!rb || empty_fd < 0) {
-		fprintf(stderr, "bench_bpf: failed to set up the ring or the empty program: %s\n",
+	if (empty_fd < 0) {
+		fprintf(stderr, "bench_bpf: failed to load the empty program: %s\n",
 			strerror(errno));
 		goto cleanup;
 	}
-	tc_fd = bpf_program__fd(skel->progs.xf_tc_ingress);
 	build_cases(cases);
 
-	for (r = 0; r < RUNS; r++) {
+	for (r = 0; r < runs; r++) {
 		for (i = 0; i < nc; i++) {
 			struct bcase *c = &cases[i];
-			int fd = c->empty ? empty_fd : tc_fd;
-			long n = repeat;
-			double probe;
 			struct xf_config cc = cfg;
 
 			if (only && i && i != only)
@@ -304,37 +436,29 @@ int main(int argc, char **argv)
 			cc.flags |= c->cfg_flags;
 			if (c->gap_off)
 				cc.event_gap_ms = 0;
-			if (bpf_map_update_elem(bpf_map__fd(skel->maps.xf_config), &zero, &cc, BPF_ANY))
-				goto run_failed;
-
-			/* a short probe sizes the run to the time budget */
-			if (measure(fd, c, rb, 10000 < repeat ? 10000 : repeat, &probe))
-				goto run_failed;
-			if (probe > 0 && probe * (double)n > RUN_BUDGET_NS)
-				n = (long)(RUN_BUDGET_NS / probe);
-			if (n < 10000 && repeat >= 10000)
-				n = 10000;
-			if (measure(fd, c, rb, n, &c->ns[r]))
+			if (run_case(&a, ab && !c->empty ? &b : NULL, c->empty ? empty_fd : a.prog,
+				     c, &cc, repeat, &c->ns[r], &c->ns_b[r]))
 				goto run_failed;
 		}
 	}
 
 	{
 		double base = median(cases[0].ns);
+		__u64 ev, full;
 
 		printf("\n");
 		if (markdown) {
 			printf("| case | ns/packet | delta over empty (ns) | ratio to empty | "
-			       "target "
-			       "(delta) | met |\n");
-			printf("|---|---:|---:|---:|---:|---|\n");
+			       "target (delta) | met |%s\n",
+			       ab ? " B: ns/packet | B - A (ns, paired) |" : "");
+			printf("|---|---:|---:|---:|---:|---|%s\n", ab ? "---:|---:|" : "");
 		} else {
-			printf("%-38s %10s %10s %8s %10s  %s\n", "case", "ns/packet", "delta(ns)",
-			       "ratio", "target", "met");
+			printf("%-38s %10s %10s %8s %10s  %-7s%s\n", "case", "ns/packet", "delta(ns)",
+			       "ratio", "target", "met", ab ? "  B ns/packet  B-A(ns)" : "");
 		}
 		for (i = 0; i < nc; i++) {
 			double m = median(cases[i].ns), d = m - base;
-			char tgt[32] = "-", met[16] = "-";
+			char tgt[32] = "-", met[16] = "-", bcol[64] = "";
 
 			if (only && i && i != only)
 				continue;
@@ -344,12 +468,20 @@ int main(int argc, char **argv)
 				snprintf(met, sizeof(met), "%s",
 					 d <= cases[i].target ? "met" : "not met");
 			}
+			if (ab && cases[i].empty)
+				snprintf(bcol, sizeof(bcol), markdown ? " - | - |" : "  %11s %8s",
+					 "-", "-");
+			else if (ab)
+				snprintf(bcol, sizeof(bcol),
+					 markdown ? " %.1f | %+.1f |" : "  %11.1f %+8.1f",
+					 median(cases[i].ns_b),
+					 median_diff(cases[i].ns, cases[i].ns_b));
 			if (markdown)
-				printf("| %s | %.1f | %+.1f | %.2f | %s | %s |\n", cases[i].name, m,
-				       d, base > 0 ? m / base : 0, tgt, met);
+				printf("| %s | %.1f | %+.1f | %.2f | %s | %s |%s\n", cases[i].name, m,
+				       d, base > 0 ? m / base : 0, tgt, met, bcol);
 			else
-				printf("%-38s %10.1f %+10.1f %8.2f %10s  %s\n", cases[i].name, m, d,
-				       base > 0 ? m / base : 0, tgt, met);
+				printf("%-38s %10.1f %+10.1f %8.2f %10s  %-7s%s\n", cases[i].name, m,
+				       d, base > 0 ? m / base : 0, tgt, met, bcol);
 		}
 		if (!markdown) {
 			printf("\nruns (ns/packet):\n");
@@ -357,26 +489,26 @@ int main(int argc, char **argv)
 				if (only && i && i != only)
 					continue;
 				printf("  %-38s", cases[i].name);
-				for (r = 0; r < RUNS; r++)
+				for (r = 0; r < runs; r++)
 					printf(" %7.1f", cases[i].ns[r]);
+				printf("\n");
+				if (!ab || cases[i].empty)
+					continue;
+				printf("  %-38s", "  B");
+				for (r = 0; r < runs; r++)
+					printf(" %7.1f", cases[i].ns_b[r]);
 				printf("\n");
 			}
 		}
-	}
-	{
 		/* events reach the ring: a full ring would only measure the failure path */
-		__u64 *v = calloc((size_t)libbpf_num_possible_cpus(), sizeof(__u64) * XF_STATS_LEN);
-		__u64 ev = 0, full = 0;
-
-		if (v && !bpf_map_lookup_elem(bpf_map__fd(skel->maps.xf_stats), &zero, v)) {
-			for (i = 0; i < libbpf_num_possible_cpus(); i++) {
-				ev += v[i * XF_STATS_LEN + XF_S_EVENTS];
-				full += v[i * XF_STATS_LEN + XF_S_RING_FULL];
-			}
-			printf("\n%sevents emitted: %llu, ring full: %llu\n", markdown ? "" : "# ",
+		bobj_events(&a, &ev, &full);
+		printf("\n%sevents emitted: %llu, ring full: %llu\n", markdown ? "" : "# ",
+		       (unsigned long long)ev, (unsigned long long)full);
+		if (ab) {
+			bobj_events(&b, &ev, &full);
+			printf("%sB: events emitted: %llu, ring full: %llu\n", markdown ? "" : "# ",
 			       (unsigned long long)ev, (unsigned long long)full);
 		}
-		free(v);
 	}
 	err = 0;
 	goto cleanup;
@@ -384,9 +516,11 @@ int main(int argc, char **argv)
 run_failed:
 	fprintf(stderr, "bench_bpf: BPF_PROG_TEST_RUN failed: %s\n", strerror(errno));
 cleanup:
-	ring_buffer__free(rb);
+	ring_buffer__free(a.rb);
+	ring_buffer__free(b.rb);
 	if (empty_fd >= 0)
 		close(empty_fd);
+	bpf_object__close(objb);
 	exfilter_tc_bpf__destroy(skel);
 	return err;
 }
