@@ -40,12 +40,17 @@
 # fails on time; exits 1 only when the harness is broken. Needs root.
 #
 #   tests/bench/bench_dns.sh [--smoke] [--runs N] [--secs S] [--lat-secs S]
-#                            [--domains N] [--kv FILE] [--c-sensor-stopped]
+#                            [--domains N] [--kv FILE]
+#                            [--c-sensor-stopped | --c-ingress-only]
 #
 # --c-sensor-stopped: a diagnostic, not the comparison: way (c) is exfilter
 # as in (b) with its sensor process stopped (SIGSTOP) once attached, so the
 # kernel programs enforce alone; (b) vs (c) is what the sensor's own work
 # costs the DNS path (its periodic merge and tick share the CPUs).
+# --c-ingress-only: the same kind of diagnostic: way (c) is (b) with its TC
+# egress program detached once attached (queries are still judged on
+# ingress; replies are not counted); (b) vs (c) is what the egress program
+# costs the DNS path.
 #
 # --smoke: one round of 1 s runs, dnsperf capped at 3000 qps (CI).
 set -euo pipefail
@@ -63,11 +68,12 @@ lat_secs=3
 domains=1000
 smoke=0
 c_stopped=0
+c_ingress=0 # --c-ingress-only
 max_qps=0 # 0: unpaced
 outstanding=200
 
 args=("$@")
-usage() { sed -n '3,44p' "$0"; }
+usage() { sed -n '3,/^set -euo/{/^set -euo/d;p}' "$0"; }
 bad() {
 	echo "bench_dns: $*" >&2
 	exit 2
@@ -96,6 +102,7 @@ while [[ $# -gt 0 ]]; do
 		shift
 		;;
 	--c-sensor-stopped) c_stopped=1 ;;
+	--c-ingress-only) c_ingress=1 ;;
 	--kv)
 		[[ $# -ge 2 && -n $2 ]] || bad "--kv needs a file"
 		XB_KV=$2
@@ -110,6 +117,9 @@ while [[ $# -gt 0 ]]; do
 	esac
 	shift
 done
+
+((c_stopped + c_ingress < 2)) || bad "--c-sensor-stopped and --c-ingress-only are two different runs"
+c_diag=$((c_stopped + c_ingress)) # way (c) is a variant of (b), not dnsdist
 
 xf_require_root
 # The whole run is bounded: about 10 s of fixed cost a round, per way.
@@ -161,7 +171,7 @@ EOF
 
 # --- the three ways ------------------------------------------------------------
 
-port_of() { [[ $1 == c ]] && ((!c_stopped)) && echo 5300 || echo 53; }
+port_of() { [[ $1 == c ]] && ((!c_diag)) && echo 5300 || echo 53; }
 
 # the sensor process: the child of the `timeout` xb_exfilter_up started
 sensor_pid() { pgrep -P "$(cat "$XF_TMP/exfilter.pid")" | head -n 1; }
@@ -183,6 +193,12 @@ way_up() {
 			kill -STOP "$(sensor_pid)" || xf_die "no sensor process to stop"
 			return
 		fi
+		if ((c_ingress)); then
+			way_up b
+			tc -n "$XF_NS_R" filter del dev "$XF_IF_RC" egress ||
+				xf_die "could not detach the TC egress program"
+			return
+		fi
 		xb_assert_no_filter
 		xf_bg "$XF_NS_R" dnsdist "${XB_PIN_SERVER[@]}" dnsdist -C "$XF_TMP/dnsdist.conf" \
 			--supervised --disable-syslog
@@ -198,6 +214,8 @@ way_down() {
 	c)
 		if ((c_stopped)); then
 			kill -CONT "$(sensor_pid)" || true
+			xb_exfilter_down
+		elif ((c_ingress)); then
 			xb_exfilter_down
 		else
 			xf_stop dnsdist
@@ -397,11 +415,12 @@ met_p99=$(p99_met "$add_b" "$add_c")
 met_p99_busy=$(p99_met "$add2_b" "$add2_c")
 
 cpu=$(sed -n 's/^model name[[:space:]]*: //p' /proc/cpuinfo | head -n 1)
-name() { case $1 in a) echo "(a) no filter" ;; b) echo "(b) exfilter TC, enforce" ;; c) if ((c_stopped)); then echo "(c) exfilter TC, enforce, sensor stopped"; else echo "(c) dnsdist $(dnsdist --version | awk 'NR == 1 { print $2 }') in front"; fi ;; esac; }
+name() { case $1 in a) echo "(a) no filter" ;; b) echo "(b) exfilter TC, enforce" ;; c) if ((c_stopped)); then echo "(c) exfilter TC, enforce, sensor stopped"; elif ((c_ingress)); then echo "(c) exfilter TC ingress only, enforce"; else echo "(c) dnsdist $(dnsdist --version | awk 'NR == 1 { print $2 }') in front"; fi ;; esac; }
 cmd="tests/bench/bench_dns.sh"
 ((smoke)) && cmd+=" --smoke"
 cmd+=" --runs $runs --secs $secs --lat-secs $lat_secs --domains $domains"
 ((c_stopped)) && cmd+=" --c-sensor-stopped"
+((c_ingress)) && cmd+=" --c-ingress-only"
 
 paced="(unpaced)"
 ((max_qps)) && paced="-Q $max_qps"
@@ -414,6 +433,7 @@ echo "- kernel: $(uname -r); cpu: ${cpu:-?}, $ncpu online; memory: $(awk '/MemTo
 echo "- versions: unbound $(unbound -V | awk 'NR == 1 { print $2 }'), $(dnsperf -h 2>&1 | awk '/^Version/ { print "dnsperf", $2 }'), dnsdist $(dnsdist --version | awk 'NR == 1 { print $2 }')"
 echo "- lab: client netns -> veth -> resolver netns: unbound (1 thread, $(wc -l <"$QUERIES") names of $domains domains from top-domains.csv served as local-data); (b) exfilter attached TC ingress+egress on the resolver's veth, enforce mode, \`exfilter block $DENY --action refuse\`, kernel.enc_label_drop 40, kernel.limit_action refuse; (c) dnsdist on port 5300 in the resolver netns, SuffixMatchNodeRule($DENY) and RegexRule(label of 40+ chars of [A-Za-z0-9+/=_-]) -> REFUSED, no packet cache"
 ((c_stopped)) && echo "- **diagnostic run (--c-sensor-stopped): way (c) is not dnsdist but (b) with its sensor process stopped (SIGSTOP) once attached; the (c) figures and targets below compare exfilter with itself**"
+((c_ingress)) && echo "- **diagnostic run (--c-ingress-only): way (c) is not dnsdist but (b) with its TC egress program detached once attached (replies pass unseen); the (c) figures and targets below compare exfilter with itself**"
 echo "- policy checked before every run: www.$ALLOW answered; www.$DENY and a 48-char base32 label under $ENC_DOM (a domain kept out of the load) REFUSED by (b) and (c) (and answered NOERROR / NXDOMAIN by (a))"
 echo "- pinning: $(xb_pinning); TC ingress runs in dnsperf's send path, TC egress in unbound's"
 echo "- idle states: $(xb_idle_note)"

@@ -106,5 +106,11 @@ bad_opt() {
 	[[ $? -eq 2 && $err == *"--runs"* ]]
 }
 xf_check "bad option: status 2 naming it" bad_opt || true
+two_diags() {
+	local err
+	err=$("$BENCH" --c-sensor-stopped --c-ingress-only 2>&1 >/dev/null) && return 1
+	[[ $? -eq 2 && $err == *"--c-ingress-only"* ]]
+}
+xf_check "two diagnostic ways at once: status 2 naming them" two_diags || true
 
 xf_summary
