@@ -1,4 +1,6 @@
 /* SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause) */
+/* generated tables, laid out by hand */
+/* clang-format off */
 /*
  * entropy_table.h - c * log2(c) in Q16 fixed point for c = 0..256, so the
  * kernel computes Shannon entropy without floats, and its first differences.
@@ -96,5 +98,6 @@ static const __u32 xf_clog2d[256] = {
 	612931, 613323, 613714, 614104, 614490, 614877, 615261, 615644,
 	616025, 616405, 616783, 617159, 617535, 617909, 618280, 618652,
 };
+/* clang-format on */
 
 #endif /* XF_ENTROPY_TABLE_H */

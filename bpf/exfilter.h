@@ -64,7 +64,7 @@ enum xf_ev_kind {
 #define XF_EF_TCP (1u << 4) /* DNS over TCP (SNI and Host are always TCP) */
 #define XF_EF_SAMPLED (1u << 5) /* emitted by sampling, nothing notable */
 #define XF_EF_NEWFLOW (1u << 6) /* first query of this client x domain on this CPU */
-#define XF_EF_GAP (1u << 7) /* the flow's first query (response) event on this CPU in event_gap_ms */
+#define XF_EF_GAP (1u << 7) /* the flow's first query (response) event on this CPU per gap */
 
 /* Counters in the per-CPU stats array. Append-only. */
 enum xf_stat {

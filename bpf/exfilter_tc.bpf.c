@@ -24,7 +24,8 @@ static __always_inline int xf_swap(struct __sk_buff *skb, __u32 a, __u32 b, __u3
 {
 	__u8 x[16], y[16];
 
-	if (n > 16 || bpf_skb_load_bytes(skb, a, x, n & 31) || bpf_skb_load_bytes(skb, b, y, n & 31))
+	if (n > 16 || bpf_skb_load_bytes(skb, a, x, n & 31) ||
+	    bpf_skb_load_bytes(skb, b, y, n & 31))
 		return -1;
 	if (bpf_skb_store_bytes(skb, a, y, n & 31, 0) || bpf_skb_store_bytes(skb, b, x, n & 31, 0))
 		return -1;

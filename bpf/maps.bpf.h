@@ -29,7 +29,7 @@ struct xf_scratch {
 	struct xf_flow flow0;
 	__u64 sample_ctr;
 	__u32 wake_ctr; /* this CPU's events (xf_rb_wake()) */
-	__u32 wake_forced; /* it forced a wake-up, and has not seen the ring below a quarter since */
+	__u32 wake_forced; /* forced a wake-up; has not seen the ring below a quarter since */
 	__u64 clk_jiffies; /* xf_now(): the jiffy clk_ns was read in */
 	__u64 clk_ns;
 	struct xf_sfx_slot sfx_cache[XF_SFX_CACHE]; /* xf_suffix_known() */

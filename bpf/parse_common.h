@@ -248,12 +248,15 @@ XF_INLINE __u64 xf_label_hash(const struct xf_buf *b, __u32 off, __u32 len, __u3
  * lowest set bit times a de Bruijn sequence puts a distinct 6-bit pattern in
  * the top bits, which a table maps back to the bit's index. No branches.
  */
+/* a data table, laid out by hand */
+/* clang-format off */
 static const __u8 xf_debruijn64[64] = {
 	0, 1, 48, 2, 57, 49, 28, 3, 61, 58, 50, 42, 38, 29, 17, 4,
 	62, 55, 59, 36, 53, 51, 43, 22, 45, 39, 33, 30, 24, 18, 12, 5,
 	63, 47, 56, 27, 60, 41, 37, 16, 54, 35, 52, 21, 44, 32, 23, 11,
 	46, 26, 40, 15, 34, 20, 31, 10, 25, 14, 19, 9, 13, 8, 7, 6,
 };
+/* clang-format on */
 
 XF_INLINE __u32 xf_ctz64(__u64 x)
 {

@@ -233,7 +233,8 @@ XF_INLINE int xf_label_encoded(const struct xf_lab_rec *l, __u32 enc_min, __u8 *
 	is_b64 = (1 ^ is_hex) & (1 ^ is_b32) &
 		 (1 ^ xf_nz((__u8)(XF_CP(c, XF_CP_UPPER) + XF_CP(c, XF_CP_LOWER) +
 				   XF_CP(c, XF_CP_DIGIT) + XF_CP(c, XF_CP_SYM) +
-				   XF_CP(c, XF_CP_HYPHEN)) ^ n)) &
+				   XF_CP(c, XF_CP_HYPHEN)) ^
+			    n)) &
 		 (sym | (mixed & dig));
 	*hex += (__u8)is_hex;
 	*b32 += (__u8)is_b32;
@@ -413,8 +414,8 @@ XF_INLINE __u64 xf_name_suffix2(const struct xf_name_state *s)
  * computed for that lookup: it is the registered domain's hash when that has
  * two labels (the common case), so it is not folded again.
  */
-XF_INLINE void xf_name_finish_sfx(struct xf_name_state *s, struct xf_name_feat *f,
-				  int suffix_known, __u64 sfx2)
+XF_INLINE void xf_name_finish_sfx(struct xf_name_state *s, struct xf_name_feat *f, int suffix_known,
+				  __u64 sfx2)
 {
 	__u32 n, t, idx;
 	__u64 h = XF_FOLD_SEED;

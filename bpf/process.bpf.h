@@ -82,8 +82,8 @@ static __always_inline void xf_perr(__u64 *st, int err)
 
 static __always_inline int xf_port_in(const __u16 *ports, __u16 port)
 {
-	return port && (ports[0] == port || ports[1] == port || ports[2] == port ||
-			ports[3] == port);
+	return port &&
+	       (ports[0] == port || ports[1] == port || ports[2] == port || ports[3] == port);
 }
 
 /* A verdict that acts now: not pass, not expired (expired entries are left for userspace). */
@@ -93,8 +93,8 @@ static __always_inline int xf_verdict_live(const struct xf_verdict *v, __u64 now
 }
 
 /* Verdict map lookup that honours expiry. */
-static __always_inline int xf_verdict_get(__u64 hash, __u32 kind, __u64 now,
-					  struct xf_ctx *x, __u8 reason)
+static __always_inline int xf_verdict_get(__u64 hash, __u32 kind, __u64 now, struct xf_ctx *x,
+					  __u8 reason)
 {
 	struct xf_vkey k = { .hash = hash, .kind = kind };
 	struct xf_verdict *v = bpf_map_lookup_elem(&xf_verdicts, &k);
@@ -258,9 +258,8 @@ static __always_inline const __u8 *xf_pl(struct xf_scratch *sc)
  */
 
 /* Start a walk over the scratch entry's first len bytes. */
-static __always_inline void xf_walk_init(struct xf_walk *w, struct xf_buf *b,
-					 struct xf_scratch *sc, const struct xf_config *cfg,
-					 __u32 len)
+static __always_inline void xf_walk_init(struct xf_walk *w, struct xf_buf *b, struct xf_scratch *sc,
+					 const struct xf_config *cfg, __u32 len)
 {
 	b->p = xf_pl(sc);
 	b->len = len;
@@ -548,8 +547,7 @@ static __always_inline int xf_name_gap(struct xf_scratch *sc, const struct xf_co
 	__u64 key = (x->feat.name_hash ^ a[0] ^ (a[1] * 0x9e3779b97f4a7c15ULL)) | 1;
 	__u32 i = (__u32)(key >> 32) & (XF_GAP_SLOTS - 1);
 
-	if (sc->gap_key[i] == key &&
-	    x->now - sc->gap_ns[i] < (__u64)cfg->event_gap_ms * 1000000ULL)
+	if (sc->gap_key[i] == key && x->now - sc->gap_ns[i] < (__u64)cfg->event_gap_ms * 1000000ULL)
 		return 0;
 	sc->gap_key[i] = key;
 	sc->gap_ns[i] = x->now;
@@ -569,8 +567,8 @@ static __always_inline int xf_is_notable(struct xf_scratch *sc, const struct xf_
 	if (x->kind == XF_EV_DNS_RESPONSE)
 		return (f->dns_flags & XF_DNS_RCODE_MASK) != 0;
 	qb = xf_qtype_bucket(f->qtype);
-	return f->enc_longest || f->binary || f->name_len >= cfg->long_qname ||
-	       qb == XF_QT_NULL || qb == XF_QT_CARRIER;
+	return f->enc_longest || f->binary || f->name_len >= cfg->long_qname || qb == XF_QT_NULL ||
+	       qb == XF_QT_CARRIER;
 }
 
 /* Worth an event: notable, or picked by sampling (which flags it). */
@@ -852,7 +850,9 @@ static __always_inline int xf_process(struct __sk_buff *skb, const struct xf_con
 		xf_response(skb, sc, cfg, st, x);
 		return XF_ACT_PASS;
 	}
-	st[x->kind == XF_EV_DNS_QUERY ? XF_S_DNS_QUERIES : x->kind == XF_EV_SNI ? XF_S_SNI : XF_S_HOST]++;
+	st[x->kind == XF_EV_DNS_QUERY ? XF_S_DNS_QUERIES
+	   : x->kind == XF_EV_SNI     ? XF_S_SNI
+				      : XF_S_HOST]++;
 	if (cfg->flags & XF_CF_IPBLOCK) {
 		if (!xf_ipblock_get(x->pkt.daddr, x))
 			xf_ipblock_get(x->pkt.saddr, x);

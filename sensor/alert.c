@@ -46,7 +46,8 @@ void xf_alert_table_row(FILE *o, const struct xf_alert_rec *r, int rev, const ch
 	fprintf(o, "%-20s  %-15s  %-30s  %5.1f  %-8s  %-11s  ", when,
 		xf_term_str(r->client, client, sizeof(client)),
 		xf_term_str(r->domain, domain, sizeof(domain)), r->score,
-		xf_term_str(r->severity, sev, sizeof(sev)), xf_term_str(r->action, act, sizeof(act)));
+		xf_term_str(r->severity, sev, sizeof(sev)),
+		xf_term_str(r->action, act, sizeof(act)));
 	if (rev >= 0)
 		fprintf(o, "%3d  ", rev);
 	fprintf(o, "%s\n", xf_term_str(tail ? tail : "", t, sizeof(t)));
@@ -62,11 +63,11 @@ const char *xf_qtype_name(uint16_t qtype, char *buf, size_t size)
 	static const struct {
 		uint16_t t;
 		const char *n;
-	} names[] = { { 1, "A" },	{ 2, "NS" },	{ 5, "CNAME" },	 { 6, "SOA" },
-		      { 10, "NULL" },	{ 12, "PTR" },	{ 15, "MX" },	 { 16, "TXT" },
-		      { 25, "KEY" },	{ 28, "AAAA" }, { 33, "SRV" },	 { 35, "NAPTR" },
-		      { 43, "DS" },	{ 48, "DNSKEY" }, { 64, "SVCB" }, { 65, "HTTPS" },
-		      { 99, "SPF" },	{ 255, "ANY" }, { 65399, "PRIVATE" } };
+	} names[] = { { 1, "A" },     { 2, "NS" },	{ 5, "CNAME" },	     { 6, "SOA" },
+		      { 10, "NULL" }, { 12, "PTR" },	{ 15, "MX" },	     { 16, "TXT" },
+		      { 25, "KEY" },  { 28, "AAAA" },	{ 33, "SRV" },	     { 35, "NAPTR" },
+		      { 43, "DS" },   { 48, "DNSKEY" }, { 64, "SVCB" },	     { 65, "HTTPS" },
+		      { 99, "SPF" },  { 255, "ANY" },	{ 65399, "PRIVATE" } };
 
 	for (size_t i = 0; i < sizeof(names) / sizeof(names[0]); i++)
 		if (names[i].t == qtype)
@@ -94,8 +95,9 @@ static void reasons_json(struct xf_sb *sb, const struct xf_score *sc, int first)
 
 		if (r->score <= 0)
 			continue;
-		xf_sb_printf(sb, "%s{\"detector\":\"%s\",\"score\":%.1f,\"weight\":%.2f,"
-				 "\"evidence\":{",
+		xf_sb_printf(sb,
+			     "%s{\"detector\":\"%s\",\"score\":%.1f,\"weight\":%.2f,"
+			     "\"evidence\":{",
 			     first ? "" : ",", xf_detectors[i]->name, r->score, sc->weight[i]);
 		for (int k = 0; k < r->n; k++)
 			xf_sb_printf(sb, "%s\"%s\":%.6g", k ? "," : "", r->ev[k].key,
@@ -162,8 +164,8 @@ int xf_alert_build(const struct xf_alert_in *in, struct xf_sb *sb, struct xf_ale
 	/* a kernel hard limit or verdict is high severity on its own */
 	if (f->kaction && score < KERNEL_SCORE)
 		score = KERNEL_SCORE;
-	sev = xf_severity_name(in->score && in->score->score >= score ? in->score->severity :
-								       XF_SEV_HIGH);
+	sev = xf_severity_name(in->score && in->score->score >= score ? in->score->severity
+								      : XF_SEV_HIGH);
 	rule = rule_of(in, &rule_id);
 	xf_addr_text(f->client, src, sizeof(src));
 	if (f->server)
@@ -177,10 +179,11 @@ int xf_alert_build(const struct xf_alert_in *in, struct xf_sb *sb, struct xf_ale
 	iso_time(sb, in->now_ms);
 	xf_sb_printf(sb, ",\"event\":{\"kind\":\"alert\",\"category\":[\"network\"],"
 			 "\"type\":[\"info\",\"denied\"],\"module\":\"exfilter\",\"dataset\":");
-	xf_sb_json_str(sb, kind == XF_EV_SNI ? "exfilter.tls" : kind == XF_EV_HOST ? "exfilter.http" :
-										 "exfilter.dns");
-	xf_sb_printf(sb, ",\"action\":\"%s\",\"id\":\"%s\",\"severity\":%d,\"start\":",
-		     rec->action, rec->id, (int)(score + 0.5));
+	xf_sb_json_str(sb, kind == XF_EV_SNI	? "exfilter.tls"
+			   : kind == XF_EV_HOST ? "exfilter.http"
+						: "exfilter.dns");
+	xf_sb_printf(sb, ",\"action\":\"%s\",\"id\":\"%s\",\"severity\":%d,\"start\":", rec->action,
+		     rec->id, (int)(score + 0.5));
 	iso_time(sb, (int64_t)f->win_start_s * 1000);
 	xf_sb_printf(sb, ",\"end\":");
 	iso_time(sb, (int64_t)f->last_s * 1000);
@@ -217,7 +220,8 @@ int xf_alert_build(const struct xf_alert_in *in, struct xf_sb *sb, struct xf_ale
 		xf_sb_json_str(sb, f->samples[0] ? f->samples[0] : f->domain);
 		xf_sb_printf(sb, ",\"registered_domain\":");
 		xf_sb_json_str(sb, f->domain);
-		xf_sb_printf(sb, ",\"type\":\"%s\"}}", xf_qtype_name(f->last_qtype, qt, sizeof(qt)));
+		xf_sb_printf(sb, ",\"type\":\"%s\"}}",
+			     xf_qtype_name(f->last_qtype, qt, sizeof(qt)));
 	}
 	xf_sb_printf(sb, ",\"rule\":{\"name\":");
 	xf_sb_json_str(sb, rule);
@@ -226,8 +230,9 @@ int xf_alert_build(const struct xf_alert_in *in, struct xf_sb *sb, struct xf_ale
 	xf_sb_printf(sb, ",\"ruleset\":\"exfilter\"},\"observer\":{\"vendor\":\"exfilter\","
 			 "\"type\":\"sensor\",\"hostname\":");
 	xf_sb_json_str(sb, in->observer ? in->observer : "");
-	xf_sb_printf(sb, "},\"exfilter\":{\"alert_id\":\"%s\",\"revision\":%u,\"score\":%.1f,"
-			 "\"severity\":\"%s\",\"mode\":\"%s\",\"client_is_resolver\":%s,",
+	xf_sb_printf(sb,
+		     "},\"exfilter\":{\"alert_id\":\"%s\",\"revision\":%u,\"score\":%.1f,"
+		     "\"severity\":\"%s\",\"mode\":\"%s\",\"client_is_resolver\":%s,",
 		     rec->id, rec->rev, score, sev, in->mode, v->resolver ? "true" : "false");
 	xf_sb_printf(sb, "\"window\":{\"start\":");
 	iso_time(sb, (int64_t)f->win_start_s * 1000);
@@ -238,9 +243,10 @@ int xf_alert_build(const struct xf_alert_in *in, struct xf_sb *sb, struct xf_ale
 		int first = 1;
 
 		if (f->kaction) {
-			xf_sb_printf(sb, "{\"detector\":\"kernel\",\"score\":100,\"weight\":1,"
-					 "\"evidence\":{\"reason\":\"%s\",\"action\":\"%s\","
-					 "\"enforced\":%s}}",
+			xf_sb_printf(sb,
+				     "{\"detector\":\"kernel\",\"score\":100,\"weight\":1,"
+				     "\"evidence\":{\"reason\":\"%s\",\"action\":\"%s\","
+				     "\"enforced\":%s}}",
 				     xf_reason_name(f->kreason), xf_action_name(f->kaction),
 				     f->kenforced ? "true" : "false");
 			first = 0;
@@ -253,15 +259,15 @@ int xf_alert_build(const struct xf_alert_in *in, struct xf_sb *sb, struct xf_ale
 			xf_sb_printf(sb, ",");
 		xf_sb_json_str(sb, f->samples[k]);
 	}
-	xf_sb_printf(sb, "],\"flow\":{\"queries\":%llu,\"qname_bytes\":%llu,"
-			 "\"distinct_names\":%.0f,\"responses\":%llu,\"nxdomain\":%llu,"
-			 "\"servfail\":%llu,\"refused\":%llu,\"answer_msgs\":%u,"
-			 "\"answer_bytes\":%llu}}}",
+	xf_sb_printf(sb,
+		     "],\"flow\":{\"queries\":%llu,\"qname_bytes\":%llu,"
+		     "\"distinct_names\":%.0f,\"responses\":%llu,\"nxdomain\":%llu,"
+		     "\"servfail\":%llu,\"refused\":%llu,\"answer_msgs\":%u,"
+		     "\"answer_bytes\":%llu}}}",
 		     (unsigned long long)v->queries, (unsigned long long)v->qname_bytes,
-		     v->distinct, (unsigned long long)v->responses,
-		     (unsigned long long)v->nxdomain, (unsigned long long)v->servfail,
-		     (unsigned long long)v->refused, v->answer_msgs,
-		     (unsigned long long)v->answer_bytes);
+		     v->distinct, (unsigned long long)v->responses, (unsigned long long)v->nxdomain,
+		     (unsigned long long)v->servfail, (unsigned long long)v->refused,
+		     v->answer_msgs, (unsigned long long)v->answer_bytes);
 	if (sb->oom)
 		return -ENOMEM;
 	rec->json = sb->buf;
@@ -288,10 +294,11 @@ int xf_alert_build_domain(const struct xf_alert_dom_in *in, struct xf_sb *sb,
 	sb->len = 0;
 	xf_sb_printf(sb, "{\"@timestamp\":");
 	iso_time(sb, in->now_ms);
-	xf_sb_printf(sb, ",\"event\":{\"kind\":\"alert\",\"category\":[\"network\"],"
-			 "\"type\":[\"info\",\"denied\"],\"module\":\"exfilter\","
-			 "\"dataset\":\"exfilter.dns\",\"action\":\"%s\",\"id\":\"%s\","
-			 "\"severity\":%d,\"start\":",
+	xf_sb_printf(sb,
+		     ",\"event\":{\"kind\":\"alert\",\"category\":[\"network\"],"
+		     "\"type\":[\"info\",\"denied\"],\"module\":\"exfilter\","
+		     "\"dataset\":\"exfilter.dns\",\"action\":\"%s\",\"id\":\"%s\","
+		     "\"severity\":%d,\"start\":",
 		     rec->action, rec->id, (int)(score + 0.5));
 	iso_time(sb, (int64_t)d->win_start_s * 1000);
 	xf_sb_printf(sb, ",\"end\":");
@@ -309,9 +316,10 @@ int xf_alert_build_domain(const struct xf_alert_dom_in *in, struct xf_sb *sb,
 	xf_sb_printf(sb, ",\"ruleset\":\"exfilter\"},\"observer\":{\"vendor\":\"exfilter\","
 			 "\"type\":\"sensor\",\"hostname\":");
 	xf_sb_json_str(sb, in->observer ? in->observer : "");
-	xf_sb_printf(sb, "},\"exfilter\":{\"alert_id\":\"%s\",\"revision\":%u,\"score\":%.1f,"
-			 "\"severity\":\"%s\",\"mode\":\"%s\",\"client_is_resolver\":false,"
-			 "\"scope\":\"domain\",\"clients\":{\"estimated\":%.0f,\"samples\":[",
+	xf_sb_printf(sb,
+		     "},\"exfilter\":{\"alert_id\":\"%s\",\"revision\":%u,\"score\":%.1f,"
+		     "\"severity\":\"%s\",\"mode\":\"%s\",\"client_is_resolver\":false,"
+		     "\"scope\":\"domain\",\"clients\":{\"estimated\":%.0f,\"samples\":[",
 		     rec->id, rec->rev, score, sev, in->mode, v->clients);
 	for (int k = 0; k < XF_DT_CLIENT_SAMPLES && d->clients[k]; k++) {
 		xf_addr_text(d->clients[k], ip, sizeof(ip));
@@ -329,8 +337,9 @@ int xf_alert_build_domain(const struct xf_alert_dom_in *in, struct xf_sb *sb,
 			xf_sb_printf(sb, ",");
 		xf_sb_json_str(sb, d->samples[k]);
 	}
-	xf_sb_printf(sb, "],\"flow\":{\"queries\":%llu,\"qname_bytes\":%llu,"
-			 "\"distinct_names\":%.0f,\"responses\":%llu,\"nxdomain\":%llu}}}",
+	xf_sb_printf(sb,
+		     "],\"flow\":{\"queries\":%llu,\"qname_bytes\":%llu,"
+		     "\"distinct_names\":%.0f,\"responses\":%llu,\"nxdomain\":%llu}}}",
 		     (unsigned long long)v->queries, (unsigned long long)d->qname_bytes,
 		     v->distinct, (unsigned long long)v->responses,
 		     (unsigned long long)v->nxdomain);

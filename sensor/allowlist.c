@@ -308,7 +308,7 @@ size_t xf_allowlist_count(const struct xf_allowlist *al)
 
 struct xf_allowlist_stats xf_allowlist_stats(const struct xf_allowlist *al)
 {
-	return al ? al->st : (struct xf_allowlist_stats){0};
+	return al ? al->st : (struct xf_allowlist_stats){ 0 };
 }
 
 /*

@@ -29,16 +29,16 @@
 
 enum xf_allow_kind {
 	XF_ALLOW_DOMAIN = 1, /* the name and every name under it */
-	XF_ALLOW_LABEL = 2,  /* leftmost special labels ("_dmarc", "*._domainkey") */
+	XF_ALLOW_LABEL = 2, /* leftmost special labels ("_dmarc", "*._domainkey") */
 };
 
 /* One entry, as reports and alerts show it. */
 struct xf_allow_entry {
-	const char *pattern;  /* lower-case, no trailing dot */
+	const char *pattern; /* lower-case, no trailing dot */
 	const char *category; /* "antivirus", "dnsbl", "cdn", "reverse", "cluster",
 			       * "mail-auth" or "user" */
-	const char *source;   /* "shipped:VERSION" or what the caller passed ("config") */
-	int kind;	      /* enum xf_allow_kind */
+	const char *source; /* "shipped:VERSION" or what the caller passed ("config") */
+	int kind; /* enum xf_allow_kind */
 };
 
 /* The shipped list (sensor/allowlist_data.c), NULL-terminated. */
@@ -52,8 +52,8 @@ extern const struct xf_allow_src xf_allowlist_shipped[];
 struct xf_allowlist;
 
 struct xf_allowlist_stats {
-	uint64_t lookups;  /* xf_allowlist_match() calls */
-	uint64_t probes;   /* hash table slots looked at */
+	uint64_t lookups; /* xf_allowlist_match() calls */
+	uint64_t probes; /* hash table slots looked at */
 	uint64_t compares; /* string comparisons after a hash hit */
 };
 

@@ -22,6 +22,8 @@
 
 const char xf_allowlist_version[] = "2025.11.1";
 
+/* a data table, laid out by hand */
+/* clang-format off */
 const struct xf_allow_src xf_allowlist_shipped[] = {
 	/* antivirus and reputation lookups: file hashes, URLs, addresses */
 	{"mcafee.com", "antivirus"},	 /* GTI file and URL reputation: avqs, avts, gti */
@@ -104,3 +106,4 @@ const struct xf_allow_src xf_allowlist_shipped[] = {
 	{"_spf", "mail-auth"},	       /* SPF include targets (_spf.<domain>) */
 	{NULL, NULL},
 };
+/* clang-format on */

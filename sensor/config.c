@@ -162,7 +162,10 @@ static void canon_target(char *s, size_t size)
 	if (xf_target_parse(s, &t) || t.kind == XF_T_CIDR)
 		return;
 	snprintf(s, size, "%s%s",
-		 t.kind == XF_T_SNI ? "sni:" : t.kind == XF_T_HOST ? "host:" : "", t.name);
+		 t.kind == XF_T_SNI    ? "sni:"
+		 : t.kind == XF_T_HOST ? "host:"
+				       : "",
+		 t.name);
 }
 
 #define FIELD(f)                                                                                   \
@@ -191,37 +194,42 @@ static const struct key keys[] = {
 	  .type = KT_STR, FIELD(pin_dir), .check = check_abspath, .what = "an absolute path" },
 	{ INFO("keep_pinned", "false", "leave programs and maps pinned and attached on exit"),
 	  .type = KT_BOOL, FIELD(keep_pinned) },
-	{ INFO("run_as", "", "user to run as once attached (capabilities are dropped either "
-			    "way); \"\" = stay root"),
+	{ INFO("run_as", "",
+	       "user to run as once attached (capabilities are dropped either "
+	       "way); \"\" = stay root"),
 	  .type = KT_STR, FIELD(run_as), .check = check_user,
 	  .what = "an existing user name, or \"\" (stay root)" },
 	{ INFO("resolvers", "[]", "recursive resolvers among the clients: scaled thresholds"),
 	  .type = KT_LIST, ENTRIES(resolvers), COUNT(n_resolvers), .check = check_ip,
 	  .what = "an IPv4 or IPv6 address" },
-	{ INFO("allow", "[]", "user allowlist: never dropped or refused"),
-	  .type = KT_LIST, ENTRIES(allow), COUNT(n_allow), .check = check_allow,
-	  .canon = canon_target,
-	  .what = "a domain of two or more labels that is not a public suffix, sni:NAME or host:NAME" },
-	{ INFO("block", "[]", "blocked at start in enforce mode"), .type = KT_LIST,
-	  ENTRIES(block), COUNT(n_block), .check = check_block, .canon = canon_target,
+	{ INFO("allow", "[]", "user allowlist: never dropped or refused"), .type = KT_LIST,
+	  ENTRIES(allow), COUNT(n_allow), .check = check_allow, .canon = canon_target,
+	  .what = "a domain of two or more labels that is not a public suffix, sni:NAME or "
+		  "host:NAME" },
+	{ INFO("block", "[]", "blocked at start in enforce mode"), .type = KT_LIST, ENTRIES(block),
+	  COUNT(n_block), .check = check_block, .canon = canon_target,
 	  .what = "a domain, IP, IP/CIDR, sni:NAME or host:NAME" },
 
 	{ INFO("kernel", NULL, "the kernel's config map"), .type = KT_SECTION },
 	{ INFO("kernel.enc_label_min", "16", "a label this long in an encoded alphabet counts"),
 	  .type = KT_UINT, FIELD(kernel.enc_label_min), .min = 1, .max = 63 },
-	{ INFO("kernel.enc_label_drop", "40", "hard limit: drop a query with an encoded label this "
-					      "long; 0 = off"),
+	{ INFO("kernel.enc_label_drop", "40",
+	       "hard limit: drop a query with an encoded label this "
+	       "long; 0 = off"),
 	  .type = KT_UINT, FIELD(kernel.enc_label_drop), .min = 0, .max = 63 },
 	{ INFO("kernel.long_qname", "100", "a query name this long counts as long"),
 	  .type = KT_UINT, FIELD(kernel.long_qname), .min = 1, .max = 255 },
-	{ INFO("kernel.event_gap_ms", "1000", "an event for a flow's query when this long has "
-					      "passed since its last query event on this CPU; 0 = off"),
+	{ INFO("kernel.event_gap_ms", "1000",
+	       "an event for a flow's query when this long has "
+	       "passed since its last query event on this CPU; 0 = off"),
 	  .type = KT_UINT, FIELD(kernel.event_gap_ms), .min = 0, .max = 3600000 },
-	{ INFO("kernel.msg_bytes", "512", "a DNS response event carries this many bytes of the "
-					  "message, for ldns; 0 = off"),
+	{ INFO("kernel.msg_bytes", "512",
+	       "a DNS response event carries this many bytes of the "
+	       "message, for ldns; 0 = off"),
 	  .type = KT_UINT, FIELD(kernel.msg_bytes), .min = 0, .max = XF_MSG_MAX },
-	{ INFO("kernel.drop_bad_bytes", "true", "hard limit: drop names with bytes never legal "
-						"in a hostname"),
+	{ INFO("kernel.drop_bad_bytes", "true",
+	       "hard limit: drop names with bytes never legal "
+	       "in a hostname"),
 	  .type = KT_BOOL, FIELD(kernel.drop_bad_bytes) },
 	{ INFO("kernel.window_ms", "10000", "window of the per-CPU rate limits"), .type = KT_UINT,
 	  FIELD(kernel.kwin_ms), .min = 100, .max = 3600000 },
@@ -248,11 +256,13 @@ static const struct key keys[] = {
 
 	{ INFO("failsafe", NULL, "what enforcement does when the sensor dies"),
 	  .type = KT_SECTION },
-	{ INFO("failsafe.on_crash", "closed", "closed: the kernel keeps enforcing without a sensor; "
-					      "open: it stops once the heartbeat is stale"),
+	{ INFO("failsafe.on_crash", "closed",
+	       "closed: the kernel keeps enforcing without a sensor; "
+	       "open: it stops once the heartbeat is stale"),
 	  .type = KT_ENUM, FIELD(failsafe_open), .enums = on_crash },
-	{ INFO("failsafe.heartbeat_ms", "3000", "with on_crash: open, the heartbeat age at which "
-						"the kernel stops enforcing"),
+	{ INFO("failsafe.heartbeat_ms", "3000",
+	       "with on_crash: open, the heartbeat age at which "
+	       "the kernel stops enforcing"),
 	  .type = KT_UINT, FIELD(heartbeat_ms), .min = 1000, .max = 3600000 },
 
 	{ INFO("flows", NULL, "the userspace flow table"), .type = KT_SECTION },
@@ -270,27 +280,33 @@ static const struct key keys[] = {
 	  FIELD(threshold), .min = 0, .max = 100 },
 	{ INFO("detect.block_threshold", "80", "score at which enforce mode writes a verdict"),
 	  .type = KT_NUM, FIELD(block_threshold), .min = 0, .max = 100 },
-	{ INFO("detect.block_min_names", "3", "distinct names a DNS flow needs before a verdict "
-					       "blocks its whole domain"),
+	{ INFO("detect.block_min_names", "3",
+	       "distinct names a DNS flow needs before a verdict "
+	       "blocks its whole domain"),
 	  .type = KT_UINT, FIELD(block_min_names), .min = 1, .max = 1000000 },
 	{ INFO("detect.verdict_ttl_s", "3600", "lifetime of a verdict in the kernel"),
 	  .type = KT_UINT, FIELD(verdict_ttl_s), .min = 1, .max = 31536000 },
 	{ INFO("detect.verdict_action", "drop", "what a verdict does to later queries"),
 	  .type = KT_ENUM, FIELD(verdict_action), .enums = actions },
-	{ INFO("detect.resolver_scale", "4", "thresholds for a resolver client are this many "
-					     "times higher"),
+	{ INFO("detect.resolver_scale", "4",
+	       "thresholds for a resolver client are this many "
+	       "times higher"),
 	  .type = KT_NUM, FIELD(resolver_scale), .min = 1, .max = 1000 },
-	{ INFO("detect.flood_names", "20000", "random-subdomain flood: distinct names under one "
-					      "domain in a window, all clients"),
+	{ INFO("detect.flood_names", "20000",
+	       "random-subdomain flood: distinct names under one "
+	       "domain in a window, all clients"),
 	  .type = KT_UINT, FIELD(flood_names), .min = 1, .max = 1000000000 },
-	{ INFO("detect.flood_clients", "20", "random-subdomain flood: distinct clients asking "
-					     "them"),
+	{ INFO("detect.flood_clients", "20",
+	       "random-subdomain flood: distinct clients asking "
+	       "them"),
 	  .type = KT_UINT, FIELD(flood_clients), .min = 1, .max = 1000000000 },
-	{ INFO("detect.flood_block", "false", "a flood alert in enforce mode writes a verdict "
-					      "for the flooded domain"),
+	{ INFO("detect.flood_block", "false",
+	       "a flood alert in enforce mode writes a verdict "
+	       "for the flooded domain"),
 	  .type = KT_BOOL, FIELD(flood_block) },
-	{ INFO("detect.weights", "{}", "detector name -> weight in the score; 0 = off, "
-				       "unnamed detectors keep their built-in weight"),
+	{ INFO("detect.weights", "{}",
+	       "detector name -> weight in the score; 0 = off, "
+	       "unnamed detectors keep their built-in weight"),
 	  .type = KT_WEIGHTS },
 
 	{ INFO("store", NULL, "the SQLite outbox"), .type = KT_SECTION },
@@ -523,7 +539,10 @@ static const char *describe(const struct key *k, char *buf, size_t size)
 		buf[0] = 0;
 		for (e = k->enums; e->name && n < size; e++)
 			n += snprintf(buf + n, size - n, "%s%s",
-				      e == k->enums ? "" : e[1].name ? ", " : " or ", e->name);
+				      e == k->enums ? ""
+				      : e[1].name   ? ", "
+						    : " or ",
+				      e->name);
 		return buf;
 	case KT_STR:
 	case KT_LIST:
@@ -594,8 +613,7 @@ static void put_uint(void *p, size_t size, unsigned long long v)
 	}
 }
 
-static int put_str(struct ctx *x, const char *path, const struct key *k, char *dst,
-		   const char *s)
+static int put_str(struct ctx *x, const char *path, const struct key *k, char *dst, const char *s)
 {
 	char buf[SHOWN_MAX + 8];
 
@@ -883,9 +901,9 @@ static int node_line(const yaml_node_t *n)
 
 static const char *node_kind(const yaml_node_t *n)
 {
-	return n->type == YAML_SEQUENCE_NODE ? "a list" :
-	       n->type == YAML_MAPPING_NODE  ? "a mapping" :
-					       "a scalar";
+	return n->type == YAML_SEQUENCE_NODE  ? "a list"
+	       : n->type == YAML_MAPPING_NODE ? "a mapping"
+					      : "a scalar";
 }
 
 static const char *scalar(const yaml_node_t *n)
@@ -1002,8 +1020,8 @@ static int apply_list(struct ctx *x, yaml_document_t *d, const struct key *k, co
 	return 0;
 }
 
-static int apply_key(struct ctx *x, yaml_document_t *d, const struct key *unused,
-		     const char *path, const char *name, yaml_node_t *v);
+static int apply_key(struct ctx *x, yaml_document_t *d, const struct key *unused, const char *path,
+		     const char *name, yaml_node_t *v);
 
 /* The value node v of key k (at path) in the file. */
 static int apply_node(struct ctx *x, yaml_document_t *d, const struct key *k, const char *path,
@@ -1048,8 +1066,8 @@ static int apply_node(struct ctx *x, yaml_document_t *d, const struct key *k, co
 	return fail(x, path, "expected %s, got %s", describe(k, what, sizeof(what)), node_kind(v));
 }
 
-static int apply_key(struct ctx *x, yaml_document_t *d, const struct key *unused,
-		     const char *path, const char *name, yaml_node_t *v)
+static int apply_key(struct ctx *x, yaml_document_t *d, const struct key *unused, const char *path,
+		     const char *name, yaml_node_t *v)
 {
 	const struct key *k = key_find(path);
 	(void)unused;
@@ -1080,9 +1098,9 @@ static int fail_yaml(struct ctx *x, const yaml_parser_t *p, const char *buf, siz
 		say(x->err, x->errlen, "%s: out of memory parsing YAML", x->where);
 		return -ENOMEM;
 	}
-	x->line = p->error == YAML_READER_ERROR ?
-			  line_at(buf, p->problem_offset < len ? p->problem_offset : len) :
-			  (int)p->problem_mark.line + 1;
+	x->line = p->error == YAML_READER_ERROR
+			  ? line_at(buf, p->problem_offset < len ? p->problem_offset : len)
+			  : (int)p->problem_mark.line + 1;
 	if (p->context)
 		return fail(x, NULL, "invalid YAML: %s (%s on line %d)", problem, p->context,
 			    (int)p->context_mark.line + 1);
@@ -1279,8 +1297,8 @@ static int check_rules(struct ctx *x, const struct xf_sensor_cfg *c)
 	if (c->kring_kib & (c->kring_kib - 1)) {
 		/* the kernel takes a ring buffer of a power-of-two number of pages */
 		x->line = line_of(x, "kernel.ring_kib");
-		return fail(x, "kernel.ring_kib", "expected a power of two (4, 8, ... 1048576), got %u",
-			    c->kring_kib);
+		return fail(x, "kernel.ring_kib",
+			    "expected a power of two (4, 8, ... 1048576), got %u", c->kring_kib);
 	}
 	if (c->block_threshold < c->threshold) {
 		x->line = line_of(x, "detect.block_threshold") ?: line_of(x, "detect.threshold");

@@ -107,8 +107,8 @@ int xf_target_parse(const char *s, struct xf_target *t)
 	} else if (!strncmp(s, "host:", 5)) {
 		t->kind = XF_T_HOST;
 		s += 5;
-	} else if (strlen(s) < sizeof(buf) && (strchr(s, ':') || strchr(s, '/') ||
-					       strspn(s, "0123456789.") == strlen(s))) {
+	} else if (strlen(s) < sizeof(buf) &&
+		   (strchr(s, ':') || strchr(s, '/') || strspn(s, "0123456789.") == strlen(s))) {
 		int v6 = strchr(s, ':') != NULL;
 
 		snprintf(buf, sizeof(buf), "%s", s);
@@ -325,7 +325,8 @@ int xf_target_apply(const char *pin_dir, const struct xf_target *t, const char *
 		const char *rd = registered_domain(pin_dir, t->name);
 
 		if (rd != t->name)
-			fprintf(stderr, "note: %s applies to its registered domain %s\n", t->name, rd);
+			fprintf(stderr, "note: %s applies to its registered domain %s\n", t->name,
+				rd);
 		k.kind = XF_VK_DOMAIN;
 		k.hash = xf_name_hash_text(rd);
 		v.reason = XF_R_VERDICT_DOMAIN;
@@ -355,7 +356,8 @@ static void failsafe_print(const struct xf_config *cfg, int json)
 	int open_now;
 
 	if (cfg->heartbeat_ns)
-		age = now > cfg->heartbeat_ns ? (long long)((now - cfg->heartbeat_ns) / 1000000) : 0;
+		age = now > cfg->heartbeat_ns ? (long long)((now - cfg->heartbeat_ns) / 1000000)
+					      : 0;
 	open_now = cfg->mode == XF_MODE_ENFORCE && cfg->failsafe_ms &&
 		   now > cfg->heartbeat_ns + (__u64)cfg->failsafe_ms * 1000000ULL;
 	if (json) {
@@ -434,8 +436,10 @@ int xf_status_print(const char *pin_dir, int stats_fd, int json)
 			/* written by a sensor that may run as run_as: nothing but
 			 * what it writes reaches root's terminal */
 			if (!xf_json_line_ok(line, strlen(line)))
-				printf(json ? ",\"sensor\":null" : "sensor: %s has control or non-ASCII "
-								     "bytes: not shown\n", path);
+				printf(json ? ",\"sensor\":null"
+					    : "sensor: %s has control or non-ASCII "
+					      "bytes: not shown\n",
+				       path);
 			else
 				printf(json ? ",\"sensor\":%s" : "sensor: %s\n", line);
 		} else {

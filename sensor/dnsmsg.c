@@ -96,8 +96,7 @@ static int partial(const uint8_t *wire, size_t len, struct xf_dnsmsg *m)
 {
 	const uint16_t count[4] = { m->qdcount, m->ancount, m->nscount, m->arcount };
 	static const ldns_pkt_section sect[4] = { LDNS_SECTION_QUESTION, LDNS_SECTION_ANSWER,
-						  LDNS_SECTION_AUTHORITY,
-						  LDNS_SECTION_ADDITIONAL };
+						  LDNS_SECTION_AUTHORITY, LDNS_SECTION_ADDITIONAL };
 	size_t pos = LDNS_HEADER_SIZE;
 	ldns_rr *rr;
 
@@ -110,8 +109,8 @@ static int partial(const uint8_t *wire, size_t len, struct xf_dnsmsg *m)
 			if (ldns_wire2rr(&rr, wire, len, &pos, sect[s]) != LDNS_STATUS_OK) {
 				/* cut here; a cut answer section leaves its rest unread */
 				if (s == 1)
-					m->down_bytes = m->answer_bytes +
-							(m->wire_len - (uint32_t)at);
+					m->down_bytes =
+						m->answer_bytes + (m->wire_len - (uint32_t)at);
 				else
 					m->down_bytes = m->answer_bytes;
 				m->parsed_len = (uint32_t)at;

@@ -373,8 +373,7 @@ static void client_put(struct xf_ft *ft, uint32_t i)
 
 	if (--c->refs)
 		return;
-	for (pp = &ft->cbuckets[c->h & ft->cmask]; *pp != i;
-	     pp = &ft->clients[*pp].hnext)
+	for (pp = &ft->cbuckets[c->h & ft->cmask]; *pp != i; pp = &ft->clients[*pp].hnext)
 		;
 	*pp = c->hnext;
 	c->hnext = ft->cfree;
@@ -444,7 +443,8 @@ static void dom_put(struct xf_ft *ft, uint32_t i)
 	for (pp = &ft->dbuckets[d->h & ft->dmask]; *pp != i; pp = &ft->doms[*pp].hnext)
 		;
 	*pp = d->hnext;
-	for (pp = &ft->kbuckets[xf_mix64(d->khash) & ft->dmask]; *pp != i; pp = &ft->doms[*pp].knext)
+	for (pp = &ft->kbuckets[xf_mix64(d->khash) & ft->dmask]; *pp != i;
+	     pp = &ft->doms[*pp].knext)
 		;
 	*pp = d->knext;
 	if (d->name != d->inl) {
@@ -747,7 +747,8 @@ static void mark_dirty(struct xf_ft *ft, uint32_t i)
 
 static uint32_t flow_get(struct xf_ft *ft, const struct xf_obs *o)
 {
-	uint64_t ch = xf_hash_bytes(o->client, 16), dh = xf_hash_bytes(o->domain, strlen(o->domain));
+	uint64_t ch = xf_hash_bytes(o->client, 16),
+		 dh = xf_hash_bytes(o->domain, strlen(o->domain));
 	uint64_t fh = flow_key(ch, dh);
 	uint32_t c, d, i, k;
 	struct ft_flow *f;
@@ -899,8 +900,8 @@ static void touch_last(struct ft_flow *f, const struct xf_obs *o)
 		f->last_ms = (uint32_t)off;
 }
 
-static void observe_query(struct xf_ft *ft, uint32_t i, const struct xf_obs *o,
-			  struct ft_detail *d, uint32_t tags)
+static void observe_query(struct xf_ft *ft, uint32_t i, const struct xf_obs *o, struct ft_detail *d,
+			  uint32_t tags)
 {
 	const struct xf_name_feat *x = o->feat;
 	struct ft_flow *f = &ft->flows[i];
@@ -1006,7 +1007,9 @@ static int observe_flow(struct xf_ft *ft, uint32_t i, const struct xf_obs *o)
 		d->sni += o->kind == XF_EV_SNI;
 		d->hosts += o->kind == XF_EV_HOST;
 	} else if (o->response) {
-		unsigned int rcode = o->msg ? o->msg->rcode & 0xf : o->feat ? o->feat->dns_flags & 0xf : 0;
+		unsigned int rcode = o->msg    ? o->msg->rcode & 0xf
+				     : o->feat ? o->feat->dns_flags & 0xf
+					       : 0;
 
 		/* like queries, details start with the second response: a
 		 * lookup and its answer need none. A response that brings its
@@ -1297,10 +1300,9 @@ void xf_ft_each(struct xf_ft *ft, xf_ft_fn fn, void *ctx)
 void xf_ft_stats(const struct xf_ft *ft, struct xf_ft_stats *st)
 {
 	*st = ft->st;
-	st->bytes += ft->st.flows * sizeof(struct ft_flow) +
-		     ft->st.details * sizeof(struct ft_detail) +
-		     ft->st.clients * sizeof(struct ft_client) +
-		     ft->st.domains * sizeof(struct ft_dom) +
-		     ((uint64_t)ft->fmask + 1 + ft->cmask + 1 + 2 * ((uint64_t)ft->dmask + 1)) *
-			     sizeof(uint32_t);
+	st->bytes +=
+		ft->st.flows * sizeof(struct ft_flow) + ft->st.details * sizeof(struct ft_detail) +
+		ft->st.clients * sizeof(struct ft_client) + ft->st.domains * sizeof(struct ft_dom) +
+		((uint64_t)ft->fmask + 1 + ft->cmask + 1 + 2 * ((uint64_t)ft->dmask + 1)) *
+			sizeof(uint32_t);
 }

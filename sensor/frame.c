@@ -134,8 +134,7 @@ static int not_ours(const __u8 *d, __u32 len, const struct xf_config *cfg)
 		return 0;
 	proto = (__u16)(d[12] << 8 | d[13]);
 	if (proto == XF_ETH_P_IP) {
-		if (len < XF_ETH_HLEN + 20 || (d[14] & 0xf) != 5 ||
-		    ((d[20] << 8 | d[21]) & 0x1fff))
+		if (len < XF_ETH_HLEN + 20 || (d[14] & 0xf) != 5 || ((d[20] << 8 | d[21]) & 0x1fff))
 			return 0;
 		proto = d[23];
 		l4 = XF_ETH_HLEN + 20;
@@ -219,8 +218,7 @@ static size_t set_pos(__u64 h)
 	return (size_t)(h ^ (h >> 33));
 }
 
-int xf_psl_two_label_rules(const char *psl_path, int (*fn)(void *ctx, const char *rule),
-			   void *ctx)
+int xf_psl_two_label_rules(const char *psl_path, int (*fn)(void *ctx, const char *rule), void *ctx)
 {
 	char line[512];
 	FILE *f = fopen(psl_path, "r");

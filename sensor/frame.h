@@ -48,8 +48,7 @@ int xf_frame_parse(const __u8 *data, __u32 len, const struct xf_config *cfg, xf_
  * deeper rules are libpsl's business). fn returns 0 to go on. Returns the
  * rules passed to fn, or -errno (the file cannot be read, or fn's error).
  */
-int xf_psl_two_label_rules(const char *psl_path, int (*fn)(void *ctx, const char *rule),
-			   void *ctx);
+int xf_psl_two_label_rules(const char *psl_path, int (*fn)(void *ctx, const char *rule), void *ctx);
 
 /*
  * The registered domain the kernel keys a presentation name by: its last

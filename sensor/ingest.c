@@ -56,15 +56,15 @@ int xf_event_obs(const void *data, size_t len, int64_t mono_to_wall_ns, uint32_t
 	    ev->kind > XF_EV_HOST)
 		return -EINVAL;
 	n = ev->name_len < XF_NAME_MAX ? ev->name_len : XF_NAME_MAX;
-	r = ev->kind == XF_EV_DNS_QUERY || ev->kind == XF_EV_DNS_RESPONSE ?
-		    xf_wire_to_text(ev->name, n, 0, buf->name, sizeof(buf->name)) :
-		    xf_text_name(ev->name, n, 0, buf->name, sizeof(buf->name));
+	r = ev->kind == XF_EV_DNS_QUERY || ev->kind == XF_EV_DNS_RESPONSE
+		    ? xf_wire_to_text(ev->name, n, 0, buf->name, sizeof(buf->name))
+		    : xf_text_name(ev->name, n, 0, buf->name, sizeof(buf->name));
 	if (r <= 0)
 		return -EINVAL;
 	for (int i = 0; i <= r; i++)
-		buf->lname[i] = (char)(buf->name[i] >= 'A' && buf->name[i] <= 'Z' ?
-					       buf->name[i] + 32 :
-					       buf->name[i]);
+		buf->lname[i] =
+			(char)(buf->name[i] >= 'A' && buf->name[i] <= 'Z' ? buf->name[i] + 32
+									  : buf->name[i]);
 	memset(o, 0, sizeof(*o));
 	o->domain = xf_registered_domain(buf->lname, buf->rd, sizeof(buf->rd));
 	o->response = ev->kind == XF_EV_DNS_RESPONSE;
@@ -118,8 +118,8 @@ static void sum_cpus(const struct xf_kmerge *m, __u32 i, struct xf_flow *sum)
 {
 	memset(sum, 0, sizeof(*sum));
 	for (int c = 0; c < m->ncpus; c++) {
-		const struct xf_flow *v =
-			(const void *)((const char *)m->vals + ((size_t)i * m->ncpus + c) * VAL_SIZE);
+		const struct xf_flow *v = (const void *)((const char *)m->vals +
+							 ((size_t)i * m->ncpus + c) * VAL_SIZE);
 
 		sum->queries += v->queries;
 		sum->qname_bytes += v->qname_bytes;

@@ -49,7 +49,9 @@ int xf_pinned_map(const char *pin_dir, const char *name)
 	snprintf(path, sizeof(path), "%s/%s", pin_dir, name);
 	fd = bpf_obj_get(path);
 	if (fd < 0) {
-		fprintf(stderr, "failed to open pinned map %s: %s (is 'exfilter run' running with --pin-dir %s?)\n",
+		fprintf(stderr,
+			"failed to open pinned map %s: %s (is 'exfilter run' running with "
+			"--pin-dir %s?)\n",
 			path, strerror(errno), pin_dir);
 		return -errno;
 	}
@@ -76,7 +78,8 @@ int xf_suffixes_load(int map_fd, const char *psl_path)
 	int n = xf_psl_two_label_rules(psl_path, map_add, &map_fd);
 
 	if (n < 0)
-		fprintf(stderr, "failed to load public suffix list %s: %s (apt-get install publicsuffix)\n",
+		fprintf(stderr,
+			"failed to load public suffix list %s: %s (apt-get install publicsuffix)\n",
 			psl_path, strerror(-n));
 	return n;
 }
@@ -135,7 +138,8 @@ static int set_sizes(struct xf_loader *l, const struct xf_map_sizes *sz)
 		__u32 quarter = bpf_map__max_entries(l->skel->maps.xf_events) / 4;
 
 		l->skel->rodata->xf_ring_quarter = quarter;
-		l->skel->rodata->xf_wake_mask = quarter >= 16 * sizeof(struct xf_event_msg) ? 15 : 0;
+		l->skel->rodata->xf_wake_mask =
+			quarter >= 16 * sizeof(struct xf_event_msg) ? 15 : 0;
 	}
 	return 0;
 }
@@ -168,7 +172,8 @@ int xf_loader__open_load_sized(struct xf_loader *l, const char *pin_dir,
 		struct bpf_map *m;
 		char path[512];
 
-		bpf_object__for_each_map(m, l->skel->obj) {
+		bpf_object__for_each_map(m, l->skel->obj)
+		{
 			if (!strchr(bpf_map__name(m), '.')) { /* skip .rodata/.bss */
 				snprintf(path, sizeof(path), "%s/%s", pin_dir, bpf_map__name(m));
 				bpf_map__set_pin_path(m, path);
@@ -177,11 +182,14 @@ int xf_loader__open_load_sized(struct xf_loader *l, const char *pin_dir,
 	}
 	err = exfilter_tc_bpf__load(l->skel);
 	if (err) {
-		fprintf(stderr, "failed to load BPF object: %s (run as root on a kernel with BTF%s)\n",
+		fprintf(stderr,
+			"failed to load BPF object: %s (run as root on a kernel with BTF%s)\n",
 			strerror(-err),
-			err == -EINVAL ? "; maps pinned under this pin_dir by another exfilter "
-					 "version or with other kernel.max_flows/ring_kib cannot be "
-					 "adopted: stop it and remove the pin_dir" : "");
+			err == -EINVAL
+				? "; maps pinned under this pin_dir by another exfilter "
+				  "version or with other kernel.max_flows/ring_kib cannot be "
+				  "adopted: stop it and remove the pin_dir"
+				: "");
 		return err;
 	}
 	/* fresh from the first packet: fail open must not fire before our first tick */
@@ -206,8 +214,7 @@ int xf_loader__open_load_sized(struct xf_loader *l, const char *pin_dir,
 				   bpf_map__fd(l->skel->maps.xf_ipblock));
 	if (err)
 		return err;
-	err = xf_suffixes_load(bpf_map__fd(l->skel->maps.xf_suffixes),
-			       XF_PSL_PATH);
+	err = xf_suffixes_load(bpf_map__fd(l->skel->maps.xf_suffixes), XF_PSL_PATH);
 	if (err < 0)
 		return err;
 	return 0;
@@ -273,7 +280,8 @@ int xf_loader__tap(struct xf_loader *l, const char *ifname)
 		return -errno;
 	/* one set of maps: the tap's events land in the same ring buffer and
 	 * its counters in the same flows as the inline path's */
-	bpf_object__for_each_map(m, l->sock->obj) {
+	bpf_object__for_each_map(m, l->sock->obj)
+	{
 		struct bpf_map *tc = bpf_object__find_map_by_name(l->skel->obj, bpf_map__name(m));
 
 		if (tc && !strchr(bpf_map__name(m), '.') &&

@@ -36,14 +36,14 @@ struct xf_loop {
 	struct xf_pipeline *p;
 	struct ring_buffer *rb;
 	struct xf_kmerge *km;
-	int config_fd;		     /* the pinned config map: `exfilter mode` changes it */
+	int config_fd; /* the pinned config map: `exfilter mode` changes it */
 	int verdicts_fd, ipblock_fd; /* < 0: no flag repair (xf_config_hints_sync) */
 	uint32_t tick_ms, flush_ms, batch;
 	/* commit the outbox and pump the sinks */
 	void (*flush)(void *ctx, int64_t now_ns);
 	void *ctx;
 	/* state */
-	int merging;	    /* a tick's merge is under way; its slices come after */
+	int merging; /* a tick's merge is under way; its slices come after */
 	uint32_t tick_left; /* touched flows a sliced tick has yet to score */
 	int64_t last_tick_ns, last_flush_ns;
 	uint64_t raised_at_flush; /* p->alerts + p->alert_updates at the last flush */

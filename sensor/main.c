@@ -334,8 +334,7 @@ static int cmd_replay(int argc, char **argv)
 		{ "format", required_argument, 0, 'f' }, { "db", required_argument, 0, 'd' },
 		{ "report", required_argument, 0, 'r' }, { "truth", required_argument, 0, 't' },
 		{ "kernel", no_argument, 0, 'k' },	 { "help", no_argument, 0, 'h' },
-		{ "eval", required_argument, 0, 'e' },
-		{ 0 },
+		{ "eval", required_argument, 0, 'e' },	 { 0 },
 	};
 	static struct xf_sensor_cfg cfg; /* large: keep it off the stack */
 	struct xf_replay_opts o = { .format = XF_RF_JSON };
@@ -364,7 +363,8 @@ static int cmd_replay(int argc, char **argv)
 			else if (!strcmp(optarg, "table"))
 				o.format = XF_RF_TABLE;
 			else {
-				fprintf(stderr, "invalid value for --format: '%s' (json or table)\n",
+				fprintf(stderr,
+					"invalid value for --format: '%s' (json or table)\n",
 					optarg);
 				return XF_EXIT_USAGE;
 			}
@@ -434,11 +434,19 @@ static int parse_since(const char *s, int64_t *ms)
 	if (end[1])
 		return -1;
 	switch (*end) {
-	case 's': break;
-	case 'm': v *= 60; break;
-	case 'h': v *= 3600; break;
-	case 'd': v *= 86400; break;
-	default: return -1;
+	case 's':
+		break;
+	case 'm':
+		v *= 60;
+		break;
+	case 'h':
+		v *= 3600;
+		break;
+	case 'd':
+		v *= 86400;
+		break;
+	default:
+		return -1;
 	}
 	*ms = (int64_t)time(NULL) * 1000 - (int64_t)(v * 1000);
 	return 0;
@@ -463,8 +471,10 @@ static int print_alert(void *ctx, const struct xf_out_row *row)
 	if (!xf_json_line_ok(r->json, r->json_len)) {
 		char id[sizeof(r->id) * 4];
 
-		fprintf(stderr, "exfilter: alert %s: stored JSON has control or non-ASCII bytes: "
-				"skipped\n", xf_term_str(r->id, id, sizeof(id)));
+		fprintf(stderr,
+			"exfilter: alert %s: stored JSON has control or non-ASCII bytes: "
+			"skipped\n",
+			xf_term_str(r->id, id, sizeof(id)));
 		ao->skipped++;
 		return 0;
 	}
@@ -476,10 +486,14 @@ static int print_alert(void *ctx, const struct xf_out_row *row)
 static int cmd_alerts(int argc, char **argv)
 {
 	static const struct option opts[] = {
-		{ "db", required_argument, 0, 'd' },	 { "config", required_argument, 0, 'c' },
-		{ "since", required_argument, 0, 'S' },	 { "domain", required_argument, 0, 'D' },
-		{ "client", required_argument, 0, 'C' }, { "limit", required_argument, 0, 'n' },
-		{ "json", no_argument, 0, 'J' },	 { "help", no_argument, 0, 'h' },
+		{ "db", required_argument, 0, 'd' },
+		{ "config", required_argument, 0, 'c' },
+		{ "since", required_argument, 0, 'S' },
+		{ "domain", required_argument, 0, 'D' },
+		{ "client", required_argument, 0, 'C' },
+		{ "limit", required_argument, 0, 'n' },
+		{ "json", no_argument, 0, 'J' },
+		{ "help", no_argument, 0, 'h' },
 		{ 0 },
 	};
 	static struct xf_sensor_cfg cfg;
@@ -506,8 +520,10 @@ static int cmd_alerts(int argc, char **argv)
 			break;
 		case 'S':
 			if (parse_since(optarg, &since)) {
-				fprintf(stderr, "invalid value for --since: '%s' (seconds since the "
-						"epoch, or 90s, 15m, 2h, 1d)\n", optarg);
+				fprintf(stderr,
+					"invalid value for --since: '%s' (seconds since the "
+					"epoch, or 90s, 15m, 2h, 1d)\n",
+					optarg);
 				return XF_EXIT_USAGE;
 			}
 			break;
@@ -630,7 +646,8 @@ static int cmd_list(int argc, char **argv, const char *verb)
 			else if (!strcmp(optarg, "refuse"))
 				action = XF_ACT_REFUSE;
 			else {
-				fprintf(stderr, "invalid value for --action: '%s' (drop or refuse)\n",
+				fprintf(stderr,
+					"invalid value for --action: '%s' (drop or refuse)\n",
 					optarg);
 				return XF_EXIT_USAGE;
 			}

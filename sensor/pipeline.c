@@ -143,8 +143,7 @@ int xf_pipe_is_resolver(const struct xf_pipeline *p, const __u8 *a)
  * (sensor/allowlist.c). A flow is exempt when an entry covers its
  * registered domain; an entry for one domain never covers another.
  */
-const char *xf_pipe_allowed(const struct xf_pipeline *p, const char *domain,
-			    const char **source)
+const char *xf_pipe_allowed(const struct xf_pipeline *p, const char *domain, const char **source)
 {
 	const struct xf_allow_entry *e = xf_allowlist_match(p->al, domain, domain);
 

@@ -124,7 +124,6 @@ uint32_t xf_pipe_tick_budget(struct xf_pipeline *p, uint64_t now_ms, uint32_t ma
  * covering this registered domain, with its source ("shipped:VERSION" or
  * "config") in *source; NULL when none does.
  */
-const char *xf_pipe_allowed(const struct xf_pipeline *p, const char *domain,
-			    const char **source);
+const char *xf_pipe_allowed(const struct xf_pipeline *p, const char *domain, const char **source);
 
 #endif /* XF_PIPELINE_H */

@@ -163,8 +163,8 @@ static int on_alert(void *ctx, const struct xf_alert_rec *rec, const struct xf_f
 
 /* A domain alert (a flood): stored and printed as a flow alert is; the
  * tuning report is per flow and does not list it. */
-static int on_alert_domain(void *ctx, const struct xf_alert_rec *rec,
-			   const struct xf_dt_domain *d, const struct xf_score *sc)
+static int on_alert_domain(void *ctx, const struct xf_alert_rec *rec, const struct xf_dt_domain *d,
+			   const struct xf_score *sc)
 {
 	(void)sc;
 	return emit(ctx, rec, d->samples[0], d->alert->action);
@@ -248,7 +248,8 @@ static struct txn *txn_slot(struct replay *r, const __u8 *client, const __u8 *se
 
 	memcpy(&a, client + 8, 8);
 	memcpy(&b, server + 8, 8);
-	h = (a ^ (b * 0x9e3779b97f4a7c15ULL)) + ((uint64_t)cport << 32 | (uint64_t)sport << 16 | id);
+	h = (a ^ (b * 0x9e3779b97f4a7c15ULL)) +
+	    ((uint64_t)cport << 32 | (uint64_t)sport << 16 | id);
 	h ^= h >> 31;
 	h *= 0xbf58476d1ce4e5b9ULL;
 	h ^= h >> 29;
@@ -481,8 +482,9 @@ static void packet(struct replay *r, int dlt, const struct pcap_pkthdr *h, const
 	r->msg_ok = 0;
 	r->pkt_ns = (uint64_t)h->ts.tv_sec * 1000000000ULL + (uint64_t)h->ts.tv_usec * 1000ULL;
 	clock_advance(r);
-	len = to_ethernet(r, dlt, p, h->caplen > FRAME_MAX - XF_ETH_HLEN ?
-						 FRAME_MAX - XF_ETH_HLEN : h->caplen);
+	len = to_ethernet(r, dlt, p,
+			  h->caplen > FRAME_MAX - XF_ETH_HLEN ? FRAME_MAX - XF_ETH_HLEN
+							      : h->caplen);
 	if (!len) {
 		r->rperr[RP_LINK]++;
 		return;
@@ -614,9 +616,9 @@ static int list_keys(struct replay *r)
 			fprintf(stderr, "exfilter: allow: cannot apply '%s'\n", c->allow[i]);
 			return -1;
 		}
-		r->allow[r->lists.n_allow++] = (struct xf_vkey){
-			.hash = xf_name_hash_text(kernel_rd(r, t.name)), .kind = XF_VK_DOMAIN
-		};
+		r->allow[r->lists.n_allow++] =
+			(struct xf_vkey){ .hash = xf_name_hash_text(kernel_rd(r, t.name)),
+					  .kind = XF_VK_DOMAIN };
 	}
 	for (int i = 0; i < c->n_block; i++) {
 		struct xf_vkey *k = &r->block[r->lists.n_block];
@@ -740,9 +742,11 @@ static int replay_file(struct replay *r, const char *path, volatile sig_atomic_t
 	dlt = pcap_datalink(pc);
 	if (dlt != DLT_EN10MB && dlt != DLT_LINUX_SLL && dlt != DLT_LINUX_SLL2 && dlt != DLT_RAW &&
 	    dlt != DLT_IPV4 && dlt != DLT_IPV6 && dlt != DLT_NULL && dlt != DLT_LOOP) {
-		fprintf(stderr, "exfilter: %s: link type %s is not supported (Ethernet, Linux "
-				"SLL/SLL2, raw IP and loopback are)\n",
-			path, pcap_datalink_val_to_name(dlt) ? pcap_datalink_val_to_name(dlt) : "?");
+		fprintf(stderr,
+			"exfilter: %s: link type %s is not supported (Ethernet, Linux "
+			"SLL/SLL2, raw IP and loopback are)\n",
+			path,
+			pcap_datalink_val_to_name(dlt) ? pcap_datalink_val_to_name(dlt) : "?");
 		pcap_close(pc);
 		return -1;
 	}
@@ -774,8 +778,9 @@ static int setup(struct replay *r)
 
 	r->sfx = xf_suffix_set_load(XF_PSL_PATH);
 	if (!r->sfx) {
-		fprintf(stderr, "exfilter: failed to read the public suffix list %s: %s "
-				"(apt-get install publicsuffix)\n",
+		fprintf(stderr,
+			"exfilter: failed to read the public suffix list %s: %s "
+			"(apt-get install publicsuffix)\n",
 			XF_PSL_PATH, strerror(errno));
 		return 1;
 	}

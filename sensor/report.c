@@ -31,14 +31,14 @@
 
 #define RP_FLOOR 5.0 /* a detector "fired" above this score */
 #define RP_ROWS 1000 /* default rows in the long tables */
-#define RP_STEP 5    /* sweep step, points */
+#define RP_STEP 5 /* sweep step, points */
 #define RP_NSTEP (100 / RP_STEP + 1)
 #define RP_NAME_MAX 1024 /* longest name kept: DNS names are <= 1010 escaped */
 #define RP_TAB_MIN 256
 
 enum rp_label { RP_NONE, RP_TUNNEL, RP_EXFIL, RP_BEACON, RP_BENIGN };
 
-static const char *const rp_label_names[] = {"", "tunnel", "exfil", "beacon", "benign"};
+static const char *const rp_label_names[] = { "", "tunnel", "exfil", "beacon", "benign" };
 
 static int is_attack(int label)
 {
@@ -142,9 +142,9 @@ struct rp_dom {
 	int sev;
 	uint64_t q_at_max, b_at_max, first_ms;
 	struct rp_fired *fired; /* xf_n_detectors entries, NULL until one fires */
-	float *best;		/* every detector's best score, NULL until one scores */
-	int queried;		/* fed by xf_report_query */
-	uint64_t last_q_ms;	/* its last query fed */
+	float *best; /* every detector's best score, NULL until one scores */
+	int queried; /* fed by xf_report_query */
+	uint64_t last_q_ms; /* its last query fed */
 	/* computed by the writer */
 	uint32_t clients, alerts;
 	int64_t ttd_ms; /* -1: not detected */
@@ -173,14 +173,14 @@ struct rp_pair {
 	double max;
 	uint64_t first_ms;
 	uint64_t last_q, last_b, base_q, base_b; /* totals across window rolls */
-	struct rp_point *pts;			 /* running best at each whole point it crossed */
+	struct rp_point *pts; /* running best at each whole point it crossed */
 	unsigned npts, cap;
 	struct rp_point last; /* the latest rise of the best, whole point or not */
 	/* from xf_report_query and xf_report_alert */
-	uint64_t q_first_ms;		     /* first query fed; UINT64_MAX: none */
-	uint64_t cum_q, cum_b;		     /* queries and payload bytes fed */
+	uint64_t q_first_ms; /* first query fed; UINT64_MAX: none */
+	uint64_t cum_q, cum_b; /* queries and payload bytes fed */
 	uint64_t alert_ms, alert_q, alert_b; /* first alert; alert_ms UINT64_MAX: none */
-	uint64_t k_ms, k_q, k_b;	     /* first query the kernel acts on; k_ms likewise */
+	uint64_t k_ms, k_q, k_b; /* first query the kernel acts on; k_ms likewise */
 };
 
 struct rp_allow {
@@ -324,7 +324,6 @@ static struct rp_pair *pair_of(struct xf_report *r, const char *domain, const ui
 	*dp = d;
 	return p;
 }
-
 
 /* ---- collecting ---- */
 
@@ -644,7 +643,7 @@ struct rp_sum {
 	size_t ndoms;
 	uint64_t alerts[RP_NSTEP], dalerts[RP_NSTEP], hits[RP_NSTEP], fps[RP_NSTEP],
 		other[RP_NSTEP];
-	uint64_t n_attack, n_benign;		  /* labelled domains */
+	uint64_t n_attack, n_benign; /* labelled domains */
 	uint64_t a_alerts, a_doms, a_hits, a_fps; /* at the threshold */
 };
 
@@ -1002,12 +1001,12 @@ static void svg_chart(FILE *o, const char *id, const char *title, const char *yl
 static void put_sweep(FILE *o, const struct rp_sum *s, double thr)
 {
 	const struct rp_series a[] = {
-		{"alerts (client x domain)", "#1f5fbf", s->alerts},
-		{"domains alerted", "#8a8a8a", s->dalerts},
+		{ "alerts (client x domain)", "#1f5fbf", s->alerts },
+		{ "domains alerted", "#8a8a8a", s->dalerts },
 	};
 	const struct rp_series b[] = {
-		{"known-tunnel hits", "#c62828", s->hits},
-		{"false positives", "#ef8f00", s->fps},
+		{ "known-tunnel hits", "#c62828", s->hits },
+		{ "false positives", "#ef8f00", s->fps },
 	};
 
 	fputs("<h2 id=\"sweep\">Threshold sweep</h2>\n", o);

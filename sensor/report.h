@@ -103,11 +103,11 @@ void xf_report_set_rows(struct xf_report *r, unsigned rows);
 
 /* Sizes, for tests and memory accounting. */
 struct xf_report_stats {
-	uint64_t flows;	     /* xf_report_flow calls */
-	uint64_t domains;    /* registered domains held (seen or labelled) */
-	uint64_t pairs;	     /* client x domain pairs held */
+	uint64_t flows; /* xf_report_flow calls */
+	uint64_t domains; /* registered domains held (seen or labelled) */
+	uint64_t pairs; /* client x domain pairs held */
 	uint64_t allow_rows; /* distinct (domain, entry, source) allowlist hits */
-	uint64_t lost;	     /* flows or hits dropped: no domain, or out of memory */
+	uint64_t lost; /* flows or hits dropped: no domain, or out of memory */
 };
 
 void xf_report_stats(const struct xf_report *r, struct xf_report_stats *st);

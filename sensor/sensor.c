@@ -186,8 +186,8 @@ static int on_alert(void *ctx, const struct xf_alert_rec *rec, const struct xf_f
 	return 0;
 }
 
-static int on_alert_domain(void *ctx, const struct xf_alert_rec *rec,
-			   const struct xf_dt_domain *d, const struct xf_score *sc)
+static int on_alert_domain(void *ctx, const struct xf_alert_rec *rec, const struct xf_dt_domain *d,
+			   const struct xf_score *sc)
 {
 	(void)d;
 	return on_alert(ctx, rec, NULL, sc);
@@ -306,8 +306,7 @@ static void store_event(struct sensor *s, const struct xf_outbox_stats *os)
 	xf_sb_printf(&sb,
 		     "},\"observer\":{\"vendor\":\"exfilter\",\"type\":\"sensor\",\"hostname\":");
 	xf_sb_json_str(&sb, s->p.host);
-	xf_sb_printf(&sb,
-		     "},\"exfilter\":{\"store\":{\"path\":");
+	xf_sb_printf(&sb, "},\"exfilter\":{\"store\":{\"path\":");
 	xf_sb_json_str(&sb, s->cfg->db_path);
 	xf_sb_printf(&sb,
 		     ",\"lost\":%llu,\"held\":%llu,\"memory_max\":%u,\"commit_errors\":%llu}}}",
@@ -336,7 +335,8 @@ static void store_health(struct sensor *s, int err, int64_t now)
 			"%u), retrying every second; the sensor keeps enforcing\n",
 			xf_outbox_errmsg(s->ob), s->cfg->memory_max);
 	if (!os.held && s->store_failing)
-		fprintf(stderr, "exfilter: store: commits succeed again, every held alert stored\n");
+		fprintf(stderr,
+			"exfilter: store: commits succeed again, every held alert stored\n");
 	/* untold losses: at once the first time and when the store recovers,
 	 * else at most every LOST_TELL_NS */
 	if (os.lost > s->lost_told && (!s->lost_told || now - s->lost_told_ns >= LOST_TELL_NS ||
@@ -401,10 +401,12 @@ static void write_state(struct sensor *s)
 		s->p.mode == XF_MODE_ENFORCE ? "enforce" : "monitor");
 	for (int i = 0; i < s->l.n_ifs; i++)
 		fprintf(f, "%s\"%s\"", i ? "," : "", s->l.ifs[i].name);
-	fprintf(f, "],\"tap\":\"%s\",\"events\":%llu,\"bad_events\":%llu,\"alerts\":%llu,\"alert_updates\":%llu,"
-		   "\"verdicts\":%llu,\"flows\":%llu,\"flows_evicted\":%llu,\"flows_revived\":%llu,"
-		   "\"flow_bytes\":%llu,\"stored\":%llu,\"store_held\":%llu,\"store_queued\":%llu,"
-		   "\"store_lost\":%llu,\"store_errors\":%llu",
+	fprintf(f,
+		"],\"tap\":\"%s\",\"events\":%llu,\"bad_events\":%llu,\"alerts\":%llu,\"alert_"
+		"updates\":%llu,"
+		"\"verdicts\":%llu,\"flows\":%llu,\"flows_evicted\":%llu,\"flows_revived\":%llu,"
+		"\"flow_bytes\":%llu,\"stored\":%llu,\"store_held\":%llu,\"store_queued\":%llu,"
+		"\"store_lost\":%llu,\"store_errors\":%llu",
 		s->l.tap, (unsigned long long)s->events, (unsigned long long)s->bad_events,
 		(unsigned long long)s->p.alerts, (unsigned long long)s->p.alert_updates,
 		(unsigned long long)s->verdicts, (unsigned long long)fs.flows,
@@ -421,12 +423,15 @@ static void write_state(struct sensor *s)
 	}
 	fprintf(f, ",\"sinks\":{");
 	for (int i = 0; i < s->nsinks; i++)
-		fprintf(f, "%s\"%s\":{\"exported\":%llu,\"backlog\":%lld,\"inflight\":%ld,\"up\":%s}",
+		fprintf(f,
+			"%s\"%s\":{\"exported\":%llu,\"backlog\":%lld,\"inflight\":%ld,\"up\":%s}",
 			i ? "," : "", s->sinks[i]->ops->name, (unsigned long long)s->exported[i],
-			(long long)xf_outbox_backlog(s->ob, i), s->sinks[i]->ops->inflight(s->sinks[i]),
+			(long long)xf_outbox_backlog(s->ob, i),
+			s->sinks[i]->ops->inflight(s->sinks[i]),
 			s->sinks[i]->ops->up(s->sinks[i]) ? "true" : "false");
-	fprintf(f, "},\"dns_msgs\":{\"whole\":%llu,\"partial\":%llu,\"bad\":%llu,"
-		   "\"nxdomain\":%llu,\"servfail\":%llu,\"refused\":%llu,\"answer_bytes\":%llu}",
+	fprintf(f,
+		"},\"dns_msgs\":{\"whole\":%llu,\"partial\":%llu,\"bad\":%llu,"
+		"\"nxdomain\":%llu,\"servfail\":%llu,\"refused\":%llu,\"answer_bytes\":%llu}",
 		(unsigned long long)s->ibuf.msgs_whole, (unsigned long long)s->ibuf.msgs_partial,
 		(unsigned long long)s->ibuf.msgs_bad, (unsigned long long)s->ibuf.msg_nxdomain,
 		(unsigned long long)s->ibuf.msg_servfail, (unsigned long long)s->ibuf.msg_refused,
@@ -569,10 +574,9 @@ static int hold_maps(struct sensor *s)
 {
 	struct bpf_map *m;
 
-	bpf_object__for_each_map(m, s->l.skel->obj)
-		if (!strchr(bpf_map__name(m), '.') &&
-		    xf_control_hold(bpf_map__name(m), bpf_map__fd(m)))
-			return -1;
+	bpf_object__for_each_map(
+		m, s->l.skel->obj) if (!strchr(bpf_map__name(m), '.') &&
+				       xf_control_hold(bpf_map__name(m), bpf_map__fd(m))) return -1;
 	return 0;
 }
 
@@ -659,8 +663,8 @@ static int setup(struct sensor *s)
 	xf_state_path(s->cfg->pin_dir, s->state_path, sizeof(s->state_path));
 	/* pins are 0600 in bpffs; the directory 0700 even if it was there */
 	if (chmod(s->cfg->pin_dir, 0700)) {
-		fprintf(stderr, "exfilter: pin_dir: failed to chmod 0700 %s: %s\n",
-			s->cfg->pin_dir, strerror(errno));
+		fprintf(stderr, "exfilter: pin_dir: failed to chmod 0700 %s: %s\n", s->cfg->pin_dir,
+			strerror(errno));
 		return -1;
 	}
 	if (drop_privileges(s))

@@ -32,7 +32,7 @@ struct jsonl_ack {
 struct jsonl_sink {
 	struct xf_sink base;
 	int fd;
-	int own_fd;  /* 0 for stdout */
+	int own_fd; /* 0 for stdout */
 	int regular; /* a regular file: a partial line can be cut off */
 	int up;
 	struct jsonl_ack *acks;
@@ -44,8 +44,8 @@ struct jsonl_sink {
 static int write_line(struct jsonl_sink *js, const char *json, size_t len)
 {
 	struct iovec iov[2] = {
-		{.iov_base = (void *)json, .iov_len = len},
-		{.iov_base = "\n", .iov_len = 1},
+		{ .iov_base = (void *)json, .iov_len = len },
+		{ .iov_base = "\n", .iov_len = 1 },
 	};
 	struct iovec *v = iov;
 	int cnt = 2, err = 0;
@@ -99,7 +99,7 @@ static int jsonl_send(struct xf_sink *s, const struct xf_out_row *row)
 	if (err && js->up)
 		fprintf(stderr, "jsonl: failed to write %s: %s\n", js->path, strerror(err));
 	js->up = !err;
-	js->acks[js->nacks++] = (struct jsonl_ack){.seq = row->seq, .err = err};
+	js->acks[js->nacks++] = (struct jsonl_ack){ .seq = row->seq, .err = err };
 	return 0;
 }
 

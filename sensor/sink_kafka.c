@@ -36,7 +36,7 @@ struct kafka_sink {
 	long inflight; /* produced, delivery report not yet served */
 	long max_inflight;
 	int up;
-	int fatal;    /* the idempotent producer hit a fatal error: it stays down */
+	int fatal; /* the idempotent producer hit a fatal error: it stays down */
 	int last_err; /* last error printed, to print each kind once in a row */
 };
 
@@ -310,11 +310,11 @@ static int conf_is(const rd_kafka_conf_t *conf, const char *key, const char *uns
 static rd_kafka_conf_t *conf_build(const struct xf_kafka_cfg *cfg, char *err, size_t errlen)
 {
 	static const char *const defaults[][2] = {
-		{"enable.idempotence", "true"},
-		{"acks", "all"},
-		{"message.timeout.ms", "0"}, /* infinite: the outbox owns retries */
-		{"client.id", "exfilter"},
-		{"statistics.interval.ms", "1000"}, /* for up(), see stats_cb */
+		{ "enable.idempotence", "true" },
+		{ "acks", "all" },
+		{ "message.timeout.ms", "0" }, /* infinite: the outbox owns retries */
+		{ "client.id", "exfilter" },
+		{ "statistics.interval.ms", "1000" }, /* for up(), see stats_cb */
 	};
 	rd_kafka_conf_t *conf = rd_kafka_conf_new();
 	size_t i;

@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
-# Run every exfilter test: unit (cmocka, no root), BPF (BPF_PROG_TEST_RUN on
-# the real objects) and integration (netns + veth, real unbound, dig, iodine).
+# Run every exfilter test: style (clang-format, `make check`), unit (cmocka,
+# no root), BPF (BPF_PROG_TEST_RUN on the real objects) and integration
+# (netns + veth, real unbound, dig, iodine).
 # The BPF and integration tests need root and fail, not skip, without it.
 set -uo pipefail
 cd "$(dirname "$0")/.."
@@ -26,6 +27,7 @@ if [ "$(id -u)" -ne 0 ]; then
 	exit 1
 fi
 
+run "style:clang-format" make --no-print-directory check
 for t in .output/tests/test_*; do
 	run "unit:$(basename "$t")" "$t"
 done

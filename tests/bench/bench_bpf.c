@@ -4,8 +4,8 @@
  * BPF_PROG_TEST_RUN against an empty TC program (r0 = 0; exit) on the same
  * machine: a non-DNS TCP segment, a short DNS query, a 253-byte qname and a
  * ~500-byte TLS ClientHello, and the short query again with XF_CF_VERDICTS
- * set (the verdict lookup it enables) and with event_gap_ms 0. Each case runs 5 times, interleaved, and the
- * median is reported. Prints numbers, never fails on them.
+ * set (the verdict lookup it enables) and with event_gap_ms 0. Each case runs 5 times, interleaved,
+ * and the median is reported. Prints numbers, never fails on them.
  *
  *   taskset -c 0 .output/tests/bench_bpf [--markdown] [--repeat N] [--only CASE]
  *                                       [--runs N] [--ab OBJ]
@@ -54,7 +54,7 @@
 
 struct bcase {
 	const char *name;
-	int empty;     /* run the empty program */
+	int empty; /* run the empty program */
 	double target; /* ns over empty; 0 = none */
 	__u32 cfg_flags; /* XF_CF_* added to the default config for this case */
 	int gap_off; /* event_gap_ms = 0 */
@@ -106,8 +106,8 @@ static int measure(int prog, struct ring_buffer *rb, const struct bobj *b, struc
 		long n = repeat - done < BATCH ? repeat - done : BATCH;
 		LIBBPF_OPTS(bpf_test_run_opts, o, .data_in = c->pkt, .data_size_in = (__u32)c->len,
 			    .repeat = (int)n);
-		LIBBPF_OPTS(bpf_test_run_opts, ob, .data_in = c->pkt,
-			    .data_size_in = (__u32)c->len, .repeat = (int)n);
+		LIBBPF_OPTS(bpf_test_run_opts, ob, .data_in = c->pkt, .data_size_in = (__u32)c->len,
+			    .repeat = (int)n);
 
 		if (bpf_prog_test_run_opts(prog, &o) || (b && bpf_prog_test_run_opts(b->prog, &ob)))
 			return -errno;
@@ -338,7 +338,8 @@ int main(int argc, char **argv)
 
 			only = (int)strtol(argv[++i], &end, 10);
 			if (*end || only < 1 || only >= nc) {
-				fprintf(stderr, "bench_bpf: --only wants a case row, 1..%d\n", nc - 1);
+				fprintf(stderr, "bench_bpf: --only wants a case row, 1..%d\n",
+					nc - 1);
 				return 2;
 			}
 		} else if (!strcmp(argv[i], "--runs") && i + 1 < argc) {
@@ -385,7 +386,8 @@ int main(int argc, char **argv)
 				    : "no: run under `taskset -c 0` for stable numbers");
 	printf("%smethod: BPF_PROG_TEST_RUN, opts.duration (kernel mean ns/packet, integer per "
 	       "batch of <= %d), up to %ld repeats per run bounded to ~%.1f s, median of %d "
-	       "interleaved runs; config: xf_config_defaults() (monitor mode) plus the case's flags, "
+	       "interleaved runs; config: xf_config_defaults() (monitor mode) plus the case's "
+	       "flags, "
 	       "public suffixes loaded, verdicts map empty, event ring drained between batches\n",
 	       markdown ? "- " : "# ", BATCH, repeat, RUN_BUDGET_NS / 1e9, runs);
 	if (ab)
@@ -453,8 +455,9 @@ int main(int argc, char **argv)
 			       ab ? " B: ns/packet | B - A (ns, paired) |" : "");
 			printf("|---|---:|---:|---:|---:|---|%s\n", ab ? "---:|---:|" : "");
 		} else {
-			printf("%-38s %10s %10s %8s %10s  %-7s%s\n", "case", "ns/packet", "delta(ns)",
-			       "ratio", "target", "met", ab ? "  B ns/packet  B-A(ns)" : "");
+			printf("%-38s %10s %10s %8s %10s  %-7s%s\n", "case", "ns/packet",
+			       "delta(ns)", "ratio", "target", "met",
+			       ab ? "  B ns/packet  B-A(ns)" : "");
 		}
 		for (i = 0; i < nc; i++) {
 			double m = median(cases[i].ns), d = m - base;
@@ -477,11 +480,11 @@ int main(int argc, char **argv)
 					 median(cases[i].ns_b),
 					 median_diff(cases[i].ns, cases[i].ns_b));
 			if (markdown)
-				printf("| %s | %.1f | %+.1f | %.2f | %s | %s |%s\n", cases[i].name, m,
-				       d, base > 0 ? m / base : 0, tgt, met, bcol);
+				printf("| %s | %.1f | %+.1f | %.2f | %s | %s |%s\n", cases[i].name,
+				       m, d, base > 0 ? m / base : 0, tgt, met, bcol);
 			else
-				printf("%-38s %10.1f %+10.1f %8.2f %10s  %-7s%s\n", cases[i].name, m,
-				       d, base > 0 ? m / base : 0, tgt, met, bcol);
+				printf("%-38s %10.1f %+10.1f %8.2f %10s  %-7s%s\n", cases[i].name,
+				       m, d, base > 0 ? m / base : 0, tgt, met, bcol);
 		}
 		if (!markdown) {
 			printf("\nruns (ns/packet):\n");

@@ -173,8 +173,10 @@ int main(int argc, char **argv)
 	if (want_stats) {
 		stats_fd = bpf_enable_stats(BPF_STATS_RUN_TIME);
 		if (stats_fd < 0) {
-			fprintf(stderr, "bench_hold: failed to enable BPF run-time stats: %s "
-					"(needs root and Linux 5.8+)\n", strerror(errno));
+			fprintf(stderr,
+				"bench_hold: failed to enable BPF run-time stats: %s "
+				"(needs root and Linux 5.8+)\n",
+				strerror(errno));
 			return 1;
 		}
 	}

@@ -200,12 +200,12 @@ static void t_head(int n, const char *const *c)
 
 #define ROW(...)                                                                                   \
 	do {                                                                                       \
-		const char *c_[] = {__VA_ARGS__};                                                  \
+		const char *c_[] = { __VA_ARGS__ };                                                \
 		t_row((int)(sizeof(c_) / sizeof(c_[0])), c_);                                      \
 	} while (0)
 #define HEAD(...)                                                                                  \
 	do {                                                                                       \
-		const char *c_[] = {__VA_ARGS__};                                                  \
+		const char *c_[] = { __VA_ARGS__ };                                                \
 		t_head((int)(sizeof(c_) / sizeof(c_[0])), c_);                                     \
 	} while (0)
 
@@ -339,11 +339,11 @@ static void synth_flow(size_t i, uint64_t *rng, uint8_t *client, uint8_t *server
 static int alerts_build(struct alert_set *a, size_t n)
 {
 	static const double *weights = NULL;
-	struct xf_det_params params = {.resolver_scale = 4};
+	struct xf_det_params params = { .resolver_scale = 4 };
 	char samples[XF_SAMPLES][XF_SAMPLE_LEN], domain[64];
 	uint8_t client[16], server[16];
 	size_t cap = n * 1536, *off;
-	struct xf_sb sb = {0};
+	struct xf_sb sb = { 0 };
 	uint64_t rng = 0x9e3779b97f4a7c15ULL;
 	int err = -ENOMEM;
 
@@ -355,22 +355,22 @@ static int alerts_build(struct alert_set *a, size_t n)
 		goto out;
 	a->build_ns = (double)now_ns();
 	for (size_t i = 0; i < n; i++) {
-		struct xf_ft_alert al = {0};
-		struct xf_ft_flow f = {.alert = &al};
+		struct xf_ft_alert al = { 0 };
+		struct xf_ft_flow f = { .alert = &al };
 		struct xf_score sc;
 		struct xf_alert_in in;
 
 		synth_flow(i, &rng, client, server, domain, samples, &f);
 		xf_score_flow(&f.view, &params, weights, &sc);
-		in = (struct xf_alert_in){.flow = &f,
-					  .score = &sc,
-					  .action = sc.score >= 80 ? XF_AA_WOULD_BLOCK
-								   : XF_AA_ALERTED,
-					  .rev = 1,
-					  .now_ms = (int64_t)T0 * 1000 + 260000 + (int64_t)i,
-					  .window_s = 300,
-					  .mode = "monitor",
-					  .observer = "bench-sensor"};
+		in = (struct xf_alert_in){ .flow = &f,
+					   .score = &sc,
+					   .action = sc.score >= 80 ? XF_AA_WOULD_BLOCK
+								    : XF_AA_ALERTED,
+					   .rev = 1,
+					   .now_ms = (int64_t)T0 * 1000 + 260000 + (int64_t)i,
+					   .window_s = 300,
+					   .mode = "monitor",
+					   .observer = "bench-sensor" };
 		if (xf_alert_build(&in, &sb, &a->rec[i]))
 			goto out;
 		if (a->json_bytes + a->rec[i].json_len > cap) {
@@ -420,10 +420,10 @@ static const char bare_pragmas[] = "PRAGMA journal_mode = WAL;"
 				   "PRAGMA journal_size_limit = 67108864;";
 
 struct ob_run {
-	double rate;	     /* alerts/s */
+	double rate; /* alerts/s */
 	double commit_share; /* of the time, in xf_outbox_commit / COMMIT */
-	double wbytes;	     /* bytes written (write(2) family) per alert */
-	double cpu_us;	     /* this process's user + system CPU per alert */
+	double wbytes; /* bytes written (write(2) family) per alert */
+	double cpu_us; /* this process's user + system CPU per alert */
 	size_t done;
 };
 
@@ -464,7 +464,7 @@ static void io_since(const struct io_mark *m0, size_t rows, struct ob_run *r)
 static int run_outbox(const struct alert_set *a, int batch, int nsinks, int threaded,
 		      struct ob_run *r)
 {
-	static const char *const names[] = {"kafka", "jsonl"};
+	static const char *const names[] = { "kafka", "jsonl" };
 	char dir[PATH_MAX], path[PATH_MAX + 16], err[512];
 	struct xf_outbox_stats st;
 	struct xf_outbox *ob;
@@ -560,8 +560,7 @@ static void bare_bind(sqlite3_stmt *st, int64_t seq, const struct xf_alert_rec *
  * index in alerts: the outbox keeps the newest keys in memory and adds them
  * to its ids table in bulk, which a bare loop has no need for).
  */
-static int run_bare(const struct alert_set *a, int batch, int schema, int page,
-		    struct ob_run *r)
+static int run_bare(const struct alert_set *a, int batch, int schema, int page, struct ob_run *r)
 {
 	static const char ins1[] = "INSERT INTO alerts (seq, id, rev, ts_ms, client, domain, "
 				   "score, severity, action, json) VALUES (?1, ?2, ?3, ?4, ?5, ?6, "
@@ -649,19 +648,20 @@ static int bench_outbox(const struct alert_set *a)
 		int batch, sinks, bare; /* bare: the schema version of a bare loop */
 		int thread, page; /* page: the bare loop's page size */
 	} v[OB_VARIANTS] = {
-		[OB_1000] = {"xf_outbox_put+commit, batch 1000, 1 sink", 1000, 1, 0},
-		[OB_5000] = {"xf_outbox_put+commit, batch 5000, 1 sink", 5000, 1, 0},
-		[OB_THREAD] = {"xf_outbox_put+commit, batch 1000, 1 sink, writer thread", 1000, 1, 0,
-			       1},
-		[OB_0SINK] = {"xf_outbox_put+commit, batch 1000, 0 sinks", 1000, 0, 0},
-		[BARE_1000] = {"bare sqlite3 INSERT, batch 1000", 1000, 0, 3, 0, 16384},
-		[BARE_5000] = {"bare sqlite3 INSERT, batch 5000", 5000, 0, 3, 0, 16384},
-		[BARE2_1000] = {"bare sqlite3 INSERT, schema 2 (idkey index), batch 1000", 1000, 0, 2,
-				0, 16384},
-		[BARE4K_1000] = {"bare sqlite3 INSERT, schema 2, 4 KiB pages, batch 1000", 1000, 0, 2,
-				 0, 4096},
-		[BARE1_1000] = {"bare sqlite3 INSERT, schema 1 (UNIQUE id), 4 KiB pages, batch 1000",
-				1000, 0, 1, 0, 4096},
+		[OB_1000] = { "xf_outbox_put+commit, batch 1000, 1 sink", 1000, 1, 0 },
+		[OB_5000] = { "xf_outbox_put+commit, batch 5000, 1 sink", 5000, 1, 0 },
+		[OB_THREAD] = { "xf_outbox_put+commit, batch 1000, 1 sink, writer thread", 1000, 1,
+				0, 1 },
+		[OB_0SINK] = { "xf_outbox_put+commit, batch 1000, 0 sinks", 1000, 0, 0 },
+		[BARE_1000] = { "bare sqlite3 INSERT, batch 1000", 1000, 0, 3, 0, 16384 },
+		[BARE_5000] = { "bare sqlite3 INSERT, batch 5000", 5000, 0, 3, 0, 16384 },
+		[BARE2_1000] = { "bare sqlite3 INSERT, schema 2 (idkey index), batch 1000", 1000, 0,
+				 2, 0, 16384 },
+		[BARE4K_1000] = { "bare sqlite3 INSERT, schema 2, 4 KiB pages, batch 1000", 1000, 0,
+				  2, 0, 4096 },
+		[BARE1_1000] = { "bare sqlite3 INSERT, schema 1 (UNIQUE id), 4 KiB pages, batch "
+				 "1000",
+				 1000, 0, 1, 0, 4096 },
 	};
 	double rate[OB_VARIANTS][RUNS_MAX], share[OB_VARIANTS][RUNS_MAX];
 	double wb[OB_VARIANTS][RUNS_MAX], cpu[OB_VARIANTS][RUNS_MAX];
@@ -671,7 +671,7 @@ static int bench_outbox(const struct alert_set *a)
 		/* rotated, so that no case always runs after the same one */
 		for (int j = 0; j < OB_VARIANTS; j++) {
 			int k = (j + r) % OB_VARIANTS;
-			struct ob_run o = {0};
+			struct ob_run o = { 0 };
 			int e = v[k].bare ? run_bare(a, v[k].batch, v[k].bare, v[k].page, &o)
 					  : run_outbox(a, v[k].batch, v[k].sinks, v[k].thread, &o);
 
@@ -690,7 +690,8 @@ static int bench_outbox(const struct alert_set *a)
 	     "median of %d interleaved runs (order rotated)",
 	     a->n, (double)a->json_bytes / (double)a->n, a->json_max, a->build_ns / 1e3, tmp_base(),
 	     runs);
-	note("baseline: the same rows into the same schema (every xf_outbox_schema_sql(v)) with one "
+	note("baseline: the same rows into the same schema (every xf_outbox_schema_sql(v)) with "
+	     "one "
 	     "prepared INSERT per row, BEGIN IMMEDIATE ... COMMIT per batch, outbox.c's PRAGMAs "
 	     "(page_size=16384 unless the case says 4 KiB, WAL, synchronous=NORMAL, "
 	     "cache_size=-32768, wal_autocheckpoint=40 MiB of pages)");
@@ -794,8 +795,8 @@ static void sink_ack(void *ctx, int sink, int64_t seq, int err)
 
 static struct xf_sink *bench_sink(const struct mock *m, xf_sink_ack_fn ack, void *ctx)
 {
-	struct xf_kv props[] = {{(char *)"bootstrap.servers", (char *)m->boot}};
-	struct xf_kafka_cfg cfg = {.topic = TOPIC, .props = props, .nprops = 1};
+	struct xf_kv props[] = { { (char *)"bootstrap.servers", (char *)m->boot } };
+	struct xf_kafka_cfg cfg = { .topic = TOPIC, .props = props, .nprops = 1 };
 	char err[512];
 	struct xf_sink *s = xf_sink_kafka_new(&cfg, 0, ack, ctx, err, sizeof(err));
 
@@ -815,10 +816,10 @@ static int sink_wait(struct xf_sink *s, const struct kcount *k, long want, int64
 /* The sink alone: send every row (poll on -EAGAIN and every 1000), wait for every ack. */
 static int run_kafka_sink(const struct alert_set *a, struct k_run *r)
 {
-	struct kcount k = {0};
+	struct kcount k = { 0 };
 	struct mock m;
 	struct xf_sink *s = NULL;
-	struct xf_out_row row = {0, &a->rec[0]};
+	struct xf_out_row row = { 0, &a->rec[0] };
 	int64_t t0, t1;
 	int rc = -1;
 
@@ -831,7 +832,7 @@ static int run_kafka_sink(const struct alert_set *a, struct k_run *r)
 	for (size_t i = 0; i < a->n && !g_stop; i++) {
 		int e;
 
-		row = (struct xf_out_row){(int64_t)i + 1, &a->rec[i]};
+		row = (struct xf_out_row){ (int64_t)i + 1, &a->rec[i] };
 		while ((e = s->ops->send(s, &row)) == -EAGAIN)
 			s->ops->poll(s, 1);
 		if (e) {
@@ -868,9 +869,9 @@ static void bare_dr(rd_kafka_t *rk, const rd_kafka_message_t *msg, void *opaque)
 static rd_kafka_t *bare_producer(const struct mock *m, struct kcount *k)
 {
 	static const char *const conf_kv[][2] = {
-		{"enable.idempotence", "true"}, {"acks", "all"},
-		{"message.timeout.ms", "0"},	{"client.id", "exfilter"},
-		{"bootstrap.servers", NULL},
+		{ "enable.idempotence", "true" }, { "acks", "all" },
+		{ "message.timeout.ms", "0" },	  { "client.id", "exfilter" },
+		{ "bootstrap.servers", NULL },
 	};
 	rd_kafka_conf_t *conf = rd_kafka_conf_new();
 	char errstr[512];
@@ -919,7 +920,7 @@ static int bare_wait(rd_kafka_t *rk, const struct kcount *k, long want, int64_t 
 
 static int run_kafka_bare(const struct alert_set *a, struct k_run *r)
 {
-	struct kcount k = {0};
+	struct kcount k = { 0 };
 	rd_kafka_topic_t *rkt = NULL;
 	rd_kafka_t *rk = NULL;
 	struct mock m;
@@ -985,7 +986,7 @@ static void pump_ack(void *ctx, int sink, int64_t seq, int err)
 	(void)sink;
 	p->delivered++;
 	if (p->n_ack < p->ack_max)
-		p->ackq[p->n_ack++] = (struct ack){seq, err};
+		p->ackq[p->n_ack++] = (struct ack){ seq, err };
 	else
 		p->dropped++; /* sensor.c drops it too: the row stays pending */
 }
@@ -1059,8 +1060,8 @@ static int pump_fill(struct xf_outbox *ob, const struct alert_set *a, size_t fro
  */
 static int run_pump(const struct alert_set *a, int cadence_ms, struct k_run *r)
 {
-	static const char *const names[] = {"kafka"};
-	struct pumper p = {0};
+	static const char *const names[] = { "kafka" };
+	struct pumper p = { 0 };
 	char dir[PATH_MAX], path[PATH_MAX + 16], err[512];
 	struct mock m;
 	int64_t t0, t1, next;
@@ -1138,14 +1139,14 @@ static int bench_kafka(const struct alert_set *a)
 		[K_PUMP_TICK] = "outbox -> sink pump, once per flush_ms (100 ms)",
 	};
 	double rate[K_VARIANTS][RUNS_MAX];
-	long errs[K_VARIANTS] = {0}, dropped[K_VARIANTS] = {0}, left[K_VARIANTS] = {0};
+	long errs[K_VARIANTS] = { 0 }, dropped[K_VARIANTS] = { 0 }, left[K_VARIANTS] = { 0 };
 	double share[3][RUNS_MAX];
 	int runs = 0;
 
 	for (int r = 0; r < g_runs && !g_stop; r++, runs++) {
 		for (int j = 0; j < K_VARIANTS; j++) {
 			int k = (j + r) % K_VARIANTS;
-			struct k_run o = {0};
+			struct k_run o = { 0 };
 			int e = k == K_SINK   ? run_kafka_sink(a, &o)
 				: k == K_BARE ? run_kafka_bare(a, &o)
 					      : run_pump(a, k == K_PUMP_TICK ? 100 : 0, &o);
@@ -1184,7 +1185,7 @@ static int bench_kafka(const struct alert_set *a)
 		    k == K_SINK ? (ratio >= 0.5 ? "met" : "not met") : "-");
 	}
 	{
-		double m[3] = {0};
+		double m[3] = { 0 };
 
 		for (int q = 0; q < 3; q++) {
 			for (int r = 0; r < runs; r++)
@@ -1234,8 +1235,9 @@ static void obs_init(struct xf_obs *o, struct xf_name_feat *feat)
 static void mem_million(struct mem_result *r)
 {
 	enum { FLOWS = 1000000, CLIENTS = 1000, DOMAINS = 1000 };
-	struct xf_ft_cfg cfg = {
-		.max_flows = FLOWS, .max_details = FLOWS / 16 + 1024, .window_s = 300};
+	struct xf_ft_cfg cfg = { .max_flows = FLOWS,
+				 .max_details = FLOWS / 16 + 1024,
+				 .window_s = 300 };
 	static char doms[DOMAINS][24], names[DOMAINS][32];
 	static __u64 khash[DOMAINS];
 	struct xf_name_feat feat;
@@ -1281,8 +1283,9 @@ static void mem_flood(struct mem_result *r)
 {
 	enum { FLOWS = 100000, CLIENTS = 20000, DOMAINS = 50, PER_STEP = 1000000 };
 	static const char hex[] = "0123456789abcdef";
-	struct xf_ft_cfg cfg = {
-		.max_flows = FLOWS, .max_details = FLOWS / 16 + 1024, .window_s = 300};
+	struct xf_ft_cfg cfg = { .max_flows = FLOWS,
+				 .max_details = FLOWS / 16 + 1024,
+				 .window_s = 300 };
 	static char doms[DOMAINS][24];
 	static __u64 khash[DOMAINS];
 	uint64_t rng = 0x243f6a8885a308d3ULL;
@@ -1351,7 +1354,7 @@ static int in_child(void (*fn)(struct mem_result *), struct mem_result *out)
 	if (pid < 0)
 		return -errno;
 	if (!pid) {
-		struct mem_result r = {0};
+		struct mem_result r = { 0 };
 
 		close(p[0]);
 		fn(&r);
@@ -1492,7 +1495,7 @@ static int ring_alert(void *ctx, const struct xf_alert_rec *rec, const struct xf
 static void ring_rolled(void *ctx, const struct xf_ft_flow *f)
 {
 	struct ring *s = ctx;
-	struct xf_flow_key k = {.rd_hash = f->kernel_rd};
+	struct xf_flow_key k = { .rd_hash = f->kernel_rd };
 
 	memcpy(k.client, f->client, 16);
 	bpf_map_delete_elem(s->flows_fd, &k);
@@ -1523,7 +1526,7 @@ static int frames_build(struct frame *fr, int client_base)
 	char name[300];
 
 	for (int i = 0; i < RING_FRAMES; i++) {
-		struct pkt_spec sp = {.sport = (uint16_t)(20000 + i % 40000), .dport = 53};
+		struct pkt_spec sp = { .sport = (uint16_t)(20000 + i % 40000), .dport = 53 };
 		int c = client_base + i % RING_CLIENTS, d = (i / RING_CLIENTS) % RING_DOMAINS,
 		    n = 0;
 		int l1 = 20 + (int)(rng_next(&rng) % 40), l2 = 10 + (int)(rng_next(&rng) % 30);
@@ -1579,8 +1582,8 @@ static void *producer_main(void *arg)
 			int64_t due = p->t0 + (int64_t)((double)p->sent * 1e9 / p->rate);
 
 			if (due - now > 200000) {
-				struct timespec ts = {(due - now) / 1000000000LL,
-						      (due - now) % 1000000000LL};
+				struct timespec ts = { (due - now) / 1000000000LL,
+						       (due - now) % 1000000000LL };
 
 				nanosleep(&ts, NULL);
 			}
@@ -1630,9 +1633,9 @@ struct step {
 static int ring_step(struct ring *s, const struct frame *fr, double rate, int64_t dur_ns,
 		     struct step *out)
 {
-	struct producer p = {.prog_fd = s->prog_fd, .fr = fr, .rate = rate, .dur_ns = dur_ns};
-	struct itimerspec its = {0};
-	struct epoll_event ee = {.events = EPOLLIN}, evs[4];
+	struct producer p = { .prog_fd = s->prog_fd, .fr = fr, .rate = rate, .dur_ns = dur_ns };
+	struct itimerspec its = { 0 };
+	struct epoll_event ee = { .events = EPOLLIN }, evs[4];
 	__u64 ev0, full0, ev1, full1;
 	uint64_t events0 = s->events, alerts0 = s->p.alerts + s->p.alert_updates;
 	int64_t cpu0, t_end;
@@ -1813,9 +1816,9 @@ struct stage_ns {
 
 static struct xf_ft *fresh_table(const struct ring *s)
 {
-	struct xf_ft_cfg fc = {.max_flows = s->cfg->max_flows,
-			       .max_details = s->cfg->max_flows / 16 + 1024,
-			       .window_s = s->cfg->window_s};
+	struct xf_ft_cfg fc = { .max_flows = s->cfg->max_flows,
+				.max_details = s->cfg->max_flows / 16 + 1024,
+				.window_s = s->cfg->window_s };
 
 	return xf_ft_new(&fc);
 }
@@ -1823,12 +1826,12 @@ static struct xf_ft *fresh_table(const struct ring *s)
 /* One pass of on_event's steps over the captured events, each step timed. */
 static void stages_pass(const struct ring *s, struct xf_ft *ft, double *ns)
 {
-	int64_t sum[4] = {0};
+	int64_t sum[4] = { 0 };
 
 	for (size_t i = 0; i < s->ncap; i++) {
 		const struct xf_event *ev = &s->cap[i];
 		char name[XF_NAME_MAX * 4 + 1], lname[sizeof(name)], rdbuf[256], rdraw[256];
-		struct xf_obs o = {0};
+		struct xf_obs o = { 0 };
 		int64_t a = now_ns(), b, c, d, e, f;
 		const char *raw;
 		int r = xf_wire_to_text(ev->name,
@@ -1935,7 +1938,8 @@ static void ring_print(const struct step *st, int n, const struct stage_ns *sg, 
 	     RING_STEP_NS / 1e9);
 	note("consumer = this thread running the sensor's own loop code: epoll on the ring fd + "
 	     "a %u ms timerfd, then xf_loop_wake() (sensor/loop.c, as sensor.c calls it): "
-	     "ring_buffer__consume -> xf_event_obs -> xf_pipe_observe; then the next step of a tick "
+	     "ring_buffer__consume -> xf_event_obs -> xf_pipe_observe; then the next step of a "
+	     "tick "
 	     "in progress: merge of the kernel's per-CPU flows (xf_kmerge_step, %d x 1024 flows), "
 	     "then slices of at most %d flows (xf_pipe_tick_budget: score, alert, "
 	     "xf_outbox_put); every %u ms a tick starts (config read, first merge step); every "
@@ -1977,8 +1981,10 @@ static void ring_print(const struct step *st, int n, const struct stage_ns *sg, 
 		const struct xf_loop *L = &s->loop;
 		double t = L->ticks ? (double)L->ticks : 1;
 
-		note("whole section: %llu events, %llu bad, %llu alerts + %llu updates stored, %llu "
-		     "ticks (merge mean %.1f ms in all for %.0f kernel flows), %llu slices (mean %.1f ms), "
+		note("whole section: %llu events, %llu bad, %llu alerts + %llu updates stored, "
+		     "%llu "
+		     "ticks (merge mean %.1f ms in all for %.0f kernel flows), %llu slices (mean "
+		     "%.1f ms), "
 		     "%llu flushes (mean %.2f ms)",
 		     (unsigned long long)s->events, (unsigned long long)s->bad_events,
 		     (unsigned long long)s->p.alerts, (unsigned long long)s->p.alert_updates,
@@ -2029,7 +2035,9 @@ static void ring_print(const struct step *st, int n, const struct stage_ns *sg, 
 static int ring_ladder(struct ring *s, const struct frame *fr, struct step *st, int *n, double *lo,
 		       double *lo_consumed)
 {
-	static const double rates[RING_RATES] = {50000, 100000, 150000, 200000, 300000, 400000, 0};
+	static const double rates[RING_RATES] = {
+		50000, 100000, 150000, 200000, 300000, 400000, 0
+	};
 	double hi = 0;
 
 	for (int i = 0; i < RING_RATES && !g_stop; i++) {
@@ -2062,8 +2070,8 @@ static int ring_ladder(struct ring *s, const struct frame *fr, struct step *st, 
 static int bench_ring(void)
 {
 	static char burst_label[64];
-	static const double burst_rates[RING_BURSTS] = {50000, 100000, 150000, 200000, 250000};
-	struct step st[RING_RATES + 4 + RING_BURSTS] = {0};
+	static const double burst_rates[RING_BURSTS] = { 50000, 100000, 150000, 200000, 250000 };
+	struct step st[RING_RATES + 4 + RING_BURSTS] = { 0 };
 	struct stage_ns sg;
 	double lo = 0, lo_consumed = 0, burst_best = 0;
 	struct frame *fr = calloc(RING_FRAMES, sizeof(*fr));
@@ -2157,8 +2165,10 @@ static int parse_only(const char *arg)
 	static const struct {
 		const char *name;
 		int bit;
-	} names[] = {
-		{"outbox", S_OUTBOX}, {"kafka", S_KAFKA}, {"flows", S_FLOWS}, {"ring", S_RING}};
+	} names[] = { { "outbox", S_OUTBOX },
+		      { "kafka", S_KAFKA },
+		      { "flows", S_FLOWS },
+		      { "ring", S_RING } };
 	char buf[128], *tok, *save;
 	int mask = 0;
 
@@ -2186,8 +2196,8 @@ static void usage(const char *argv0)
 
 int main(int argc, char **argv)
 {
-	struct sigaction sa = {.sa_handler = on_signal};
-	struct alert_set alerts = {0};
+	struct sigaction sa = { .sa_handler = on_signal };
+	struct alert_set alerts = { 0 };
 	int only = S_OUTBOX | S_KAFKA | S_FLOWS | S_RING, err = 0;
 	int64_t t0 = now_ns();
 

@@ -34,7 +34,7 @@
 #define N_CLIENTS 2000
 #define MAX_DOMAINS 100000
 #define PKT_MAX 1500
-#define T0_S 1795219200U    /* 2026-11-21 00:00:00 UTC */
+#define T0_S 1795219200U /* 2026-11-21 00:00:00 UTC */
 #define MEAN_GAP_NS 90000.0 /* + the mean response time, 110 us: 10k packets/s */
 
 enum {
@@ -59,10 +59,10 @@ struct tunnel {
 
 /* Names under .com/.net/.org that are not in the top list. */
 static const struct tunnel tunnels[] = {
-	{"t.bench-tun-b32.net", 0, {QT_NULL, QT_NULL}, 1},
-	{"d.bench-exf-b32.org", 0, {QT_TXT, QT_TXT}, 2},
-	{"bench-exf-hex.com", 1, {QT_A, QT_A}, 3},
-	{"x.bench-tun-hex.net", 1, {QT_A, QT_CNAME}, 4},
+	{ "t.bench-tun-b32.net", 0, { QT_NULL, QT_NULL }, 1 },
+	{ "d.bench-exf-b32.org", 0, { QT_TXT, QT_TXT }, 2 },
+	{ "bench-exf-hex.com", 1, { QT_A, QT_A }, 3 },
+	{ "x.bench-tun-hex.net", 1, { QT_A, QT_CNAME }, 4 },
 };
 #define N_TUNNELS (sizeof(tunnels) / sizeof(tunnels[0]))
 
@@ -105,7 +105,7 @@ struct gen {
 	char **domains;
 	int n_domains;
 	pcap_dumper_t *d;
-	uint64_t t_ns;	/* capture time since T0_S */
+	uint64_t t_ns; /* capture time since T0_S */
 	uint8_t *pairs; /* bitmap: client x domain seen */
 	uint64_t packets, queries, tun_queries, distinct;
 	uint8_t pkt[PKT_MAX];
@@ -241,7 +241,7 @@ static uint16_t ip_csum(const uint8_t *h)
 static void emit(struct gen *g, const uint8_t src[4], const uint8_t dst[4], uint16_t sport,
 		 uint16_t dport, size_t dns_len)
 {
-	static const uint8_t mac_c[6] = {0x02, 0, 0, 0, 0, 1}, mac_r[6] = {0x02, 0, 0, 0, 0, 2};
+	static const uint8_t mac_c[6] = { 0x02, 0, 0, 0, 0, 1 }, mac_r[6] = { 0x02, 0, 0, 0, 0, 2 };
 	uint8_t *p = g->pkt;
 	struct pcap_pkthdr h;
 	int to_resolver = dport == 53;
@@ -360,8 +360,8 @@ static void mark_pair(struct gen *g, uint32_t client, uint32_t dom)
 /* One query and its answer. */
 static void exchange(struct gen *g)
 {
-	static const uint8_t resolver[4] = {10, 255, 0, 53};
-	uint8_t client[4] = {10, 1, 0, 0}, *dns = g->pkt + 42, *p;
+	static const uint8_t resolver[4] = { 10, 255, 0, 53 };
+	uint8_t client[4] = { 10, 1, 0, 0 }, *dns = g->pkt + 42, *p;
 	char name[300];
 	size_t nl, qlen;
 	uint16_t qtype, id = (uint16_t)rnd(g), sport = (uint16_t)(1024 + below(g, 64000));
@@ -467,7 +467,7 @@ static void usage(void)
 int main(int argc, char **argv)
 {
 	const char *out = NULL, *dom = "/work/shared/data/top-domains.csv";
-	struct gen g = {.rng = 1};
+	struct gen g = { .rng = 1 };
 	unsigned long long want = 0;
 	pcap_t *dead;
 	char *end;

@@ -255,8 +255,8 @@ static int parse_long(const char *s, const char *what, long lo, long hi, long *o
 	errno = 0;
 	v = strtol(s, &end, 10);
 	if (errno || end == s || *end || v < lo || v > hi) {
-		fprintf(stderr, "tls_load: bad %s '%s': want an integer in %ld..%ld\n", what, s,
-			lo, hi);
+		fprintf(stderr, "tls_load: bad %s '%s': want an integer in %ld..%ld\n", what, s, lo,
+			hi);
 		return -EINVAL;
 	}
 	*out = v;
@@ -342,9 +342,9 @@ int main(int argc, char **argv)
 	}
 	if (!g_host)
 		g_host = g_sni;
-	g_reqlen = (size_t)snprintf(g_req, sizeof(g_req),
-				    "GET / HTTP/1.1\r\nHost: %s\r\nConnection: close\r\n\r\n",
-				    g_host);
+	g_reqlen =
+		(size_t)snprintf(g_req, sizeof(g_req),
+				 "GET / HTTP/1.1\r\nHost: %s\r\nConnection: close\r\n\r\n", g_host);
 	if (g_reqlen >= sizeof(g_req)) {
 		fprintf(stderr, "tls_load: host name too long\n");
 		return 2;

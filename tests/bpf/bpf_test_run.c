@@ -85,19 +85,19 @@ static int ncpus, pinned_cpu = -1;
 static __u64 *sfx_set;
 static size_t sfx_n;
 
-static const uint8_t C4[16] = { 10, 1, 1, 1 };	/* client */
+static const uint8_t C4[16] = { 10, 1, 1, 1 }; /* client */
 static const uint8_t R4[16] = { 10, 0, 0, 53 }; /* resolver */
 static const uint8_t W4[16] = { 10, 0, 0, 80 }; /* web/TLS/ssh server */
-static const uint8_t B4[16] = { 10, 9, 9, 9 };	/* inside the blocked /24 */
+static const uint8_t B4[16] = { 10, 9, 9, 9 }; /* inside the blocked /24 */
 static const uint8_t C6[16] = { 0x20, 0x01, 0x0d, 0xb8, [15] = 1 };
 static const uint8_t R6[16] = { 0x20, 0x01, 0x0d, 0xb8, [15] = 0x53 };
 
 /* --- names for messages -------------------------------------------------- */
 
 static const char *const stat_names[XF_S_MAX] = {
-	"packets",   "dns_queries", "dns_responses", "sni",	"host",	      "events",
-	"ring_full", "drops",	    "would_drops",   "refused", "allow_hits", "parse_errors",
-	"failsafe_open",
+	"packets",    "dns_queries",  "dns_responses", "sni",	      "host",
+	"events",     "ring_full",    "drops",	       "would_drops", "refused",
+	"allow_hits", "parse_errors", "failsafe_open",
 };
 
 static const char *const perr_names[XF_PE_MAX] = {
@@ -208,8 +208,8 @@ static int on_event(void *ctx, void *data, size_t sz)
 	(void)ctx;
 	/* a plain event, or a response event with its message (exactly its length) */
 	if (sz != sizeof(struct xf_event) &&
-	    (sz < XF_EVM_HDR || em->ev.kind != XF_EV_DNS_RESPONSE || sz != XF_EVM_HDR + em->msg_len ||
-	     em->msg_len > XF_MSG_MAX)) {
+	    (sz < XF_EVM_HDR || em->ev.kind != XF_EV_DNS_RESPONSE ||
+	     sz != XF_EVM_HDR + em->msg_len || em->msg_len > XF_MSG_MAX)) {
 		Q.bad_size++;
 	} else if (Q.n < EVQ_MAX) {
 		memcpy(&Q.ev[Q.n], data, sizeof(struct xf_event));
@@ -776,17 +776,17 @@ static void ck_refused(const struct run *r)
 	assert_memory_equal(o, i + 6, 6); /* MACs swapped */
 	assert_memory_equal(o + 6, i, 6);
 	assert_memory_equal(o + 12, i + 12, sa - 12); /* ethertype .. before addresses */
-	assert_memory_equal(o + sa, i + da, alen);    /* addresses swapped */
+	assert_memory_equal(o + sa, i + da, alen); /* addresses swapped */
 	assert_memory_equal(o + da, i + sa, alen);
 	assert_memory_equal(o + da + alen, i + da + alen, l4 - (da + alen));
 	assert_memory_equal(o + l4, i + l4 + 2, 2); /* ports swapped */
 	assert_memory_equal(o + l4 + 2, i + l4, 2);
 	assert_memory_equal(o + l4 + 4, i + l4 + 4, 2); /* UDP length */
-	assert_memory_equal(o + pay, i + pay, 2);	/* DNS id */
-	assert_int_equal(fo & 0x8000, 0x8000);		/* QR */
+	assert_memory_equal(o + pay, i + pay, 2); /* DNS id */
+	assert_int_equal(fo & 0x8000, 0x8000); /* QR */
 	assert_int_equal(fo & 0x000f, XF_DNS_RCODE_REFUSED);
-	assert_int_equal(fo & 0x7800, fi & 0x7800);			    /* opcode */
-	assert_int_equal(fo & 0x0100, fi & 0x0100);			    /* RD echoed */
+	assert_int_equal(fo & 0x7800, fi & 0x7800); /* opcode */
+	assert_int_equal(fo & 0x0100, fi & 0x0100); /* RD echoed */
 	assert_memory_equal(o + pay + 4, i + pay + 4, r->in_len - pay - 4); /* counts, question */
 	if (!pkt_csum_ok(o, r->out_len))
 		fail_msg("REFUSED answer: UDP checksum %#06x is not valid", pkt_get16(o + l4 + 6));
@@ -1553,8 +1553,8 @@ static const struct fs_case fs_cases[] = {
 	  1, 1, 0 },
 	{ "open, stale, hard limit (encoded label): passed", XF_MODE_ENFORCE, 1000, 5000, b_enc,
 	  TC_ACT_OK, 0, 1, 1, 0 },
-	{ "open, stale, plain query: passed, nothing counted", XF_MODE_ENFORCE, 1000, 5000,
-	  b_plain, TC_ACT_OK, 0, 0, 0, 0 },
+	{ "open, stale, plain query: passed, nothing counted", XF_MODE_ENFORCE, 1000, 5000, b_plain,
+	  TC_ACT_OK, 0, 0, 0, 0 },
 	{ "monitor, open, stale: would-drop, not failsafe_open", XF_MODE_MONITOR, 1000, 5000, b_xf,
 	  TC_ACT_OK, 0, 1, 0, 0 },
 };
@@ -1589,8 +1589,8 @@ static void test_failsafe(void **state)
 		target_reset(&TC, &r->cfg);
 		put_verdict(&TC, "xf.test", XF_VK_DOMAIN, XF_ACT_DROP, 0);
 		assert_int_equal(bpf_map_update_elem(TC.config, &zero, &r->cfg, BPF_ANY), 0);
-		xf_loader__heartbeat(&l, c->hb_age_ms == HB_NEVER ? 0 :
-					 now - (__u64)(c->hb_age_ms * 1000000));
+		xf_loader__heartbeat(
+			&l, c->hb_age_ms == HB_NEVER ? 0 : now - (__u64)(c->hb_age_ms * 1000000));
 		/* the store changed that field alone */
 		assert_int_equal(bpf_map_lookup_elem(TC.config, &zero, &back), 0);
 		assert_int_equal(back.mode, c->mode);
@@ -2260,8 +2260,9 @@ int main(void)
 					   test_event_gap, NULL, NULL, NULL };
 	tests[nc++] = (struct CMUnitTest){ "Host events: one per client x name per event gap",
 					   test_host_gap, NULL, NULL, NULL };
-	tests[nc++] = (struct CMUnitTest){ "response events carry the DNS message, bounded by msg_bytes",
-					   test_response_msg, NULL, NULL, NULL };
+	tests[nc++] =
+		(struct CMUnitTest){ "response events carry the DNS message, bounded by msg_bytes",
+				     test_response_msg, NULL, NULL, NULL };
 	tests[nc++] = (struct CMUnitTest){ "egress program: refuse answers, event not ingress",
 					   test_egress_refuse, NULL, NULL, NULL };
 	tests[nc++] = (struct CMUnitTest){ "full ring: ring_full counts, packets still pass",

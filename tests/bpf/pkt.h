@@ -19,8 +19,8 @@
 struct pkt_spec {
 	int ipv6;
 	int tcp;
-	int vlans;	   /* 0..3 802.1Q tags */
-	int ip6_ext;	   /* IPv6: hop-by-hop + destination options before L4 */
+	int vlans; /* 0..3 802.1Q tags */
+	int ip6_ext; /* IPv6: hop-by-hop + destination options before L4 */
 	uint16_t frag_off; /* IPv4 fragment offset in 8-byte units; 0 = unfragmented */
 	uint8_t src[16];
 	uint8_t dst[16];
@@ -285,7 +285,7 @@ static inline size_t pkt_tls_client_hello(uint8_t *out, const char *sni, size_t 
 	n += 2; /* record length */
 	hs_start = n;
 	out[n++] = 1; /* ClientHello */
-	n += 3;	      /* handshake length */
+	n += 3; /* handshake length */
 	out[n++] = 3;
 	out[n++] = 3;
 	for (i = 0; i < 32; i++)
@@ -301,13 +301,13 @@ static inline size_t pkt_tls_client_hello(uint8_t *out, const char *sni, size_t 
 	}
 	out[n++] = 1;
 	out[n++] = 0; /* null compression */
-	n += 2;	      /* extensions length */
+	n += 2; /* extensions length */
 	ext_start = n;
-	n += pkt_ext(out + n, 0x0a0a, NULL, 0);		   /* GREASE */
-	n += pkt_ext(out + n, 23, NULL, 0);		   /* extended_master_secret */
-	n += pkt_ext(out + n, 0xff01, ecpf + 1, 1);	   /* renegotiation_info */
+	n += pkt_ext(out + n, 0x0a0a, NULL, 0); /* GREASE */
+	n += pkt_ext(out + n, 23, NULL, 0); /* extended_master_secret */
+	n += pkt_ext(out + n, 0xff01, ecpf + 1, 1); /* renegotiation_info */
 	n += pkt_ext(out + n, 10, groups, sizeof(groups)); /* supported_groups */
-	n += pkt_ext(out + n, 11, ecpf, sizeof(ecpf));	   /* ec_point_formats */
+	n += pkt_ext(out + n, 11, ecpf, sizeof(ecpf)); /* ec_point_formats */
 	/* server_name: list length, host_name type, name length, name */
 	pkt_put16(e, (uint16_t)(sl + 3));
 	e[2] = 0;
@@ -317,11 +317,11 @@ static inline size_t pkt_tls_client_hello(uint8_t *out, const char *sni, size_t 
 	memcpy(out + n + 4, e, 5);
 	memcpy(out + n + 9, sni, sl);
 	n += 9 + sl;
-	n += pkt_ext(out + n, 35, NULL, 0);		       /* session_ticket */
-	n += pkt_ext(out + n, 16, alpn, sizeof(alpn));	       /* ALPN */
-	n += pkt_ext(out + n, 13, sigalgs, sizeof(sigalgs));   /* signature_algorithms */
+	n += pkt_ext(out + n, 35, NULL, 0); /* session_ticket */
+	n += pkt_ext(out + n, 16, alpn, sizeof(alpn)); /* ALPN */
+	n += pkt_ext(out + n, 13, sigalgs, sizeof(sigalgs)); /* signature_algorithms */
 	n += pkt_ext(out + n, 43, versions, sizeof(versions)); /* supported_versions */
-	n += pkt_ext(out + n, 45, psk, sizeof(psk));	       /* psk_key_exchange_modes */
+	n += pkt_ext(out + n, 45, psk, sizeof(psk)); /* psk_key_exchange_modes */
 	/* key_share: x25519, 32-byte key */
 	pkt_put16(e, 36);
 	pkt_put16(e + 2, 0x1d);

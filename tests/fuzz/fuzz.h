@@ -83,10 +83,10 @@ static inline void xf_fuzz_fail(const char *file, int line, const char *what)
 }
 
 /* An invariant of the code under test: a crash when false. */
-#define XF_FUZZ_CHECK(cond)                                        \
-	do {                                                       \
-		if (!(cond))                                       \
-			xf_fuzz_fail(__FILE__, __LINE__, #cond);   \
+#define XF_FUZZ_CHECK(cond)                                                                        \
+	do {                                                                                       \
+		if (!(cond))                                                                       \
+			xf_fuzz_fail(__FILE__, __LINE__, #cond);                                   \
 	} while (0)
 
 /*

@@ -69,9 +69,9 @@ int LLVMFuzzerInitialize(int *argc, char ***argv)
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
-	static const struct xf_pipe_ops ops = {
-		.alert = on_alert, .enforce = on_enforce, .scored = on_scored
-	};
+	static const struct xf_pipe_ops ops = { .alert = on_alert,
+						.enforce = on_enforce,
+						.scored = on_scored };
 	struct xf_pipeline p;
 	uint64_t now = WALL_MS;
 	const uint8_t *rec;

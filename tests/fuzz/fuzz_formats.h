@@ -49,8 +49,8 @@ static inline int xf_fz_events_add(struct xf_fz_events *e, const void *rec, size
 
 /* The next record at *off: its bytes and length (cut at the end of the
  * input). Returns 0, or -1 when no record is left. */
-static inline int xf_fz_events_next(const uint8_t *d, size_t size, size_t *off,
-				    const uint8_t **rec, size_t *n)
+static inline int xf_fz_events_next(const uint8_t *d, size_t size, size_t *off, const uint8_t **rec,
+				    size_t *n)
 {
 	size_t want;
 

@@ -62,7 +62,8 @@ static void put(const char *dir, const void *p, size_t n)
 	f = fopen(path, "wx"); /* exists: the same seed */
 	if (!f) {
 		if (errno != EEXIST) {
-			fprintf(stderr, "mkseeds: failed to create %s: %s\n", path, strerror(errno));
+			fprintf(stderr, "mkseeds: failed to create %s: %s\n", path,
+				strerror(errno));
 			exit(1);
 		}
 		return;
@@ -82,7 +83,8 @@ static void mkdirs(void)
 	for (size_t i = 0; i < sizeof(dirs) / sizeof(dirs[0]); i++) {
 		snprintf(path, sizeof(path), "%s%s", out, dirs[i]);
 		if (mkdir(path, 0755) && errno != EEXIST) {
-			fprintf(stderr, "mkseeds: failed to create %s: %s\n", path, strerror(errno));
+			fprintf(stderr, "mkseeds: failed to create %s: %s\n", path,
+				strerror(errno));
 			exit(1);
 		}
 	}
@@ -237,8 +239,8 @@ static void link_variant(const char *path, int dlt, int pcapng)
 		} else {
 			pl = relink(dlt, d, h->caplen, pkt);
 		}
-		len += pcapng ? xf_fz_pcapng_packet(file + len, &h->ts, pkt, pl) :
-				xf_fz_pcap_packet(file + len, &h->ts, pkt, pl);
+		len += pcapng ? xf_fz_pcapng_packet(file + len, &h->ts, pkt, pl)
+			      : xf_fz_pcap_packet(file + len, &h->ts, pkt, pl);
 		n++;
 	}
 	pcap_close(pc);

@@ -5,8 +5,9 @@
  * truncation), registered domains through libpsl, alert ids, and alert
  * documents validated against schemas/alert.schema.json by python3's
  * jsonschema (formats checked): DNS, kernel-only, SNI and Host alerts, with
- * and without GeoIP, domain alerts (a flood: no source, exfilter.clients), and hostile names that must come out as valid, pure
- * ASCII JSON. Run from the repository root (the schema path is relative).
+ * and without GeoIP, domain alerts (a flood: no source, exfilter.clients), and hostile names that
+ * must come out as valid, pure ASCII JSON. Run from the repository root (the schema path is
+ * relative).
  */
 #include <stdarg.h>
 #include <stddef.h>
@@ -35,7 +36,9 @@ struct wire_case {
 	const char *text; /* NULL: malformed, -1 */
 };
 
+/* clang-format off */
 #define W(what, wire, lower, text) { what, wire, sizeof(wire) - 1, lower, text }
+/* clang-format on */
 
 static const struct wire_case wire_cases[] = {
 	W("plain", "\3www\7example\3com\0", 0, "www.example.com"),
@@ -51,11 +54,10 @@ static const struct wire_case wire_cases[] = {
 	W("control and DEL", "\3\x01\n\x7f\0", 0, "\\001\\010\\127"),
 	W("space and star", "\3a b\1*\0", 0, "a\\032b.\\042"),
 	W("hyphen underscore digits", "\4_srv\5a-b19\0", 0, "_srv.a-b19"),
-	W("63-byte label",
-	  "\77aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa\0", 0,
-	  "aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa"),
-	W("label length 64", "\100aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa\0",
-	  0, NULL),
+	W("63-byte label", "\77aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa\0",
+	  0, "aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa"),
+	W("label length 64",
+	  "\100aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa\0", 0, NULL),
 	W("compression pointer", "\3www\300\14", 0, NULL),
 	W("label type 0x40", "\3www\100", 0, NULL),
 	W("label past the end", "\3www\7exam", 0, NULL),
@@ -110,8 +112,8 @@ static void test_wire_worst_case(void **state)
 static void check_truncation(const char *what, const uint8_t *in, size_t len, int wire)
 {
 	char full[256], out[64];
-	int n = wire ? xf_wire_to_text(in, len, 0, full, sizeof(full)) :
-		       xf_text_name(in, len, 0, full, sizeof(full));
+	int n = wire ? xf_wire_to_text(in, len, 0, full, sizeof(full))
+		     : xf_text_name(in, len, 0, full, sizeof(full));
 
 	assert_true(n > 0 && (size_t)n < sizeof(out));
 	for (size_t size = 1; size <= (size_t)n + 1; size++) {
@@ -119,32 +121,36 @@ static void check_truncation(const char *what, const uint8_t *in, size_t len, in
 		size_t l;
 
 		memset(out, 'X', sizeof(out));
-		r = wire ? xf_wire_to_text(in, len, 0, out, size) : xf_text_name(in, len, 0, out, size);
+		r = wire ? xf_wire_to_text(in, len, 0, out, size)
+			 : xf_text_name(in, len, 0, out, size);
 		l = strnlen(out, size);
 		if (l == size)
 			fail_msg("%s, size %zu: not terminated", what, size);
 		if (r != (int)l)
 			fail_msg("%s, size %zu: returned %d for \"%s\"", what, size, r, out);
 		if (strncmp(out, full, l))
-			fail_msg("%s, size %zu: \"%s\" is no prefix of \"%s\"", what, size, out, full);
+			fail_msg("%s, size %zu: \"%s\" is no prefix of \"%s\"", what, size, out,
+				 full);
 		/* a cut escape: a backslash with fewer than 3 digits after it */
 		for (size_t k = 0; k < l; k++)
 			if (out[k] == '\\' && l - k < 4)
-				fail_msg("%s, size %zu: \"%s\" ends inside an escape", what, size, out);
+				fail_msg("%s, size %zu: \"%s\" ends inside an escape", what, size,
+					 out);
 		if (size == (size_t)n + 1)
 			assert_string_equal(out, full);
 		else
 			assert_true(l < size && l <= (size_t)n);
 	}
-	assert_int_equal(wire ? xf_wire_to_text(in, len, 0, out, 0) : xf_text_name(in, len, 0, out, 0),
-			 -1);
+	assert_int_equal(
+		wire ? xf_wire_to_text(in, len, 0, out, 0) : xf_text_name(in, len, 0, out, 0), -1);
 }
 
 static void test_truncation(void **state)
 {
 	static const char w1[] = "\3www\7example\3com\0";
 	static const char w2[] = "\3a\0b\2\xff\"\3com\0";
-	static const char t1[] = "a\x01" "b.\xff\\c";
+	static const char t1[] = "a\x01"
+				 "b.\xff\\c";
 
 	(void)state;
 	check_truncation("plain wire", (const uint8_t *)w1, sizeof(w1) - 1, 1);
@@ -176,7 +182,8 @@ static void test_text_name(void **state)
 
 	(void)state;
 	for (size_t i = 0; i < ARRAY_SIZE(c); i++) {
-		int r = xf_text_name((const uint8_t *)c[i].in, c[i].len, c[i].lower, out, sizeof(out));
+		int r = xf_text_name((const uint8_t *)c[i].in, c[i].len, c[i].lower, out,
+				     sizeof(out));
 
 		if (r != (int)strlen(c[i].out) || strcmp(out, c[i].out))
 			fail_msg("case %zu: \"%s\" (%d), want \"%s\"", i, out, r, c[i].out);
@@ -212,8 +219,7 @@ static void test_registered_domain(void **state)
 		if (strcmp(rd, c[i].rd))
 			fail_msg("%s: \"%s\", want \"%s\"", c[i].name, rd, c[i].rd);
 		/* into the name or into out, nowhere else */
-		assert_true(rd == out ||
-			    (rd >= c[i].name && rd <= c[i].name + strlen(c[i].name)));
+		assert_true(rd == out || (rd >= c[i].name && rd <= c[i].name + strlen(c[i].name)));
 	}
 }
 
@@ -363,7 +369,8 @@ static void json_ok(const struct xf_alert_rec *rec, int schema, const char *cons
 	/* one line of printable ASCII: every hostile byte escaped */
 	for (size_t i = 0; i < rec->json_len; i++)
 		if ((unsigned char)rec->json[i] < 0x20 || (unsigned char)rec->json[i] > 0x7e)
-			fail_msg("byte 0x%02x at %zu in %s", (unsigned char)rec->json[i], i, rec->json);
+			fail_msg("byte 0x%02x at %zu in %s", (unsigned char)rec->json[i], i,
+				 rec->json);
 	r = py_run(rec->json, rec->json_len, schema, checks, n, 0);
 	if (r)
 		fail_msg("python3 check failed (%d) for %s", r, rec->json);
@@ -397,8 +404,8 @@ static void fx_init(struct fx *x, const char *domain, int nsamples)
 	memcpy(x->server, (uint8_t[16]){ 0x20, 0x01, 0x0d, 0xb8, [15] = 0x53 }, 16);
 	snprintf(x->domain, sizeof(x->domain), "%s", domain);
 	for (int k = 0; k < nsamples && k < XF_SAMPLES; k++) {
-		snprintf(x->samples[k], XF_SAMPLE_LEN, "%02d%s.t.%s",
-			 k, "aaaabbbbccccddddeeeeffffgggghhhh", domain);
+		snprintf(x->samples[k], XF_SAMPLE_LEN, "%02d%s.t.%s", k,
+			 "aaaabbbbccccddddeeeeffffgggghhhh", domain);
 		f->samples[k] = x->samples[k];
 	}
 	f->idx = 7;
@@ -706,8 +713,8 @@ static void test_alert_hostile_wire(void **state)
 				     "\\128\\195\\169\\255.xf.test");
 	/* lower-cased as the sensor does before asking libpsl */
 	for (size_t i = 0; i <= strlen(name[0]); i++)
-		lname[i] = name[0][i] >= 'A' && name[0][i] <= 'Z' ? (char)(name[0][i] + 32) :
-								    name[0][i];
+		lname[i] = name[0][i] >= 'A' && name[0][i] <= 'Z' ? (char)(name[0][i] + 32)
+								  : name[0][i];
 	rd = xf_registered_domain(lname, rdbuf, sizeof(rdbuf));
 	assert_string_equal(rd, "xf.test");
 	/* a hostile observer name too (gethostname() is not to be trusted) */
@@ -784,8 +791,12 @@ static void dfx_build(struct dfx *x)
 		.clients = { x->clients[0], x->clients[1] },
 		.samples = { x->sample },
 		.alert = &x->alert,
-		.view = { .domain = "flood-a.test", .queries = 133000, .responses = 120000,
-			  .nxdomain = 119000, .distinct = 131000.4, .clients = 19876.6,
+		.view = { .domain = "flood-a.test",
+			  .queries = 133000,
+			  .responses = 120000,
+			  .nxdomain = 119000,
+			  .distinct = 131000.4,
+			  .clients = 19876.6,
 			  .span_s = 70 },
 	};
 	x->params.flood_names = 20000;

@@ -76,28 +76,28 @@ static void test_match(void **state)
 	static const struct {
 		const char *name, *rd, *want;
 	} c[] = {
-		{"9e107d7c9d7cbd9e1e6a0a8e5e0c4f52.avqs.mcafee.com", "mcafee.com", "mcafee.com"},
-		{"X.AVQS.McAfee.COM.", "mcafee.com", "mcafee.com"},
-		{"mcafee.com", NULL, "mcafee.com"},
-		{"4.3.2.1.zen.spamhaus.org", "spamhaus.org", "spamhaus.org"},
-		{"example.com.dbl.spamhaus.org", "spamhaus.org", "spamhaus.org"},
-		{"2.0.0.127.ix.dnsbl.manitu.net", "manitu.net", "ix.dnsbl.manitu.net"},
-		{"ix.dnsbl.manitu.net", "manitu.net", "ix.dnsbl.manitu.net"},
-		{"10.2.0.192.in-addr.arpa", "192.in-addr.arpa", "in-addr.arpa"},
-		{"b.a.9.8.7.6.5.0.4.0.0.0.3.0.0.0.2.0.0.0.1.0.0.0.0.0.0.0.1.2.4.0.ip6.arpa",
-		 "0.ip6.arpa", "ip6.arpa"},
-		{"redis.prod.svc.cluster.local", "cluster.local", "cluster.local"},
-		{"api.github.com.default.svc.cluster.local", "cluster.local", "cluster.local"},
-		{"e6858.dsce9.akamaiedge.net", "akamaiedge.net", "akamaiedge.net"},
-		{"d111111abcdef8.cloudfront.net", "d111111abcdef8.cloudfront.net",
-		 "cloudfront.net"},
-		{"s1._domainkey.example.com", "example.com", "*._domainkey"},
-		{"ug7nbtf4gccmlpwj322ax3p6ow6yfsug._domainkey.mail.example.com", "example.com",
-		 "*._domainkey"},
-		{"_dmarc.example.com", "example.com", "_dmarc"},
-		{"_dmarc.mail.example.com", "example.com", "_dmarc"},
-		{"_smtp._tls.example.com", "example.com", "_smtp._tls"},
-		{"_spf.google.com", "google.com", "_spf"},
+		{ "9e107d7c9d7cbd9e1e6a0a8e5e0c4f52.avqs.mcafee.com", "mcafee.com", "mcafee.com" },
+		{ "X.AVQS.McAfee.COM.", "mcafee.com", "mcafee.com" },
+		{ "mcafee.com", NULL, "mcafee.com" },
+		{ "4.3.2.1.zen.spamhaus.org", "spamhaus.org", "spamhaus.org" },
+		{ "example.com.dbl.spamhaus.org", "spamhaus.org", "spamhaus.org" },
+		{ "2.0.0.127.ix.dnsbl.manitu.net", "manitu.net", "ix.dnsbl.manitu.net" },
+		{ "ix.dnsbl.manitu.net", "manitu.net", "ix.dnsbl.manitu.net" },
+		{ "10.2.0.192.in-addr.arpa", "192.in-addr.arpa", "in-addr.arpa" },
+		{ "b.a.9.8.7.6.5.0.4.0.0.0.3.0.0.0.2.0.0.0.1.0.0.0.0.0.0.0.1.2.4.0.ip6.arpa",
+		  "0.ip6.arpa", "ip6.arpa" },
+		{ "redis.prod.svc.cluster.local", "cluster.local", "cluster.local" },
+		{ "api.github.com.default.svc.cluster.local", "cluster.local", "cluster.local" },
+		{ "e6858.dsce9.akamaiedge.net", "akamaiedge.net", "akamaiedge.net" },
+		{ "d111111abcdef8.cloudfront.net", "d111111abcdef8.cloudfront.net",
+		  "cloudfront.net" },
+		{ "s1._domainkey.example.com", "example.com", "*._domainkey" },
+		{ "ug7nbtf4gccmlpwj322ax3p6ow6yfsug._domainkey.mail.example.com", "example.com",
+		  "*._domainkey" },
+		{ "_dmarc.example.com", "example.com", "_dmarc" },
+		{ "_dmarc.mail.example.com", "example.com", "_dmarc" },
+		{ "_smtp._tls.example.com", "example.com", "_smtp._tls" },
+		{ "_spf.google.com", "google.com", "_spf" },
 	};
 	struct xf_allowlist *al = *state;
 
@@ -191,18 +191,18 @@ static void test_label_forms(void **state)
 	static const struct {
 		const char *name, *rd;
 	} no[] = {
-		{"x.y._domainkey.evil.com", "evil.com"},    /* two labels before */
-		{"_domainkey.evil.com", "evil.com"},	    /* no selector */
-		{"s1._domainkey.a.b.evil.com", "evil.com"}, /* two labels after */
-		{"_dmarc.a.b.evil.com", "evil.com"},
-		{"mjqxgzjtgi2tmnzy._dmarc.evil.com", "evil.com"}, /* not leftmost */
-		{"x_dmarc.evil.com", "evil.com"},
-		{"_dmarcx.evil.com", "evil.com"},
-		{"_dmarc.evil.com", NULL},	  /* no registered domain given */
-		{"_dmarc.evil.com", "other.com"}, /* not its registered domain */
-		{"evil.com", "evil.com"},
-		{"_dmarc", "_dmarc"},
-		{"_tls.evil.com", "evil.com"},
+		{ "x.y._domainkey.evil.com", "evil.com" }, /* two labels before */
+		{ "_domainkey.evil.com", "evil.com" }, /* no selector */
+		{ "s1._domainkey.a.b.evil.com", "evil.com" }, /* two labels after */
+		{ "_dmarc.a.b.evil.com", "evil.com" },
+		{ "mjqxgzjtgi2tmnzy._dmarc.evil.com", "evil.com" }, /* not leftmost */
+		{ "x_dmarc.evil.com", "evil.com" },
+		{ "_dmarcx.evil.com", "evil.com" },
+		{ "_dmarc.evil.com", NULL }, /* no registered domain given */
+		{ "_dmarc.evil.com", "other.com" }, /* not its registered domain */
+		{ "evil.com", "evil.com" },
+		{ "_dmarc", "_dmarc" },
+		{ "_tls.evil.com", "evil.com" },
 	};
 	struct xf_allowlist *al = *state;
 

@@ -204,8 +204,9 @@ static void test_table_defaults(void **state)
 
 static void test_empty_file(void **state)
 {
-	static const char *const texts[] = { "", "# nothing\n\n", "---\n", "~\n", "kernel:\n",
-					     "detect: {}\nsinks:\n  kafka:\n" };
+	static const char *const texts[] = { "",	  "# nothing\n\n",
+					     "---\n",	  "~\n",
+					     "kernel:\n", "detect: {}\nsinks:\n  kafka:\n" };
 	size_t i;
 
 	(void)state;
@@ -473,7 +474,8 @@ static const struct err_case file_errors[] = {
 	{ "flows:\n  tick_ms: 99999999999999999999999\n", 2, "flows.tick_ms: expected an integer" },
 	{ "store:\n  batch: 10.5\n", 2, "store.batch: expected an integer 1..1000000, got '10.5'" },
 	{ "kernel:\n  enc_label_min: 64\n", 2, "kernel.enc_label_min: expected an integer 1..63" },
-	{ "kernel:\n  msg_bytes: 513\n", 2, "kernel.msg_bytes: expected an integer 0..512, got '513'" },
+	{ "kernel:\n  msg_bytes: 513\n", 2,
+	  "kernel.msg_bytes: expected an integer 0..512, got '513'" },
 	{ "mode: block\n", 1, "mode: expected monitor or enforce, got 'block'" },
 	{ "kernel:\n  limit_action: pass\n", 2,
 	  "kernel.limit_action: expected drop or refuse, got 'pass'" },
@@ -484,8 +486,8 @@ static const struct err_case file_errors[] = {
 	{ "sinks:\n  kafka:\n    properties:\n      security.protocol: TLS\n", 4,
 	  "sinks.kafka.properties.security.protocol: Invalid value \"TLS\"" },
 	{ "sinks:\n  kafka:\n    properties:\n      sasl.mechanisms: PLAIN\n"
-	  "      ssl.no.such.thing: x\n", 5,
-	  "sinks.kafka.properties.ssl.no.such.thing: No such configuration property" },
+	  "      ssl.no.such.thing: x\n",
+	  5, "sinks.kafka.properties.ssl.no.such.thing: No such configuration property" },
 	{ "failsafe:\n  on_crash: ajar\n", 2,
 	  "failsafe.on_crash: expected closed or open, got 'ajar'" },
 	{ "failsafe:\n  heartbeat_ms: 999\n", 2,
@@ -512,7 +514,9 @@ static const struct err_case file_errors[] = {
 	{ "block: [sni:A.example, \"sni:a.example.\"]\n", 1,
 	  "block[1]: 'sni:a.example.' is listed twice" },
 	{ "block: [\"10.0.0.0/33\"]\n", 1, "block[0]: expected a domain, IP, IP/CIDR" },
-	{ "allow: [10.0.0.0/8]\n", 1, "allow[0]: expected a domain of two or more labels that is not a public suffix, sni:NAME or host:NAME" },
+	{ "allow: [10.0.0.0/8]\n", 1,
+	  "allow[0]: expected a domain of two or more labels that is not a public suffix, sni:NAME "
+	  "or host:NAME" },
 	{ "kernel:\n  tls_ports: [0]\n", 2, "kernel.tls_ports[0]: expected an integer 1..65535" },
 	{ "kernel:\n  tls_ports: [443, 443]\n", 2, "kernel.tls_ports[1]: 443 is listed twice" },
 	/* unknown keys */

@@ -149,10 +149,9 @@ static void ev_expect(const struct xf_det_result *r, const char *key, double wan
 
 static void test_registry(void **state)
 {
-	static const char *const names[] = { "length",	 "entropy",   "distinct", "volume",
-					     "timing",	 "qtype",     "nxdomain", "bypass",
-					     "signature", "sni",      "host",
-					     "flood" };
+	static const char *const names[] = { "length",	  "entropy", "distinct", "volume",
+					     "timing",	  "qtype",   "nxdomain", "bypass",
+					     "signature", "sni",     "host",	 "flood" };
 
 	(void)state;
 	assert_true(xf_n_detectors >= (int)ARRAY_SIZE(names));
@@ -360,9 +359,12 @@ static const struct xf_det_params fparams = { .flood_names = 20000, .flood_clien
 
 static double flood_of(double names, double clients, uint64_t queries, struct xf_score *sc)
 {
-	struct xf_domain_view d = { .domain = "victim.test", .queries = queries,
-				    .responses = queries, .nxdomain = queries / 2,
-				    .distinct = names, .clients = clients };
+	struct xf_domain_view d = { .domain = "victim.test",
+				    .queries = queries,
+				    .responses = queries,
+				    .nxdomain = queries / 2,
+				    .distinct = names,
+				    .clients = clients };
 
 	xf_score_domain(&d, &fparams, NULL, sc);
 	return sc->score;
@@ -563,7 +565,8 @@ static void test_bounds(void **state)
 		v.nxdomain = (uint64_t)(rand_r(&seed) % 3000);
 		for (int k = 0; k < XF_QTYPE_SLOTS; k++)
 			v.qtypes[k] = (uint32_t)(rand_r(&seed) % 1000);
-		v.domain = rand_r(&seed) % 2 ? "xf.test" : "a-rather-long-registered-domain.example";
+		v.domain =
+			rand_r(&seed) % 2 ? "xf.test" : "a-rather-long-registered-domain.example";
 		p.have_resolvers = rand_r(&seed) % 2;
 		p.window_s = 300;
 		for (int i = 0; i < xf_n_detectors; i++)
@@ -1129,9 +1132,9 @@ static void test_cdn_names(void **state)
  * (ec2-a-b-c-d.compute-1 names are unique per instance) */
 static void test_resolver_names(void **state)
 {
-	static const char *const g[] = { "www", "mail", "apis", "accounts", "clients1",
-					 "clients2", "clients4", "play", "drive", "docs",
-					 "fonts", "update", "ssl", "maps", "news" };
+	static const char *const g[] = { "www",	     "mail",	 "apis", "accounts", "clients1",
+					 "clients2", "clients4", "play", "drive",    "docs",
+					 "fonts",    "update",	 "ssl",	 "maps",     "news" };
 	static struct vb b;
 	char name[128];
 	double t = 0;
@@ -1166,8 +1169,8 @@ static void test_resolver_names(void **state)
  * (zen), sender domains (dbl), 10 a second, most unlisted (NXDOMAIN) */
 static void test_dnsbl_names(void **state)
 {
-	static const char *const dom[] = { "example.com", "mailer.example.net",
-					   "news.shop.example", "bounce.example.org" };
+	static const char *const dom[] = { "example.com", "mailer.example.net", "news.shop.example",
+					   "bounce.example.org" };
 	static struct vb b;
 	char name[160];
 	double t = 0;
@@ -1178,8 +1181,8 @@ static void test_dnsbl_names(void **state)
 	for (int i = 0; i < 3000; i++, t += 0.2 * urand()) {
 		if (i % 4)
 			snprintf(name, sizeof(name), "%d.%d.%d.%d.zen.spamhaus.org",
-				 (int)(urand() * 255), (int)(urand() * 255),
-				 (int)(urand() * 255), (int)(urand() * 220) + 1);
+				 (int)(urand() * 255), (int)(urand() * 255), (int)(urand() * 255),
+				 (int)(urand() * 220) + 1);
 		else
 			snprintf(name, sizeof(name), "%s%d.dbl.spamhaus.org",
 				 dom[(int)(urand() * ARRAY_SIZE(dom))], (int)(urand() * 50));
@@ -1198,7 +1201,7 @@ static void test_dnsbl_names(void **state)
 static void test_k8s_names(void **state)
 {
 	static const char *const ext[] = { "api.github.com",	 "registry-1.docker.io",
-					   "sts.amazonaws.com", "login.microsoftonline.com",
+					   "sts.amazonaws.com",	 "login.microsoftonline.com",
 					   "www.googleapis.com", "hooks.slack.com" };
 	static const char *const sfx[] = { "default.svc.cluster.local", "svc.cluster.local",
 					   "cluster.local" };
@@ -1235,9 +1238,10 @@ static void test_k8s_names(void **state)
  * mail server's DKIM, DMARC and SPF lookups of one sending domain */
 static void test_reverse_and_mail_auth(void **state)
 {
-	static const char *const mail[] = { "20230601._domainkey.gmail.com", "_dmarc.gmail.com",
-					    "gmail.com", "_spf.google.com",
-					    "ug7nbtf4gccmlpwj322ax3p6ow6yfsug._domainkey.gmail.com" };
+	static const char *const mail[] = {
+		"20230601._domainkey.gmail.com", "_dmarc.gmail.com", "gmail.com", "_spf.google.com",
+		"ug7nbtf4gccmlpwj322ax3p6ow6yfsug._domainkey.gmail.com"
+	};
 	static struct vb b;
 	char name[160];
 	double t = 0;
@@ -1277,7 +1281,8 @@ static void test_tags(void **state)
 {
 	static const struct tag_case c[] = {
 		/* iodine.pcap */
-		{ "vaaaakaxj2u.t1.biillpi.com", XF_EV_DNS_QUERY, 10, "biillpi.com", XF_TAG_IODINE, 0 },
+		{ "vaaaakaxj2u.t1.biillpi.com", XF_EV_DNS_QUERY, 10, "biillpi.com", XF_TAG_IODINE,
+		  0 },
 		{ "z0piaA-Aaahhh-Drink-mal-ein-J\\228germeister-.t1.biillpi.com", XF_EV_DNS_QUERY,
 		  10, "biillpi.com", XF_TAG_IODINE, 0 },
 		{ "z0pjaA-La-fl\\251te-na\\239ve-fran\\231aise-est-retir\\233-\\224-Cr\\232te"
@@ -1296,8 +1301,8 @@ static void test_tags(void **state)
 		{ "dnscat.2cd4010000e4d2f5c0dc", XF_EV_DNS_QUERY, 16, "dnscat.2cd4010000e4d2f5c0dc",
 		  XF_TAG_DNSCAT2, 0 },
 		/* dnsextrator.pcap */
-		{ "init.MRXHG5DBOAXGG33OMYXHI6DUPQYTG.base64.hsc.fr", XF_EV_DNS_QUERY, 16,
-		  "hsc.fr", XF_TAG_DNSEXFILTRATOR, 0 },
+		{ "init.MRXHG5DBOAXGG33OMYXHI6DUPQYTG.base64.hsc.fr", XF_EV_DNS_QUERY, 16, "hsc.fr",
+		  XF_TAG_DNSEXFILTRATOR, 0 },
 		{ "0.r747Clg-tK5pUdkH0R12a7gJ9sFPi9Aackw0kGtq_DnFd7vNX5Cb3l1JQQJQmh3."
 		  "nkI710RsrOCstxi1R8Do9_Odr3ocKGV3oal9Tch1xe9GGKsOwNaKSYwLn5T49zy.hsc.fr",
 		  XF_EV_DNS_QUERY, 16, "hsc.fr", XF_TAG_DNSEXFILTRATOR | XF_TAG_ENC_B64, 0 },
@@ -1356,8 +1361,8 @@ static void test_tags(void **state)
 		uint32_t t = tags_of(c[i].name, c[i].kind, c[i].qtype, c[i].domain);
 
 		if ((t & c[i].want) != c[i].want || (t & c[i].deny))
-			fail_msg("%s (kind %d): tags %#x, want %#x, deny %#x", c[i].name,
-				 c[i].kind, t, c[i].want, c[i].deny);
+			fail_msg("%s (kind %d): tags %#x, want %#x, deny %#x", c[i].name, c[i].kind,
+				 t, c[i].want, c[i].deny);
 	}
 }
 
@@ -1464,8 +1469,13 @@ static void test_timing_coverage(void **state)
 {
 	const struct xf_detector *d = xf_detector_find("timing");
 	struct xf_flow_view v = {
-		.domain = "cdn.example", .queries = 3000, .qname_bytes = 3000 * 30,
-		.distinct = 2500, .span_s = 120, .iat_n = 119, .iat_mean_s = 1.0,
+		.domain = "cdn.example",
+		.queries = 3000,
+		.qname_bytes = 3000 * 30,
+		.distinct = 2500,
+		.span_s = 120,
+		.iat_n = 119,
+		.iat_mean_s = 1.0,
 		.iat_cv = 0.05,
 	};
 	struct xf_det_result r = { 0 };
@@ -1508,22 +1518,38 @@ static void test_ramp(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(test_registry),     cmocka_unit_test(test_iodine),
-		cmocka_unit_test(test_dns2tcp),	     cmocka_unit_test(test_slow_hex),
-		cmocka_unit_test(test_browsing),     cmocka_unit_test(test_cdn),
-		cmocka_unit_test(test_single_lookup), cmocka_unit_test(test_resolver),
-		cmocka_unit_test(test_evidence),     cmocka_unit_test(test_no_queries),
+		cmocka_unit_test(test_registry),
+		cmocka_unit_test(test_iodine),
+		cmocka_unit_test(test_dns2tcp),
+		cmocka_unit_test(test_slow_hex),
+		cmocka_unit_test(test_browsing),
+		cmocka_unit_test(test_cdn),
+		cmocka_unit_test(test_single_lookup),
+		cmocka_unit_test(test_resolver),
+		cmocka_unit_test(test_evidence),
+		cmocka_unit_test(test_no_queries),
 		cmocka_unit_test(test_flood),
-		cmocka_unit_test(test_ev_add_bound), cmocka_unit_test(test_weights),
-		cmocka_unit_test(test_severity),     cmocka_unit_test(test_bounds),
-		cmocka_unit_test(test_ramp), cmocka_unit_test(test_timing_coverage),	     cmocka_unit_test(test_iodine_names),
-		cmocka_unit_test(test_iodine_base128), cmocka_unit_test(test_dns2tcp_names),
-		cmocka_unit_test(test_dnscat2_names), cmocka_unit_test(test_slow_exfil),
-		cmocka_unit_test(test_beacon),	     cmocka_unit_test(test_cdn_names),
-		cmocka_unit_test(test_resolver_names), cmocka_unit_test(test_dnsbl_names),
-		cmocka_unit_test(test_k8s_names),    cmocka_unit_test(test_reverse_and_mail_auth),
-		cmocka_unit_test(test_tags),	     cmocka_unit_test(test_second_signals),
-		cmocka_unit_test(test_bypass),	     cmocka_unit_test(test_volume_subdomain),
+		cmocka_unit_test(test_ev_add_bound),
+		cmocka_unit_test(test_weights),
+		cmocka_unit_test(test_severity),
+		cmocka_unit_test(test_bounds),
+		cmocka_unit_test(test_ramp),
+		cmocka_unit_test(test_timing_coverage),
+		cmocka_unit_test(test_iodine_names),
+		cmocka_unit_test(test_iodine_base128),
+		cmocka_unit_test(test_dns2tcp_names),
+		cmocka_unit_test(test_dnscat2_names),
+		cmocka_unit_test(test_slow_exfil),
+		cmocka_unit_test(test_beacon),
+		cmocka_unit_test(test_cdn_names),
+		cmocka_unit_test(test_resolver_names),
+		cmocka_unit_test(test_dnsbl_names),
+		cmocka_unit_test(test_k8s_names),
+		cmocka_unit_test(test_reverse_and_mail_auth),
+		cmocka_unit_test(test_tags),
+		cmocka_unit_test(test_second_signals),
+		cmocka_unit_test(test_bypass),
+		cmocka_unit_test(test_volume_subdomain),
 	};
 
 	return cmocka_run_group_tests_name("detectors", tests, NULL, NULL);

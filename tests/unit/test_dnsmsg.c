@@ -278,8 +278,8 @@ static void test_edns_do(void **state)
 static void test_bad_bytes(void **state)
 {
 	static const struct pick p = { "benign-web.pcap", 0, 2, 1, 0, 0, -1 };
-	static const uint8_t loop[] = { 0x12, 0x34, 0x81, 0x80, 0, 1, 0, 0, 0, 0, 0, 0,
-					0xc0, 12, 0, 1, 0, 1 };
+	static const uint8_t loop[] = { 0x12, 0x34, 0x81, 0x80, 0,  1, 0, 0, 0,
+					0,    0,    0,	  0xc0, 12, 0, 1, 0, 1 };
 	uint64_t rng = 0x9e3779b97f4a7c15ULL;
 	struct xf_dnsmsg m;
 	struct msg r;
@@ -338,10 +338,10 @@ static void test_bad_bytes(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(test_noerror_a),     cmocka_unit_test(test_noerror_cname),
-		cmocka_unit_test(test_nxdomain),      cmocka_unit_test(test_iodine_null_edns),
-		cmocka_unit_test(test_iodine_txt),    cmocka_unit_test(test_truncated_tc),
-		cmocka_unit_test(test_edns_do),	      cmocka_unit_test(test_bad_bytes),
+		cmocka_unit_test(test_noerror_a),  cmocka_unit_test(test_noerror_cname),
+		cmocka_unit_test(test_nxdomain),   cmocka_unit_test(test_iodine_null_edns),
+		cmocka_unit_test(test_iodine_txt), cmocka_unit_test(test_truncated_tc),
+		cmocka_unit_test(test_edns_do),	   cmocka_unit_test(test_bad_bytes),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

@@ -155,7 +155,9 @@ static void put_rr(struct msg *m, unsigned int t)
 
 static void build(struct msg *m)
 {
-	static const unsigned int covered[] = { 1, 2, 5, 6, 10, 12, 15, 16, 25, 28, 33, 39, 64, 65 };
+	static const unsigned int covered[] = {
+		1, 2, 5, 6, 10, 12, 15, 16, 25, 28, 33, 39, 64, 65
+	};
 	static const unsigned int others[] = { 46, 47, 99, 250, 257, 65399 };
 	unsigned int an = rnd() % 5, ns = rnd() % 3 == 0, ar = rnd() % 3;
 
@@ -298,11 +300,13 @@ static void test_mutated(void **state)
 static void test_corners(void **state)
 {
 	/* a pointer to itself: ldns spins to its pointer limit and fails */
-	static const uint8_t loop[] = { 0, 1, 0x81, 0x80, 0, 1, 0, 0, 0, 0, 0, 0, 0xc0, 12, 0, 1, 0, 1 };
+	static const uint8_t loop[] = { 0, 1, 0x81, 0x80, 0,  1, 0, 0, 0,
+					0, 0, 0,    0xc0, 12, 0, 1, 0, 1 };
 	/* an A record with RDLENGTH 5: ldns reads 4 bytes, then the next
 	 * record from the fifth */
-	static const uint8_t a5[] = { 0, 1, 0x81, 0x80, 0, 1, 0, 1, 0, 0, 0, 0, 1, 'x', 0, 0, 1,
-				      0, 1, 0xc0, 12, 0, 1, 0, 1, 0, 0, 0, 9, 0, 5, 1, 2, 3, 4, 5 };
+	static const uint8_t a5[] = { 0, 1,   0x81, 0x80, 0, 1, 0, 1,	 0,  0, 0, 0,
+				      1, 'x', 0,    0,	  1, 0, 1, 0xc0, 12, 0, 1, 0,
+				      1, 0,   0,    0,	  9, 0, 5, 1,	 2,  3, 4, 5 };
 	/* header only, and shorter than a header */
 	static const uint8_t hdr[] = { 0, 1, 0x81, 0x83, 0, 0, 0, 0, 0, 0, 0, 0 };
 	struct xf_dns_sum s;

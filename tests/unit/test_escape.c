@@ -52,7 +52,7 @@ static struct hostile hostile[] = {
 	H("C1 CSI", "\xc2\x9b"
 		    "31m"),
 	H("DEL and backspace", "ab\x7f\x08\x08"),
-	{"255 bytes of 0xff", all_ff, 255},
+	{ "255 bytes of 0xff", all_ff, 255 },
 };
 
 /* Printable ASCII only (0x20..0x7e); allow_nl: a trailing newline. */
@@ -128,7 +128,7 @@ static void test_json_str(void **state)
 {
 	(void)state;
 	for (size_t i = 0; i < ARRAY_SIZE(hostile); i++) {
-		struct xf_sb sb = {0};
+		struct xf_sb sb = { 0 };
 		char in[300];
 		size_t k;
 
@@ -153,7 +153,7 @@ static void test_json_str(void **state)
 	}
 	/* the exact forms for one */
 	{
-		struct xf_sb sb = {0};
+		struct xf_sb sb = { 0 };
 
 		xf_sb_json_str(&sb, "\x1b[31m\"\\\xff");
 		assert_string_equal(sb.buf, "\"\\u001b[31m\\\"\\\\\\u00ff\"");
@@ -166,12 +166,12 @@ static void test_term_str(void **state)
 	static const struct {
 		const char *in, *out;
 	} exact[] = {
-		{"\x1b[31mevil", "\\027[31mevil"},
-		{"a\nb", "a\\010b"},
-		{"<script>", "<script>"}, /* harmless on a terminal; HTML has its own */
-		{"\xc3\x28", "\\195("},
-		{"a\\032b.example", "a\\032b.example"}, /* names pass through as they are */
-		{"", ""},
+		{ "\x1b[31mevil", "\\027[31mevil" },
+		{ "a\nb", "a\\010b" },
+		{ "<script>", "<script>" }, /* harmless on a terminal; HTML has its own */
+		{ "\xc3\x28", "\\195(" },
+		{ "a\\032b.example", "a\\032b.example" }, /* names pass through as they are */
+		{ "", "" },
 	};
 	char out[XF_TERM_NAME_MAX];
 
@@ -232,7 +232,7 @@ static void test_table_row(void **state)
 {
 	(void)state;
 	for (size_t i = 0; i < ARRAY_SIZE(hostile); i++) {
-		struct xf_alert_rec r = {.ts_ms = 1700000000000LL, .score = 99.5, .rev = 2};
+		struct xf_alert_rec r = { .ts_ms = 1700000000000LL, .score = 99.5, .rev = 2 };
 		char *buf = NULL, tail[300];
 		size_t len = 0;
 		FILE *o = open_memstream(&buf, &len);
@@ -264,8 +264,8 @@ static void test_table_row(void **state)
 static void test_report(void **state)
 {
 	struct xf_report *r = xf_report_new();
-	const char *inputs[] = {"\x1b[31m<b>capture</b>.pcap"};
-	struct xf_report_meta m = {.inputs = inputs, .n_inputs = 1, .threshold = 60};
+	const char *inputs[] = { "\x1b[31m<b>capture</b>.pcap" };
+	struct xf_report_meta m = { .inputs = inputs, .n_inputs = 1, .threshold = 60 };
 	char path[] = "/tmp/xf-escape-XXXXXX", err[256];
 	char *html = NULL;
 	size_t len = 0;

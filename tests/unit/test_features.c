@@ -112,6 +112,8 @@ struct feat_case {
 	} enc;
 };
 
+/* a data table, laid out by hand */
+/* clang-format off */
 static const struct feat_case feat_cases[] = {
 	{ "www_example_com", "www.example.com", 0, 16,
 	  { 3, 7, 15 }, { 2, 4, "example.com" }, { 0, 13, 0, 0, 0, 0, 0 }, { 0, 0, 0, 0 } },
@@ -184,6 +186,7 @@ static const struct feat_case feat_cases[] = {
 	{ "empty_labels_trailing_dot", "example..com.", 0, 16,
 	  { 2, 7, 11 }, { 2, 0, "example.com" }, { 0, 10, 0, 0, 0, 0, 0 }, { 0, 0, 0, 0 } },
 };
+/* clang-format on */
 
 static void check_feat(const struct feat_case *c, const struct xf_name_feat *f)
 {
@@ -243,7 +246,8 @@ static void test_name_hash(void **state)
 	/* case-insensitive, in the walker and in the text hash */
 	assert_int_equal(text_feat("WWW.Example.COM", 16, NULL).name_hash,
 			 xf_name_hash_text("www.example.com"));
-	assert_int_equal(xf_name_hash_text("WwW.eXaMpLe.CoM"), xf_name_hash_text("www.example.com"));
+	assert_int_equal(xf_name_hash_text("WwW.eXaMpLe.CoM"),
+			 xf_name_hash_text("www.example.com"));
 	/* a trailing dot and empty labels do not change the name */
 	assert_int_equal(xf_name_hash_text("example.com."), xf_name_hash_text("example.com"));
 	assert_int_equal(xf_name_hash_text(".example..com"), xf_name_hash_text("example.com"));
@@ -358,7 +362,8 @@ static void test_entropy_exact(void **state)
 /* random names against a double-precision Shannon entropy, +-2 milli-bits */
 static void test_entropy_random(void **state)
 {
-	static const char alpha[] = "abcdefghijklmnopqrstuvwxyz0123456789-_ABCDEFGHIJKLMNOPQRSTUVWXYZ";
+	static const char alpha[] =
+		"abcdefghijklmnopqrstuvwxyz0123456789-_ABCDEFGHIJKLMNOPQRSTUVWXYZ";
 	unsigned seed = 12345;
 	int iter;
 
@@ -457,7 +462,8 @@ static void test_ctz_hll(void **state)
 		tz = (__u32)__builtin_ctzll(h);
 		assert_int_equal(xf_ctz64(h), tz);
 		assert_int_equal(xf_hll_index(h), h >> (64 - XF_HLL_BITS));
-		assert_int_equal(xf_hll_rank(h), (tz < 64 - XF_HLL_BITS ? tz : 64 - XF_HLL_BITS) + 1);
+		assert_int_equal(xf_hll_rank(h),
+				 (tz < 64 - XF_HLL_BITS ? tz : 64 - XF_HLL_BITS) + 1);
 	}
 	assert_int_equal(xf_hll_rank(0), 64 - XF_HLL_BITS + 1);
 	assert_int_equal(xf_hll_index(~0ULL), XF_HLL_REGS - 1);
@@ -472,8 +478,10 @@ static void test_cclass(void **state)
 	(void)state;
 	for (c = 0; c < 256; c++) {
 		__u8 cl = xf_cclass[c];
-		int hex = (c >= '0' && c <= '9') || (c >= 'a' && c <= 'f') || (c >= 'A' && c <= 'F');
-		int b32 = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '2' && c <= '7');
+		int hex =
+			(c >= '0' && c <= '9') || (c >= 'a' && c <= 'f') || (c >= 'A' && c <= 'F');
+		int b32 =
+			(c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '2' && c <= '7');
 		int sym = c == '+' || c == '/' || c == '=' || c == '_';
 		int b64 = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') ||
 			  (c >= '0' && c <= '9') || sym || c == '-';

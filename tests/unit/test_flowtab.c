@@ -525,8 +525,7 @@ static void test_intern_released(void **state)
 
 /* ---- details ---- */
 
-static void busy_flow(struct xf_ft *ft, const __u8 *client, const char *domain, int n,
-		      uint32_t now)
+static void busy_flow(struct xf_ft *ft, const __u8 *client, const char *domain, int n, uint32_t now)
 {
 	char name[64];
 
@@ -996,8 +995,11 @@ static void test_samples(void **state)
 	struct q q;
 	/* lengths 20, 30, 20 again, 10, 40, 25 */
 	static const char *const names[] = {
-		"aaaaaaaaaaaaa.x.test", "bbbbbbbbbbbbbbbbbbbbbbb.x.test", "aaaaaaaaaaaaa.x.test",
-		"ccc.x.test", "dddddddddddddddddddddddddddddddddd.x.test",
+		"aaaaaaaaaaaaa.x.test",
+		"bbbbbbbbbbbbbbbbbbbbbbb.x.test",
+		"aaaaaaaaaaaaa.x.test",
+		"ccc.x.test",
+		"dddddddddddddddddddddddddddddddddd.x.test",
 		"eeeeeeeeeeeeeeeeee.x.test",
 	};
 
@@ -1212,8 +1214,9 @@ static uint32_t test_tagger(const struct xf_name_in *n)
 
 static struct xf_ft *ft_new_tagged(uint32_t window_s)
 {
-	struct xf_ft_cfg c = { .max_flows = 16, .max_details = 16, .window_s = window_s,
-			       .tag = test_tagger };
+	struct xf_ft_cfg c = {
+		.max_flows = 16, .max_details = 16, .window_s = window_s, .tag = test_tagger
+	};
 	struct xf_ft *ft = xf_ft_new(&c);
 
 	assert_non_null(ft);
@@ -1324,7 +1327,9 @@ static void test_tags_registry(void **state)
 	struct seen s;
 	uint32_t want = 0;
 	const char *name = "aGVsbG8gd29ybGQ.t.evil.test";
-	struct xf_name_in in = { .kind = XF_EV_DNS_QUERY, .name = name, .len = strlen(name),
+	struct xf_name_in in = { .kind = XF_EV_DNS_QUERY,
+				 .name = name,
+				 .len = strlen(name),
 				 .rd_off = strlen(name) - strlen("evil.test") };
 
 	(void)state;

@@ -165,8 +165,16 @@ static void test_none(void **state)
 static void test_bad_address(void **state)
 {
 	static const char *const bad[] = {
-		"", "not-an-ip", "10.201.2", "10.201.2.7.1", "999.1.1.1", "10.201.2.7/24",
-		"2001:db8::1::2", "example.com", " 10.201.2.7", "10.201.2.7\n",
+		"",
+		"not-an-ip",
+		"10.201.2",
+		"10.201.2.7.1",
+		"999.1.1.1",
+		"10.201.2.7/24",
+		"2001:db8::1::2",
+		"example.com",
+		" 10.201.2.7",
+		"10.201.2.7\n",
 	};
 	char err[512] = "";
 	struct xf_geoip *g = xf_geoip_open(city_path, asn_path, err, sizeof(err));

@@ -135,16 +135,16 @@ static void test_scanner_finds_calls(void **state)
 		const char *src;
 		int line; /* 0: clean */
 	} cases[] = {
-		{"int main(void)\n{\n\tsystem(cmd);\n}\n", 3},
-		{"f = popen (\"dig \" name, \"r\");\n", 1},
-		{"x;\n\n execvp\n(argv[0], argv);\n", 3},
-		{"/* system(x) in a comment */ y = 1;\n", 0},
-		{"// popen(\n", 0},
-		{"puts(\"system(x)\");\n", 0},
-		{"c = '\"'; s = \"\\\" system(\"; z();\n", 0},
-		{"my_system(x); systemd(x); s.fork(x); o->fork(x);\n", 0},
-		{"int filesystem = 0;\n", 0},
-		{"pid_t p = fork();\n", 1},
+		{ "int main(void)\n{\n\tsystem(cmd);\n}\n", 3 },
+		{ "f = popen (\"dig \" name, \"r\");\n", 1 },
+		{ "x;\n\n execvp\n(argv[0], argv);\n", 3 },
+		{ "/* system(x) in a comment */ y = 1;\n", 0 },
+		{ "// popen(\n", 0 },
+		{ "puts(\"system(x)\");\n", 0 },
+		{ "c = '\"'; s = \"\\\" system(\"; z();\n", 0 },
+		{ "my_system(x); systemd(x); s.fork(x); o->fork(x);\n", 0 },
+		{ "int filesystem = 0;\n", 0 },
+		{ "pid_t p = fork();\n", 1 },
 	};
 
 	(void)state;

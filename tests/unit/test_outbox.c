@@ -776,8 +776,7 @@ static void test_migrate_v1(void **state)
 	sqlite3_finalize(st);
 	assert_int_equal(rows, 2);
 	assert_true(xf_outbox_idkey("f553f1000123456789abcdef0123ffff") < 0);
-	assert_int_equal(xf_outbox_idkey("6553f10000000000000000000000abcd"),
-			 0x6553f1000000abcdLL);
+	assert_int_equal(xf_outbox_idkey("6553f10000000000000000000000abcd"), 0x6553f1000000abcdLL);
 	/* An update of a migrated alert replaces its row, and is pending again. */
 	rec_make(&r, 0, 3000, "10.0.0.1", "a.example", "{\"a\":3}");
 	snprintf(r.id, sizeof(r.id), "6553f10000000000000000000000abcd");
@@ -815,15 +814,16 @@ static void test_migrate_v2(void **state)
 	assert_int_equal(sqlite3_open(fx->path, &db), SQLITE_OK);
 	assert_int_equal(sqlite3_exec(db, xf_outbox_schema_sql(1), NULL, NULL, NULL), SQLITE_OK);
 	assert_int_equal(sqlite3_exec(db, xf_outbox_schema_sql(2), NULL, NULL, NULL), SQLITE_OK);
-	assert_int_equal(sqlite3_exec(db,
-				      "INSERT INTO sinks (sink, name) VALUES (1, 'kafka'), (2, 'jsonl');"
-				      "INSERT INTO alerts VALUES (3, 1, '00000000000000000000000000000001', "
-				      "1, 1000, '10.0.0.1', 'a.example', 90, 'high', 'blocked', '{}');"
-				      "INSERT INTO alerts VALUES (4, 2, '00000000000000000000000000000002', "
-				      "1, 2000, '10.0.0.2', 'b.example', 60, 'medium', 'alerted', '{}');"
-				      "INSERT INTO pending VALUES (1, 4), (2, 3), (2, 4);",
-				      NULL, NULL, NULL),
-			 SQLITE_OK);
+	assert_int_equal(
+		sqlite3_exec(db,
+			     "INSERT INTO sinks (sink, name) VALUES (1, 'kafka'), (2, 'jsonl');"
+			     "INSERT INTO alerts VALUES (3, 1, '00000000000000000000000000000001', "
+			     "1, 1000, '10.0.0.1', 'a.example', 90, 'high', 'blocked', '{}');"
+			     "INSERT INTO alerts VALUES (4, 2, '00000000000000000000000000000002', "
+			     "1, 2000, '10.0.0.2', 'b.example', 60, 'medium', 'alerted', '{}');"
+			     "INSERT INTO pending VALUES (1, 4), (2, 3), (2, 4);",
+			     NULL, NULL, NULL),
+		SQLITE_OK);
 	sqlite3_close(db);
 
 	ob = open_ok(fx->path, two_sinks, 2, 0);

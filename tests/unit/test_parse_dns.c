@@ -351,11 +351,11 @@ static void test_qtype_buckets(void **state)
 		__u16 qtype;
 		__u32 bucket;
 	} v[] = {
-		{ 1, XF_QT_A },	       { 28, XF_QT_AAAA },	 { 16, XF_QT_TXT },
-		{ 10, XF_QT_NULL },    { 5, XF_QT_CNAME },	 { 15, XF_QT_MX },
-		{ 25, XF_QT_CARRIER }, { 33, XF_QT_CARRIER },	 { 255, XF_QT_CARRIER },
+		{ 1, XF_QT_A },		  { 28, XF_QT_AAAA },	 { 16, XF_QT_TXT },
+		{ 10, XF_QT_NULL },	  { 5, XF_QT_CNAME },	 { 15, XF_QT_MX },
+		{ 25, XF_QT_CARRIER },	  { 33, XF_QT_CARRIER }, { 255, XF_QT_CARRIER },
 		{ 65399, XF_QT_CARRIER }, { 2, XF_QT_OTHER },	 { 12, XF_QT_OTHER },
-		{ 65, XF_QT_OTHER },   { 0, XF_QT_OTHER },
+		{ 65, XF_QT_OTHER },	  { 0, XF_QT_OTHER },
 	};
 	size_t i;
 

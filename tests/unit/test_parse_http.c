@@ -94,8 +94,10 @@ struct http_case {
 	__u32 host_len;
 };
 
+/* clang-format off */
 #define OK_(n, r, h) { .name = n, .req = r, .rc = XF_OK, .host = h }
 #define ERR(n, r, e) { .name = n, .req = r, .rc = e }
+/* clang-format on */
 
 static const struct http_case cases[] = {
 	OK_("basic", "GET / HTTP/1.1\r\nHost: example.com\r\n\r\n", "example.com"),
@@ -127,9 +129,11 @@ static const struct http_case cases[] = {
 	OK_("connect", "CONNECT example.com:443 HTTP/1.1\r\nHost: example.com:443\r\n\r\n",
 	    "example.com"),
 	OK_("no_headers_end", "GET / HTTP/1.1\r\nHost: open.example\r\n", "open.example"),
-	OK_("two_hosts_first_wins", "GET / HTTP/1.1\r\nHost: one.example\r\nHost: two.example\r\n\r\n",
-	    "one.example"),
-	{ .name = "host_at_window_end", .gen = g_host_at_window_end, .rc = XF_OK,
+	OK_("two_hosts_first_wins",
+	    "GET / HTTP/1.1\r\nHost: one.example\r\nHost: two.example\r\n\r\n", "one.example"),
+	{ .name = "host_at_window_end",
+	  .gen = g_host_at_window_end,
+	  .rc = XF_OK,
 	  .host = "edge.example.com" },
 	{ .name = "host_253", .gen = g_host_253, .rc = XF_OK, .host_len = 253 },
 	ERR("no_host", "GET / HTTP/1.1\r\nAccept: */*\r\n\r\n", -XF_PE_HTTP_NOHOST),
@@ -211,14 +215,16 @@ static void test_truncate_every_offset(void **state)
 
 			if (n <= method) {
 				if (r.rc != XF_SKIP)
-					fail_msg("request %zu prefix %u: rc %d, want SKIP", i, n, r.rc);
+					fail_msg("request %zu prefix %u: rc %d, want SKIP", i, n,
+						 r.rc);
 			} else if (n <= full.off + full.len) {
 				if (r.rc != -XF_PE_HTTP_NOHOST)
-					fail_msg("request %zu prefix %u: rc %d (name %.*s), want NOHOST",
+					fail_msg("request %zu prefix %u: rc %d (name %.*s), want "
+						 "NOHOST",
 						 i, n, r.rc, (int)r.len, reqs[i] + r.off);
 			} else if (r.rc != XF_OK || r.off != full.off || r.len != full.len) {
-				fail_msg("request %zu prefix %u: rc %d off %u len %u", i, n, r.rc, r.off,
-					 r.len);
+				fail_msg("request %zu prefix %u: rc %d off %u len %u", i, n, r.rc,
+					 r.off, r.len);
 			}
 		}
 	}

@@ -620,7 +620,9 @@ static void test_addr_layout(void **state)
 static void test_addr_v4_helper(void **state)
 {
 	static const __u8 src[4] = { 0xff, 0x80, 0x7f, 0x01 };
-	static const __u8 want[16] = { 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0xff, 0xff, 0xff, 0x80, 0x7f, 1 };
+	static const __u8 want[16] = {
+		0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0xff, 0xff, 0xff, 0x80, 0x7f, 1
+	};
 	struct xf_buf b = { .p = src, .len = 4 };
 	__u8 out[16];
 
@@ -658,9 +660,8 @@ static void test_parse_eth_direct(void **state)
  * with the payload clamped to what the prefix holds.
  */
 static void (*const trunc_frames[])(struct fx_frame *) = {
-	b_ip4_udp,   b_vlan1,	  b_vlan2_qinq, b_vlan2_ip6, b_ip4_opts10,
-	b_ip6_exts,  b_ip6_ah,	  b_tcp_opts3,	b_tcp_doff15, b_window_190,
-	b_ip6_ext_max,
+	b_ip4_udp, b_vlan1,	b_vlan2_qinq, b_vlan2_ip6,  b_ip4_opts10,  b_ip6_exts,
+	b_ip6_ah,  b_tcp_opts3, b_tcp_doff15, b_window_190, b_ip6_ext_max,
 };
 
 static void test_truncate_every_offset(void **state)
@@ -681,7 +682,8 @@ static void test_truncate_every_offset(void **state)
 
 			if (len < full.payload_off) {
 				if (rc >= 0 || rc <= -XF_PE_MAX)
-					fail_msg("frame %zu prefix %u: rc %d, want an error", i, len, rc);
+					fail_msg("frame %zu prefix %u: rc %d, want an error", i,
+						 len, rc);
 				if (len < XF_ETH_HLEN)
 					assert_int_equal(rc, -XF_PE_ETH_TRUNC);
 				continue;

@@ -396,7 +396,7 @@ static void test_sni_offset(void **state)
  */
 static void test_truncate_every_offset(void **state)
 {
-	static __u32 (*const recs[])(__u8 *) = { r_sni_only, r_sni_first, r_sni_last,
+	static __u32 (*const recs[])(__u8 *) = { r_sni_only,	      r_sni_first,  r_sni_last,
 						 r_sni_middle_no_sid, r_sni_ext_31, r_sni_255 };
 	size_t i;
 

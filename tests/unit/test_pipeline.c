@@ -67,8 +67,8 @@ static int on_enforce(void *ctx, const char *domain)
 	return 0;
 }
 
-static int on_alert_domain(void *ctx, const struct xf_alert_rec *rec,
-			   const struct xf_dt_domain *d, const struct xf_score *sc)
+static int on_alert_domain(void *ctx, const struct xf_alert_rec *rec, const struct xf_dt_domain *d,
+			   const struct xf_score *sc)
 {
 	(void)ctx;
 	(void)d;
@@ -108,8 +108,8 @@ static int setup(void **state)
 }
 
 /* An encoded-looking query: long base32 label, distinct each time. */
-static void query(struct xf_pipeline *p, const __u8 *cl, const __u8 *srv, const char *domain,
-		  int i, uint64_t ms)
+static void query(struct xf_pipeline *p, const __u8 *cl, const __u8 *srv, const char *domain, int i,
+		  uint64_t ms)
 {
 	struct xf_name_feat feat = { 0 };
 	char name[128];
@@ -140,8 +140,12 @@ static void test_marks(void **state)
 {
 	struct xf_pipeline p;
 	struct xf_name_feat feat = { 0 };
-	struct xf_obs o = { .client = client, .server = other, .domain = "example.com",
-			    .name = "www.example.com", .feat = &feat, .kind = XF_EV_DNS_QUERY,
+	struct xf_obs o = { .client = client,
+			    .server = other,
+			    .domain = "example.com",
+			    .name = "www.example.com",
+			    .feat = &feat,
+			    .kind = XF_EV_DNS_QUERY,
 			    .now_s = 1000 };
 	char err[256];
 
@@ -299,12 +303,21 @@ static void test_would_block_survives_eviction(void **state)
  * it does not, or spoofed clients would each raise one. */
 static void kernel_drop(struct xf_pipeline *p, const __u8 *cl, const char *domain, __u8 reason)
 {
-	struct xf_name_feat feat = { .name_len = 15, .labels = 3, .longest = 3, .qtype = 1,
-				     .name_hash = 0x1234 };
-	struct xf_obs o = { .client = cl, .server = other, .domain = domain,
-			    .name = "www.x.example", .feat = &feat, .kind = XF_EV_DNS_QUERY,
-			    .now_s = 8000, .ts_ms = 8000000, .long_qname = 100,
-			    .kaction = XF_ACT_DROP, .kreason = reason, .kenforced = 1 };
+	struct xf_name_feat feat = {
+		.name_len = 15, .labels = 3, .longest = 3, .qtype = 1, .name_hash = 0x1234
+	};
+	struct xf_obs o = { .client = cl,
+			    .server = other,
+			    .domain = domain,
+			    .name = "www.x.example",
+			    .feat = &feat,
+			    .kind = XF_EV_DNS_QUERY,
+			    .now_s = 8000,
+			    .ts_ms = 8000000,
+			    .long_qname = 100,
+			    .kaction = XF_ACT_DROP,
+			    .kreason = reason,
+			    .kenforced = 1 };
 
 	assert_true(xf_pipe_observe(p, &o) > 0);
 }

@@ -102,37 +102,94 @@ static void test_tricky(void **state)
 {
 	static const char *const names[] = {
 		/* deep private rules (s3, dualstack: the deepest, 5 labels) */
-		"s3.amazonaws.com", "x.s3.amazonaws.com", "a.x.s3.amazonaws.com", "amazonaws.com",
+		"s3.amazonaws.com",
+		"x.s3.amazonaws.com",
+		"a.x.s3.amazonaws.com",
+		"amazonaws.com",
 		"s3.dualstack.ap-northeast-1.amazonaws.com",
 		"b.s3.dualstack.ap-northeast-1.amazonaws.com",
-		"c.b.s3.dualstack.ap-northeast-1.amazonaws.com", "dualstack.ap-northeast-1.amazonaws.com",
+		"c.b.s3.dualstack.ap-northeast-1.amazonaws.com",
+		"dualstack.ap-northeast-1.amazonaws.com",
 		"x.dualstack.ap-northeast-1.amazonaws.com",
 		/* a wildcard under a deep suffix */
-		"compute.amazonaws.com.cn", "x.compute.amazonaws.com.cn",
-		"y.x.compute.amazonaws.com.cn", "z.y.x.compute.amazonaws.com.cn",
+		"compute.amazonaws.com.cn",
+		"x.compute.amazonaws.com.cn",
+		"y.x.compute.amazonaws.com.cn",
+		"z.y.x.compute.amazonaws.com.cn",
 		/* wildcard + exception */
-		"ck", "b.ck", "a.b.ck", "www.ck", "a.www.ck", "b.a.www.ck", "kawasaki.jp",
-		"a.kawasaki.jp", "b.a.kawasaki.jp", "city.kawasaki.jp", "x.city.kawasaki.jp",
+		"ck",
+		"b.ck",
+		"a.b.ck",
+		"www.ck",
+		"a.www.ck",
+		"b.a.www.ck",
+		"kawasaki.jp",
+		"a.kawasaki.jp",
+		"b.a.kawasaki.jp",
+		"city.kawasaki.jp",
+		"x.city.kawasaki.jp",
 		"y.x.city.kawasaki.jp",
 		/* a rule whose parent is not one */
-		"forgot.his.name", "a.forgot.his.name", "his.name", "a.his.name", "name",
+		"forgot.his.name",
+		"a.forgot.his.name",
+		"his.name",
+		"a.his.name",
+		"name",
 		/* blogspot and friends */
-		"blogspot.com", "foo.blogspot.com", "a.foo.blogspot.com", "foo.blogspot.co.uk",
+		"blogspot.com",
+		"foo.blogspot.com",
+		"a.foo.blogspot.com",
+		"foo.blogspot.co.uk",
 		/* ordinary */
-		"com", "example.com", "www.example.com", "co.uk", "a.co.uk", "b.a.co.uk", "uk",
+		"com",
+		"example.com",
+		"www.example.com",
+		"co.uk",
+		"a.co.uk",
+		"b.a.co.uk",
+		"uk",
 		/* not in the list: the prevailing "*" rule */
-		"localhost", "a.localhost", "b.a.localhost", "test", "x.test", "y.x.test",
-		"corp.internal", "a.b.corp.internal",
+		"localhost",
+		"a.localhost",
+		"b.a.localhost",
+		"test",
+		"x.test",
+		"y.x.test",
+		"corp.internal",
+		"a.b.corp.internal",
 		/* escaped bytes, underscores, digits */
-		"a\\046b.example.com", "\\000\\255.example.com", "_dmarc.example.com",
-		"_sip._tcp.example.com", "1.2.3.4", "4.3.2.1.in-addr.arpa", "in-addr.arpa", "arpa",
+		"a\\046b.example.com",
+		"\\000\\255.example.com",
+		"_dmarc.example.com",
+		"_sip._tcp.example.com",
+		"1.2.3.4",
+		"4.3.2.1.in-addr.arpa",
+		"in-addr.arpa",
+		"arpa",
 		"b.1.0.0.2.ip6.arpa",
 		/* handed to libpsl whole */
-		"", ".", "..", ".com", ".example.com", "example.com.", "a..b.com", "a.b..com",
-		"WWW.Example.COM", "www.EXAMPLE.co.UK", "xn--p1ai", "a.xn--p1ai", "b.a.xn--p1ai",
-		"xn--55qx5d.hk", "a.xn--55qx5d.hk", "b.a.xn--55qx5d.hk", "xn--j6w193g",
-		"a.xn--gmqw5a.xn--j6w193g", "b.a.xn--gmqw5a.xn--j6w193g", "x.xn--abc.com",
-		"caf\xc3\xa9.com", "a.\xe5\x85\xac\xe5\x8f\xb8.hk",
+		"",
+		".",
+		"..",
+		".com",
+		".example.com",
+		"example.com.",
+		"a..b.com",
+		"a.b..com",
+		"WWW.Example.COM",
+		"www.EXAMPLE.co.UK",
+		"xn--p1ai",
+		"a.xn--p1ai",
+		"b.a.xn--p1ai",
+		"xn--55qx5d.hk",
+		"a.xn--55qx5d.hk",
+		"b.a.xn--55qx5d.hk",
+		"xn--j6w193g",
+		"a.xn--gmqw5a.xn--j6w193g",
+		"b.a.xn--gmqw5a.xn--j6w193g",
+		"x.xn--abc.com",
+		"caf\xc3\xa9.com",
+		"a.\xe5\x85\xac\xe5\x8f\xb8.hk",
 	};
 	struct xf_rd_stats before, after;
 
@@ -207,7 +264,8 @@ static void test_every_rule(void **state)
 /* every domain of the shared top list, bare, with www, with 1-4 encoded labels */
 static void test_top_domains(void **state)
 {
-	const char *path = getenv("XF_DOMAINS_CSV") ? getenv("XF_DOMAINS_CSV") : TOP_DOMAINS_DEFAULT;
+	const char *path =
+		getenv("XF_DOMAINS_CSV") ? getenv("XF_DOMAINS_CSV") : TOP_DOMAINS_DEFAULT;
 	FILE *fp = fopen(path, "r");
 	char line[512], www[600];
 	unsigned long n = 0;
@@ -244,8 +302,8 @@ static void test_top_domains(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(test_cache_active),   cmocka_unit_test(test_tricky),
-		cmocka_unit_test(test_long),           cmocka_unit_test(test_every_rule),
+		cmocka_unit_test(test_cache_active), cmocka_unit_test(test_tricky),
+		cmocka_unit_test(test_long),	     cmocka_unit_test(test_every_rule),
 		cmocka_unit_test(test_top_domains),
 	};
 

@@ -48,8 +48,8 @@ static void feed(struct xf_report *r, uint32_t client, const char *domain, doubl
 		 uint64_t ts_ms, uint64_t first_ms, uint64_t queries, uint64_t bytes, double det0,
 		 double det1)
 {
-	struct xf_ft_flow f = {0};
-	struct xf_score sc = {0};
+	struct xf_ft_flow f = { 0 };
+	struct xf_score sc = { 0 };
 	uint8_t c[16];
 
 	ip4(c, client);
@@ -99,7 +99,7 @@ static void tmp_file(char *path, const char *text)
 	close(fd);
 }
 
-static const char *const inputs[] = {"corpus/iodine-null.pcap", "a&b<c>.pcapng"};
+static const char *const inputs[] = { "corpus/iodine-null.pcap", "a&b<c>.pcapng" };
 
 static char *write_html_at(struct xf_report *r, const char *allow_version, double thr)
 {
@@ -447,13 +447,13 @@ static void test_truth_errors(void **state)
 		const char *text;
 		const char *want[2];
 	} cases[] = {
-		{"a.example tunnel\n# fine\nb.example nonsense\n", {":3: ", "'nonsense'"}},
-		{"a.example tunnel\n\nonlyone\n", {":3: ", "one field"}},
-		{"a.example tunnel extra\n", {":1: ", "more than two fields"}},
-		{"a.example tunnel\nA.EXAMPLE. benign\n",
-		 {":2: ", "already labelled tunnel (line 1)"}},
-		{"x.example benign\nbad/name tunnel\n", {":2: ", "bad domain"}},
-		{"x.example benign\n\xc3\xa9.example tunnel\n", {":2: ", "bad domain"}},
+		{ "a.example tunnel\n# fine\nb.example nonsense\n", { ":3: ", "'nonsense'" } },
+		{ "a.example tunnel\n\nonlyone\n", { ":3: ", "one field" } },
+		{ "a.example tunnel extra\n", { ":1: ", "more than two fields" } },
+		{ "a.example tunnel\nA.EXAMPLE. benign\n",
+		  { ":2: ", "already labelled tunnel (line 1)" } },
+		{ "x.example benign\nbad/name tunnel\n", { ":2: ", "bad domain" } },
+		{ "x.example benign\n\xc3\xa9.example tunnel\n", { ":2: ", "bad domain" } },
 	};
 	char err[256];
 
@@ -580,7 +580,7 @@ static void test_wellformed(void **state)
 static void test_write_errors(void **state)
 {
 	struct xf_report *r = scenario();
-	struct xf_report_meta m = {.threshold = THR};
+	struct xf_report_meta m = { .threshold = THR };
 	char err[256] = "";
 
 	(void)state;
@@ -632,7 +632,7 @@ static void query(struct xf_report *r, uint32_t client, const char *domain, uint
 
 static void alert(struct xf_report *r, uint32_t client, const char *domain, uint64_t ts_ms)
 {
-	struct xf_ft_flow f = {0};
+	struct xf_ft_flow f = { 0 };
 	uint8_t c[16];
 
 	ip4(c, client);
@@ -773,7 +773,7 @@ static void test_eval_unfed(void **state)
 static void test_eval_errors(void **state)
 {
 	struct xf_report *r = xf_report_new();
-	struct xf_report_meta m = {.threshold = THR};
+	struct xf_report_meta m = { .threshold = THR };
 	char err[256] = "";
 
 	(void)state;

@@ -19,6 +19,7 @@ struct code {
 	const char *(*name)(unsigned int);
 };
 
+/* clang-format off */
 #define C(x, fn) { #x, x, fn }
 
 static const struct code codes[] = {
@@ -47,6 +48,7 @@ static const struct code codes[] = {
 	C(XF_PE_TLS_BAD, xf_perr_name), C(XF_PE_SNI_BAD, xf_perr_name),
 	C(XF_PE_HTTP_NOHOST, xf_perr_name), C(XF_PE_HTTP_BAD, xf_perr_name),
 };
+/* clang-format on */
 
 static char doc[65536];
 
@@ -72,8 +74,8 @@ static void test_every_code_documented(void **state)
 	for (i = 0; i < sizeof(codes) / sizeof(codes[0]); i++) {
 		char row[256];
 
-		snprintf(row, sizeof(row), "| %u | `%s` | `%s` |", codes[i].value, codes[i].constant,
-			 codes[i].name(codes[i].value));
+		snprintf(row, sizeof(row), "| %u | `%s` | `%s` |", codes[i].value,
+			 codes[i].constant, codes[i].name(codes[i].value));
 		if (!strstr(doc, row))
 			fail_msg("schemas/reasons.md lacks the row: %s", row);
 	}

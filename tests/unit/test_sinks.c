@@ -66,7 +66,7 @@ static const struct xf_out_row *make_row(struct row_buf *rb, int64_t seq)
 		 seq, seq % 37);
 	rb->rec.json = rb->json;
 	rb->rec.json_len = strlen(rb->json);
-	rb->row = (struct xf_out_row){.seq = seq, .rec = &rb->rec};
+	rb->row = (struct xf_out_row){ .seq = seq, .rec = &rb->rec };
 	return &rb->row;
 }
 
@@ -191,8 +191,8 @@ static struct xf_sink *kafka_sink(const struct mock *m, const char *topic, long 
 				  struct acks *a, const char *extra_key, const char *extra_val)
 {
 	struct xf_kv props[2] = {
-		{(char *)"bootstrap.servers", (char *)m->boot},
-		{(char *)extra_key, (char *)extra_val},
+		{ (char *)"bootstrap.servers", (char *)m->boot },
+		{ (char *)extra_key, (char *)extra_val },
 	};
 	struct xf_kafka_cfg cfg = {
 		.topic = topic,
@@ -252,7 +252,7 @@ static int consume_all(const struct mock *m, const char *topic, int partitions, 
 	rd_kafka_topic_partition_list_t *parts;
 	int64_t end = now_ms() + DEADLINE_MS;
 	char errstr[512];
-	int eof[64] = {0}, neof = 0, n = 0, p;
+	int eof[64] = { 0 }, neof = 0, n = 0, p;
 	rd_kafka_t *rk;
 
 	assert_true(partitions <= 64);
@@ -488,23 +488,23 @@ struct bad_cfg {
 static void test_kafka_bad_config(void **state)
 {
 	static const struct bad_cfg cases[] = {
-		{"unknown property",
-		 "t",
-		 {{"bootstrap.servers", "127.0.0.1:9"}, {"no.such.property", "1"}},
-		 2,
-		 {"no.such.property", "No such configuration property"}},
-		{"invalid value",
-		 "t",
-		 {{"bootstrap.servers", "127.0.0.1:9"}, {"acks", "sometimes"}},
-		 2,
-		 {"'acks'", "Invalid value"}},
-		{"conflicting values",
-		 "t",
-		 {{"bootstrap.servers", "127.0.0.1:9"}, {"acks", "1"}},
-		 2,
-		 {"failed to create kafka producer", "acks"}},
-		{"no bootstrap", "t", {{"linger.ms", "5"}}, 1, {"bootstrap.servers", ""}},
-		{"no topic", "", {{"bootstrap.servers", "127.0.0.1:9"}}, 1, {"topic", ""}},
+		{ "unknown property",
+		  "t",
+		  { { "bootstrap.servers", "127.0.0.1:9" }, { "no.such.property", "1" } },
+		  2,
+		  { "no.such.property", "No such configuration property" } },
+		{ "invalid value",
+		  "t",
+		  { { "bootstrap.servers", "127.0.0.1:9" }, { "acks", "sometimes" } },
+		  2,
+		  { "'acks'", "Invalid value" } },
+		{ "conflicting values",
+		  "t",
+		  { { "bootstrap.servers", "127.0.0.1:9" }, { "acks", "1" } },
+		  2,
+		  { "failed to create kafka producer", "acks" } },
+		{ "no bootstrap", "t", { { "linger.ms", "5" } }, 1, { "bootstrap.servers", "" } },
+		{ "no topic", "", { { "bootstrap.servers", "127.0.0.1:9" } }, 1, { "topic", "" } },
 	};
 	struct acks a;
 	size_t i;
@@ -512,8 +512,9 @@ static void test_kafka_bad_config(void **state)
 	(void)state;
 	for (i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
 		const struct bad_cfg *c = &cases[i];
-		struct xf_kafka_cfg cfg = {
-			.topic = c->topic, .props = c->props, .nprops = c->nprops};
+		struct xf_kafka_cfg cfg = { .topic = c->topic,
+					    .props = c->props,
+					    .nprops = c->nprops };
 		char err[512] = "";
 		struct xf_sink *s;
 
