@@ -172,8 +172,7 @@ int xf_loader__open_load_sized(struct xf_loader *l, const char *pin_dir,
 		struct bpf_map *m;
 		char path[512];
 
-		bpf_object__for_each_map(m, l->skel->obj)
-		{
+		bpf_object__for_each_map(m, l->skel->obj) {
 			if (!strchr(bpf_map__name(m), '.')) { /* skip .rodata/.bss */
 				snprintf(path, sizeof(path), "%s/%s", pin_dir, bpf_map__name(m));
 				bpf_map__set_pin_path(m, path);
@@ -280,8 +279,7 @@ int xf_loader__tap(struct xf_loader *l, const char *ifname)
 		return -errno;
 	/* one set of maps: the tap's events land in the same ring buffer and
 	 * its counters in the same flows as the inline path's */
-	bpf_object__for_each_map(m, l->sock->obj)
-	{
+	bpf_object__for_each_map(m, l->sock->obj) {
 		struct bpf_map *tc = bpf_object__find_map_by_name(l->skel->obj, bpf_map__name(m));
 
 		if (tc && !strchr(bpf_map__name(m), '.') &&

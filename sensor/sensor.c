@@ -574,9 +574,10 @@ static int hold_maps(struct sensor *s)
 {
 	struct bpf_map *m;
 
-	bpf_object__for_each_map(
-		m, s->l.skel->obj) if (!strchr(bpf_map__name(m), '.') &&
-				       xf_control_hold(bpf_map__name(m), bpf_map__fd(m))) return -1;
+	bpf_object__for_each_map(m, s->l.skel->obj)
+		if (!strchr(bpf_map__name(m), '.') &&
+		    xf_control_hold(bpf_map__name(m), bpf_map__fd(m)))
+			return -1;
 	return 0;
 }
 
