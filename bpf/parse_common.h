@@ -195,7 +195,7 @@ XF_INLINE __u64 xf_lh_word(__u64 h, const __u8 *q, __u32 k, __u64 mask, int fold
  * most 7 whole words; the reads stay within 64 bytes of the start, and the
  * scratch buffer has room for that past any masked offset). Masking each
  * word's offset, as xf_w64() does, cost a mask and an add a word, and the
- * verifier a longer walk: -13 ns on the 253-character name and 27k fewer
+ * verifier a longer walk: 13 to 27 ns off the 253-character name, 27k fewer
  * verifier instructions (bench_bpf --ab, BENCHMARKS.md).
  */
 XF_INLINE __u64 xf_label_hash_w(const struct xf_buf *b, __u32 off, __u32 len, __u32 words,
