@@ -769,6 +769,17 @@ XF_FAILED_NAMES=()
 
 # Runs cmd (errexit does not abort on its failure), records and prints
 # PASS/FAIL. Returns the command's status so callers can chain on it.
+# xf_expect CODE PATTERN CMD...: CMD exits with CODE and its stderr matches
+# the extended regex PATTERN (stdout is discarded); prints the status and the
+# start of stderr. For the bad-input checks: an error must name what is wrong.
+xf_expect() {
+    local want=$1 pat=$2 rc=0 err
+    shift 2
+    err=$("$@" 2>&1 >/dev/null) || rc=$?
+    echo "  exit $rc: $(head -c 300 <<<"$err" | tr '\n' ' ')"
+    [[ $rc -eq $want ]] && grep -qE -- "$pat" <<<"$err"
+}
+
 xf_check() {
     local name=$1 rc=0 t0
     shift

@@ -50,23 +50,11 @@ done
 xf_check "--ab: the other object emitted events too" \
 	grep -qE '^B: events emitted: [1-9][0-9]*, ring full: 0$' "$TMP/ab" || true
 
-# expect PATTERN ARGS...: status 2 and stderr matching PATTERN
-expect() {
-	local pat=$1 rc=0
-	shift
-	"$BENCH" "$@" >/dev/null 2>"$TMP/err" || rc=$?
-	echo "  exit $rc: $(head -c 200 "$TMP/err")"
-	[[ $rc -eq 2 ]] && grep -qE -- "$pat" "$TMP/err"
-}
-xf_check "--runs 0 refused, naming it" expect '--runs' --runs 0 || true
-xf_check "--ab with a missing file refused, naming it" expect '--ab' --ab "$TMP/none.o" || true
+xf_check "--runs 0 refused, naming it" xf_expect 2 '--runs' "$BENCH" --runs 0 || true
+xf_check "--ab with a missing file refused, naming it" \
+	xf_expect 2 '--ab' "$BENCH" --ab "$TMP/none.o" || true
 echo 'not an object' >"$TMP/bad.o"
-bad_obj() {
-	local rc=0
-	"$BENCH" --repeat 1000 --runs 1 --ab "$TMP/bad.o" >/dev/null 2>"$TMP/err" || rc=$?
-	echo "  exit $rc: $(head -c 200 "$TMP/err")"
-	[[ $rc -ne 0 ]] && grep -q -- "--ab $TMP/bad.o" "$TMP/err"
-}
-xf_check "--ab with a file that is not a BPF object: an error naming it" bad_obj || true
+xf_check "--ab with a file that is not a BPF object: an error naming it" \
+	xf_expect 1 "--ab $TMP/bad.o" "$BENCH" --repeat 1000 --runs 1 --ab "$TMP/bad.o" || true
 
 xf_summary

@@ -25,15 +25,6 @@ trap cleanup EXIT
 ip netns add "$NS"
 ip -n "$NS" link set lo up
 
-# expect EXIT_CODE PATTERN CMD... : the command fails with that code and its
-# stderr matches the pattern.
-expect() {
-	local want=$1 pat=$2 rc=0
-	shift 2
-	"$@" >"$TMP/out" 2>"$TMP/err" || rc=$?
-	echo "  exit $rc: $(head -c 300 "$TMP/err" | tr '\n' ' ')"
-	[[ $rc -eq $want ]] && grep -qE -- "$pat" "$TMP/err"
-}
 run_ns() { nsenter --net="/run/netns/$NS" "$EXFILTER" --pin-dir "$PIN" "$@"; }
 conf() { # NAME CONTENT [MODE]
 	printf '%s\n' "$2" >"$TMP/$1.yaml"
@@ -43,34 +34,34 @@ conf() { # NAME CONTENT [MODE]
 
 c=$(conf badval $'detect:\n  threshold: high')
 xf_check "config: a bad value names file, line and key" \
-	expect 2 "badval.yaml:2: detect.threshold" run_ns run --config "$c" --iface lo || true
+	xf_expect 2 "badval.yaml:2: detect.threshold" run_ns run --config "$c" --iface lo || true
 c=$(conf unknown $'detect:\n  treshold: 70')
-xf_check "config: an unknown key is named" expect 2 "detect.treshold: unknown key" \
+xf_check "config: an unknown key is named" xf_expect 2 "detect.treshold: unknown key" \
 	run_ns run --config "$c" --iface lo || true
 c=$(conf syntax $'mode: [monitor\n')
-xf_check "config: a YAML syntax error gives the line" expect 2 "syntax.yaml:[0-9]+" \
+xf_check "config: a YAML syntax error gives the line" xf_expect 2 "syntax.yaml:[0-9]+" \
 	run_ns run --config "$c" --iface lo || true
 c=$(conf loose $'mode: monitor' 666)
-xf_check "config: a world-writable file is refused" expect 2 "writable by others" \
+xf_check "config: a world-writable file is refused" xf_expect 2 "writable by others" \
 	run_ns run --config "$c" --iface lo || true
-xf_check "config: a missing file is an error" expect 2 "No such file" \
+xf_check "config: a missing file is an error" xf_expect 2 "No such file" \
 	run_ns run --config "$TMP/none.yaml" --iface lo || true
 xf_check "cli: --set with an out-of-range value names the key" \
-	expect 2 "detect.threshold" run_ns run --iface lo --set detect.threshold=200 || true
-xf_check "cli: a bad mode names the key" expect 2 "mode" run_ns run --iface lo --mode sideways || true
-xf_check "cli: an unknown interface" expect 2 "no such interface 'nosuch0'" \
+	xf_expect 2 "detect.threshold" run_ns run --iface lo --set detect.threshold=200 || true
+xf_check "cli: a bad mode names the key" xf_expect 2 "mode" run_ns run --iface lo --mode sideways || true
+xf_check "cli: an unknown interface" xf_expect 2 "no such interface 'nosuch0'" \
 	run_ns run --iface nosuch0 || true
-xf_check "cli: no interface at all" expect 2 "interfaces" run_ns run || true
-xf_check "privilege: run as nobody is refused" expect 1 "needs root" \
+xf_check "cli: no interface at all" xf_expect 2 "interfaces" run_ns run || true
+xf_check "privilege: run as nobody is refused" xf_expect 1 "needs root" \
 	setpriv --reuid=65534 --regid=65534 --clear-groups "$EXFILTER" run --iface lo || true
 
 head -c 8192 /dev/urandom >"$TMP/corrupt.db"
-xf_check "store: a corrupt SQLite file names the path" expect 1 "corrupt.db" \
+xf_check "store: a corrupt SQLite file names the path" xf_expect 1 "corrupt.db" \
 	run_ns run --iface lo --db "$TMP/corrupt.db" || true
 xf_check "store: nothing left attached or pinned after the failure" \
 	bash -c "! ip netns exec $NS tc qdisc show dev lo | grep -q clsact && [ ! -e $PIN/xf_config ]" || true
-xf_check "alerts: a corrupt store is an error" expect 1 "corrupt.db" \
+xf_check "alerts: a corrupt store is an error" xf_expect 1 "corrupt.db" \
 	"$EXFILTER" alerts --db "$TMP/corrupt.db" || true
-xf_check "alerts: a bad --since" expect 2 "--since" "$EXFILTER" alerts --since yesterday || true
+xf_check "alerts: a bad --since" xf_expect 2 "--since" "$EXFILTER" alerts --since yesterday || true
 
 xf_summary

@@ -45,14 +45,6 @@ trap cleanup EXIT
 
 nobody() { setpriv --reuid=65534 --regid=65534 --clear-groups --no-new-privs "$@"; }
 replay_u() { nobody "$EXFILTER" replay "$@"; }
-# expect CODE PATTERN CMD...
-expect() {
-	local want=$1 pat=$2 rc=0
-	shift 2
-	"$@" >"$U/x.out" 2>"$U/x.err" || rc=$?
-	echo "  exit $rc: $(head -c 200 "$U/x.err" | tr '\n' ' ')"
-	[[ $rc -eq $want ]] && grep -qE -- "$pat" "$U/x.err"
-}
 cp "$EXT"/*.pcap "$U/"
 chmod 644 "$U"/*.pcap
 
@@ -175,7 +167,7 @@ report_ok() {
 		[[ $(domains_of "$U/r.jsonl") == biillpi.com ]]
 }
 xf_check "--report with --truth: the tuning report is written" report_ok || true
-xf_check "bad input: a bad truth file names the line" expect 2 "truth" \
+xf_check "bad input: a bad truth file names the line" xf_expect 2 "truth" \
 	replay_u --report "$U/r2.html" --truth "$U/sods.pcap" "$U/iodine.pcap" || true
 
 # --- link types and pcapng -------------------------------------------------------
@@ -279,15 +271,15 @@ cut_ok() {
 }
 xf_check "a capture cut mid-record: what was read is replayed, exit 0" cut_ok || true
 
-xf_check "bad input: a missing file" expect 1 "nope.pcap" replay_u "$U/nope.pcap" || true
-xf_check "bad input: not a capture" expect 1 "failed to open capture" replay_u "$U/all.jsonl" || true
-xf_check "bad input: --format xml" expect 2 "--format" replay_u --format xml "$U/iodine.pcap" || true
-xf_check "bad input: --set names the key" expect 2 "detect.threshold" \
+xf_check "bad input: a missing file" xf_expect 1 "nope.pcap" replay_u "$U/nope.pcap" || true
+xf_check "bad input: not a capture" xf_expect 1 "failed to open capture" replay_u "$U/all.jsonl" || true
+xf_check "bad input: --format xml" xf_expect 2 "--format" replay_u --format xml "$U/iodine.pcap" || true
+xf_check "bad input: --set names the key" xf_expect 2 "detect.threshold" \
 	replay_u --set detect.threshold=high "$U/iodine.pcap" || true
-xf_check "bad input: --truth without --report" expect 2 "--truth needs --report" \
+xf_check "bad input: --truth without --report" xf_expect 2 "--truth needs --report" \
 	replay_u --truth x "$U/iodine.pcap" || true
-xf_check "bad input: no file" expect 2 "no capture file" replay_u || true
-xf_check "bad input: --kernel without root says so" expect 1 "needs root" \
+xf_check "bad input: no file" xf_expect 2 "no capture file" replay_u || true
+xf_check "bad input: --kernel without root says so" xf_expect 1 "needs root" \
 	replay_u --kernel "$U/iodine.pcap" || true
 
 # --- a real iodine tunnel through a real unbound, recorded --------------------------
