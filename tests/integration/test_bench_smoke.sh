@@ -100,17 +100,8 @@ xf_check "bpf_stats_enabled untouched" [ "$(sysctl -n kernel.bpf_stats_enabled)"
 xf_check "CPU-latency request released" [ "$(qos)" = "$qos_before" ] || true
 
 # Bad options: a clear error and status 2, before any setup.
-bad_opt() {
-	local err
-	err=$("$BENCH" --runs zero 2>&1 >/dev/null) && return 1
-	[[ $? -eq 2 && $err == *"--runs"* ]]
-}
-xf_check "bad option: status 2 naming it" bad_opt || true
-two_diags() {
-	local err
-	err=$("$BENCH" --c-sensor-stopped --c-ingress-only 2>&1 >/dev/null) && return 1
-	[[ $? -eq 2 && $err == *"--c-ingress-only"* ]]
-}
-xf_check "two diagnostic ways at once: status 2 naming them" two_diags || true
+xf_check "bad option: status 2 naming it" xf_expect 2 '--runs' "$BENCH" --runs zero || true
+xf_check "two diagnostic ways at once: status 2 naming them" \
+	xf_expect 2 '--c-ingress-only' "$BENCH" --c-sensor-stopped --c-ingress-only || true
 
 xf_summary
